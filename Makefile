@@ -1,0 +1,62 @@
+# 家居金融语音助手 — one command each for setup, demo, test, lint, bench. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APP    := .venvs/app
+ENGINE := .venvs/engine
+UV     := $(APP)/bin/uv
+PY     := $(APP)/bin/python
+BOT    := $(APP)/bin/bot
+UV_VERSION := 0.13.9
+
+.PHONY: help setup system-deps lock train seed demo up test lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: system-deps $(APP)/.synced $(ENGINE)/.synced ## Create both environments from the locks (+ system packages)
+
+system-deps: ## Install missing Debian packages (espeak-ng, sox); sudo only when not root
+	@scripts/system-deps
+
+$(APP)/.synced: requirements/app.lock.txt pyproject.toml
+	@test -x $(PY) || $$(scripts/find-python 3.11) -m venv $(APP)
+	@test -x $(UV) || { $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip -q; $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
+	$(UV) pip sync -q --python $(PY) requirements/app.lock.txt
+	$(UV) pip install -q --python $(PY) --no-deps -e .
+	@touch $@
+
+$(ENGINE)/.synced: requirements/engine.lock.txt | $(APP)/.synced
+	@test -x $(ENGINE)/bin/python || $(UV) venv -q -p "$$(scripts/find-python 3.10)" $(ENGINE)
+	$(UV) pip sync -q --python $(ENGINE)/bin/python requirements/engine.lock.txt
+	@touch $@
+
+lock: $(APP)/.synced ## Re-resolve both lock files from requirements/*.in
+	$(UV) pip compile -q requirements/app.in --python-version 3.11 -o requirements/app.lock.txt
+	$(UV) pip compile -q requirements/engine.in --python-version 3.10 -o requirements/engine.lock.txt
+
+train: setup ## Train the Rasa model (only when config, domain or data changed)
+	$(BOT) train
+
+seed: $(APP)/.synced ## Create the demo tenant, households, devices and tokens (idempotent)
+	$(BOT) seed --demo
+
+demo: setup seed train ## Run the whole assistant in the foreground (Ctrl-C stops it)
+	$(BOT) up
+
+up: ## Start the stack without setup/seed/train
+	$(BOT) up
+
+test: setup ## Run every test (unit, Rasa data validation, end-to-end through the real stack)
+	$(PY) -m pytest
+
+lint: $(APP)/.synced ## ruff (lint + format check) and mypy
+	$(APP)/bin/ruff check bot actions tests bench
+	$(APP)/bin/ruff format --check bot actions tests bench
+	$(APP)/bin/mypy bot actions
+
+bench: setup train ## Run the benchmarks → bench/results.json and bench/RESULTS.md
+	$(PY) -m bench
+
+clean: ## Remove environments, trained models and runtime state
+	rm -rf .venvs var models/*.tar.gz .rasa

@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin adapters from slots to ``bot`` services and ``domain.yml`` responses."""

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench`` (``make bench``) → bench/results.json and bench/RESULTS.md."""

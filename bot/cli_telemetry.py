@@ -1,0 +1,87 @@
+"""``bot telemetry``: import vendor energy files and list the formats they may use."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config
+from bot.errors import StoreError
+from bot.periods import DEFAULT_TZ
+from bot.store.db import make_engine, session_scope
+from bot.telemetry.formats import ADAPTERS
+from bot.telemetry.ingest import IngestReport, import_payload
+from bot.telemetry.records import TelemetryFormatError
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``telemetry`` subcommands."""
+    telemetry = subparsers.add_parser("telemetry", help="energy telemetry from device vendors")
+    actions = telemetry.add_subparsers(dest="telemetry_command", required=True, metavar="ACTION")
+
+    imp = actions.add_parser("import", help="normalise a vendor file and store its readings")
+    imp.add_argument("--format", required=True, choices=sorted(ADAPTERS), help="vendor format")
+    imp.add_argument("file", type=Path, help="the vendor file (JSON or CSV, UTF-8)")
+    imp.add_argument("--tz", default=DEFAULT_TZ, help="timezone of timestamps without an offset")
+    imp.add_argument("--json", action="store_true", help="print the report as JSON")
+    imp.set_defaults(handler=_import)
+
+    formats = actions.add_parser("formats", help="list the supported vendor formats")
+    formats.set_defaults(handler=_formats)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise TelemetryFormatError(f"{path} is not UTF-8 text: {err}") from err
+    except OSError as err:
+        raise TelemetryFormatError(f"cannot read {path}: {err.strerror or err}") from err
+
+
+def _import(args: argparse.Namespace, config: Config) -> int:
+    payload = _read(args.file)
+    engine = make_engine(config.db_url)
+    try:
+        with session_scope(engine) as session:
+            report = import_payload(session, args.format, payload, tz=args.tz)
+    except TelemetryFormatError as err:
+        expected = ADAPTERS[args.format].summary
+        raise TelemetryFormatError(
+            f"{args.file}: {err.message}; --format {args.format} expects {expected}"
+        ) from err
+    except StoreError as err:
+        hint = f"{err.message} ({config.db_url}; is the schema there? run `bot db upgrade`)"
+        raise StoreError(hint) from err
+    finally:
+        engine.dispose()
+    print(json.dumps(report_json(report), ensure_ascii=False) if args.json else report_text(report))
+    return 0
+
+
+def report_json(report: IngestReport) -> dict[str, Any]:
+    """The import report as a JSON-ready dict."""
+    return {
+        "format": report.format,
+        "stored": report.stored,
+        "skipped": report.skipped,
+        "rejected": [{"index": r.index, "where": r.where, "reason": r.reason} for r in report.rejected],
+    }
+
+
+def report_text(report: IngestReport) -> str:
+    """The import report for a terminal: counts, then one line per rejected record."""
+    lines = [
+        f"{report.format}: {report.stored} stored, {report.skipped} skipped (already stored), "
+        f"{len(report.rejected)} rejected"
+    ]
+    lines += [f"  rejected #{r.index} ({r.where}): {r.reason}" for r in report.rejected]
+    return "\n".join(lines)
+
+
+def _formats(args: argparse.Namespace, config: Config) -> int:
+    for name in sorted(ADAPTERS):
+        print(f"{name:<12} {ADAPTERS[name].summary}")
+    return 0

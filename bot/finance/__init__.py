@@ -1,0 +1,1 @@
+"""Finance services: catalog import, installment engine (APR by IRR), quotes, aftercare offers."""

@@ -1,0 +1,1 @@
+"""The aiohttp gateway: the only process that faces the network."""

@@ -1,0 +1,17 @@
+"""Typed keys of the objects the gateway shares between handlers."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from bot.config import Config
+from bot.dialogue import Dialogue
+from bot.turns import TurnRunner
+
+CONFIG = web.AppKey("config", Config)
+ENGINE = web.AppKey("engine", Engine)
+DIALOGUE = web.AppKey("dialogue", Dialogue)
+RUNNER = web.AppKey("runner", TurnRunner)
+HTTP = web.AppKey("http", aiohttp.ClientSession)

@@ -1,0 +1,1 @@
+"""Storage: sqlmodel tables (``models``), the engine factory (``db``) and small repository functions."""

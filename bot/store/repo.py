@@ -1,0 +1,120 @@
+"""Small repository functions shared by the gateway and the actions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from bot.errors import AuthError, NotFoundError
+from bot.store.models import ApiToken, Conversation, Device, Household, Tenant, Turn
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest under which a bearer token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a bearer token speaks for."""
+
+    role: str
+    tenant_id: str
+    device_id: int | None
+    household_id: int | None
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    """Resolve a bearer token; unknown or revoked tokens raise AuthError."""
+    row = session.get(ApiToken, hash_token(token)) if token else None
+    if row is None or row.revoked_at is not None:
+        raise AuthError("设备凭证无效", code="invalid_token")
+    household_id = None
+    if row.device_id is not None:
+        device = session.get(Device, row.device_id)
+        household_id = device.household_id if device else None
+    return Principal(row.role, row.tenant_id, row.device_id, household_id)
+
+
+def issue_token(
+    session: Session,
+    token: str,
+    role: str,
+    tenant_id: str,
+    device_id: int | None,
+    label: str,
+    now: datetime,
+) -> None:
+    """Store (the hash of) a token unless it exists already."""
+    key = hash_token(token)
+    if session.get(ApiToken, key) is None:
+        session.add(
+            ApiToken(
+                token_hash=key,
+                role=role,
+                tenant_id=tenant_id,
+                device_id=device_id,
+                label=label,
+                created_at=now,
+            )
+        )
+
+
+def current_conversation(
+    session: Session, device_id: int, household_id: int, now: datetime, idle: timedelta
+) -> Conversation:
+    """The device's live conversation, or a new one when the last turn is older than ``idle``."""
+    latest = session.exec(
+        select(Conversation)
+        .where(Conversation.device_id == device_id)
+        .order_by(Conversation.last_turn_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    if latest is not None and now - latest.last_turn_at <= idle:
+        return latest
+    conv = Conversation(
+        id=secrets.token_hex(16),
+        household_id=household_id,
+        device_id=device_id,
+        started_at=now,
+        last_turn_at=now,
+    )
+    session.add(conv)
+    session.flush()
+    return conv
+
+
+def touch_conversation(session: Session, conversation_id: str, now: datetime) -> None:
+    """Record that a turn happened in the conversation now."""
+    conv = session.get(Conversation, conversation_id)
+    if conv is not None:
+        conv.last_turn_at = now
+        session.add(conv)
+
+
+@dataclass(frozen=True)
+class HouseholdRef:
+    """The household behind a conversation, with what the services need of its tenant."""
+
+    household_id: int
+    tenant: Tenant
+    household: Household
+
+
+def household_of_conversation(session: Session, conversation_id: str) -> HouseholdRef:
+    """Resolve a Rasa sender id to its household; unknown senders raise NotFoundError."""
+    conv = session.get(Conversation, conversation_id)
+    household = session.get(Household, conv.household_id) if conv else None
+    tenant = session.get(Tenant, household.tenant_id) if household else None
+    if household is None or tenant is None or household.id is None:
+        raise NotFoundError("会话不存在", code="unknown_conversation")
+    return HouseholdRef(household.id, tenant, household)
+
+
+def find_turn(session: Session, device_id: int, turn_key: str) -> Turn | None:
+    """The stored outcome of a turn the device already sent with this key."""
+    return session.exec(select(Turn).where(Turn.device_id == device_id, Turn.turn_key == turn_key)).first()

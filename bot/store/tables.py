@@ -1,0 +1,11 @@
+"""Import every table module so ``SQLModel.metadata`` is complete (migrations, tests, seed)."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from bot.store import catalog, ledger, models
+
+__all__ = ["catalog", "ledger", "metadata", "models"]
+
+metadata = SQLModel.metadata

@@ -1,0 +1,1 @@
+"""Telemetry: vendor adapters, normalised readings, ingest without double counting, day totals."""

@@ -1,0 +1,99 @@
+"""Train the Rasa model in the engine environment, only when its inputs changed (fingerprint)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from bot.config import Config
+from bot.errors import StackError
+
+MODEL_PREFIX = "skill-"
+_INPUTS = ("config.yml", "domain.yml")
+
+
+def engine_env() -> dict[str, str]:
+    """Environment for Rasa processes: quiet TensorFlow, no telemetry prompts or uploads."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def rasa_executable(config: Config) -> Path:
+    """The ``rasa`` command of the engine environment, or a StackError saying how to create it."""
+    exe = config.engine_venv / "bin" / "rasa"
+    if not exe.exists():
+        raise StackError(f"Rasa engine environment missing at {config.engine_venv}: run `make setup`")
+    return exe
+
+
+def training_inputs(project: Path) -> list[Path]:
+    """Files whose content decides the model: pipeline, domain and all training data."""
+    data = sorted(p for p in (project / "data").rglob("*") if p.is_file())
+    return [project / name for name in _INPUTS] + data
+
+
+def fingerprint(project: Path) -> str:
+    """Hash of the training inputs (paths and contents)."""
+    digest = hashlib.sha256()
+    for path in training_inputs(project):
+        digest.update(str(path.relative_to(project)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_path(config: Config) -> Path:
+    """Where the model for the current training inputs is (or will be) stored."""
+    return config.models_dir / f"{MODEL_PREFIX}{fingerprint(config.project_dir)}.tar.gz"
+
+
+def current_model(config: Config) -> Path:
+    """The trained model matching the current data, or a StackError saying to train."""
+    path = model_path(config)
+    if not path.exists():
+        raise StackError(f"no model trained for the current data ({path.name}): run `make train`")
+    return path
+
+
+def train(config: Config, force: bool = False) -> tuple[Path, float | None]:
+    """Train unless a model for the current inputs exists; returns the model and seconds spent."""
+    path = model_path(config)
+    if path.exists() and not force:
+        return path, None
+    started = time.monotonic()
+    argv = [
+        str(rasa_executable(config)),
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(config.models_dir),
+        "--fixed-model-name",
+        path.name.removesuffix(".tar.gz"),
+    ]
+    result = subprocess.run(
+        argv,
+        cwd=config.project_dir,
+        env=engine_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 or not path.exists():
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise StackError(f"rasa train failed (exit {result.returncode}):\n{tail}")
+    return path, time.monotonic() - started
