@@ -1,78 +1,48 @@
-"""Run every benchmark against a real stack and record the figures."""
+"""``python -m bench`` (``make bench``): run every benchmark against one real stack, record figures.
+
+Each module in ``BENCHMARKS`` has ``run(stack) -> dict`` returning flat keys for results.json.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
-import statistics
+import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.harness import RunningStack, make_stack, rss_mb
+from bot.harness import make_stack
 
 HERE = Path(__file__).resolve().parent
 RESULTS_JSON = HERE / "results.json"
 RESULTS_MD = HERE / "RESULTS.md"
 
-QUESTIONS = (
-    "我家空调这个月用了多少度电",
-    "冰箱上个月用了多少电",
-    "家里今年一共用了多少电",
-    "热水器 最近 一周 用了 多少 电",
-    "你好",
-    "洗衣机去年的电费是多少",
-)
-TOKENS = ("demo-zhang-speaker", "demo-zhang-panel", "demo-li-speaker")
-WARMUP, TURNS = 12, 300
+BENCHMARKS: tuple[str, ...] = ("bench.turns",)
+"""Benchmark modules, run in this order; add one line per benchmark."""
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) by linear interpolation."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def text_turns(stack: RunningStack) -> dict[str, float]:
-    """Latency of sequential text turns through gateway → Rasa → action → DB."""
-    latencies: list[float] = []
-    for i in range(WARMUP + TURNS):
-        started = time.perf_counter()
-        status, body = stack.converse(TOKENS[i % len(TOKENS)], QUESTIONS[i % len(QUESTIONS)])
-        elapsed = (time.perf_counter() - started) * 1000
-        if status != 200:
-            raise RuntimeError(f"turn failed: {status} {body}")
-        if i >= WARMUP:
-            latencies.append(elapsed)
-    return {
-        "turn_p50_ms": round(statistics.median(latencies), 1),
-        "turn_p95_ms": round(percentile(latencies, 0.95), 1),
-        "turn_samples": len(latencies),
-    }
-
-
-def main() -> int:
-    """Start a stack, measure, write results."""
+def main(argv: list[str]) -> int:
+    """Start a stack, run the benchmarks named in argv (default all), write results."""
+    names = [n if n.startswith("bench.") else f"bench.{n}" for n in argv] or list(BENCHMARKS)
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         stack = make_stack(Path(tmp))
         stack.start()
         try:
-            figures: dict[str, Any] = text_turns(stack)
-            pids = [stack.proc.pid] if stack.proc else []
-            figures["rss_total_mb"] = round(rss_mb(pids + stack.children()), 1)
+            for name in names:
+                print(f"running {name} …", flush=True)
+                figures.update(importlib.import_module(name).run(stack))
         finally:
             stack.stop()
     record(figures)
     return 0
 
 
-def record(figures: dict[str, Any]) -> None:
+def record(figures: dict[str, Any], note: str = "") -> None:
     """Merge figures into results.json and append a dated section to RESULTS.md."""
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     results.update(figures)
@@ -82,6 +52,8 @@ def record(figures: dict[str, Any]) -> None:
         f"\n## {stamp}\n",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     ]
+    if note:
+        lines.append(f"- note: {note}")
     lines += [f"- `{key}`: {value}" for key, value in sorted(figures.items())]
     with RESULTS_MD.open("a", encoding="utf-8") as out:
         out.write("\n".join(lines) + "\n")
@@ -89,4 +61,4 @@ def record(figures: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
