@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +13,7 @@ from bot.applications import ApplicationError, ApplicationState
 from bot.errors import NotFoundError
 from bot.offers import Candidate, OfferContext, OfferKind
 from bot.store.ledger import Application
-from bot.store.models import Household, Tenant
+from tests.factories import add_household
 
 T0 = datetime(2025, 3, 3, 20, 0, tzinfo=UTC)
 QUOTE = Candidate(
@@ -27,21 +26,7 @@ QUOTE = Candidate(
 
 
 def _household(session: Session, name: str = "张家") -> int:
-    if session.get(Tenant, "acme") is None:
-        tenant = Tenant(
-            id="acme",
-            name="Acme",
-            brand="Acme",
-            assistant_name="小安",
-            tariff_yuan_per_kwh=Decimal("0.4883"),
-        )
-        session.add(tenant)
-        session.flush()
-    hh = Household(tenant_id="acme", name=name)
-    session.add(hh)
-    session.commit()
-    assert hh.id is not None
-    return hh.id
+    return add_household(session, name)
 
 
 def _offer(session: Session, hh: int, cand: Candidate = QUOTE) -> int:

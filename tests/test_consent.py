@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,29 +11,15 @@ from sqlmodel import Session, func, select
 from bot import consent
 from bot.errors import InputError, NotFoundError
 from bot.store.db import make_engine
-from bot.store.models import ConsentEvent, ConsentScope, Household, Tenant
+from bot.store.models import ConsentEvent, ConsentScope
 from bot.store.tables import metadata
+from tests.factories import add_household
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def _household(session: Session, name: str = "张家") -> int:
-    if session.get(Tenant, "acme") is None:
-        session.add(
-            Tenant(
-                id="acme",
-                name="Acme",
-                brand="Acme",
-                assistant_name="小安",
-                tariff_yuan_per_kwh=Decimal("0.4883"),
-            )
-        )
-        session.flush()
-    hh = Household(tenant_id="acme", name=name)
-    session.add(hh)
-    session.commit()
-    assert hh.id is not None
-    return hh.id
+    return add_household(session, name)
 
 
 def _grant(session: Session, hh: int, scope: str, at: datetime = T0) -> consent.ConsentRecord:

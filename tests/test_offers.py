@@ -20,8 +20,9 @@ from bot.errors import InputError, NotFoundError, StoreError
 from bot.offers import Candidate, Caps, OfferContext, OfferKind, RefusalReason
 from bot.store.db import make_engine
 from bot.store.ledger import OfferAudit
-from bot.store.models import ConsentScope, Household, Tenant
+from bot.store.models import ConsentScope
 from bot.store.tables import metadata
+from tests.factories import add_household
 
 T0 = datetime(2025, 3, 3, 20, 0, tzinfo=UTC)
 
@@ -53,21 +54,7 @@ CAMERA_INSURANCE = Candidate(
 
 
 def _household(session: Session, name: str = "张家") -> int:
-    if session.get(Tenant, "acme") is None:
-        tenant = Tenant(
-            id="acme",
-            name="Acme",
-            brand="Acme",
-            assistant_name="小安",
-            tariff_yuan_per_kwh=Decimal("0.4883"),
-        )
-        session.add(tenant)
-        session.flush()
-    hh = Household(tenant_id="acme", name=name)
-    session.add(hh)
-    session.commit()
-    assert hh.id is not None
-    return hh.id
+    return add_household(session, name)
 
 
 def _ctx(hh: int, sid: str = "s1", topic: str | None = None, proactive: bool = True) -> OfferContext:

@@ -20,6 +20,7 @@ from bot.store.db import make_engine
 from bot.store.ledger import PointsEntry, PointsRule
 from bot.store.models import Device, Household, Tenant
 from bot.store.tables import metadata
+from tests.factories import TENANT_ID, ensure_tenant
 
 T0 = datetime(2025, 4, 1, tzinfo=UTC)
 CLEANING = Reward(code="ac-clean", name="空调深度清洗", points=300)
@@ -27,22 +28,11 @@ CLEANING = Reward(code="ac-clean", name="空调深度清洗", points=300)
 
 def _setup(session: Session, name: str = "张家") -> tuple[int, int]:
     """A household with one air conditioner, and the 1 point per 0.1 kWh rule; returns ids."""
-    if session.get(Tenant, "acme") is None:
-        tenant = Tenant(
-            id="acme",
-            name="Acme",
-            brand="Acme",
-            assistant_name="小安",
-            tariff_yuan_per_kwh=Decimal("0.4883"),
-        )
-        session.add(tenant)
-        session.flush()
+    if session.get(Tenant, TENANT_ID) is None:
+        ensure_tenant(session)
         session.add(
             PointsRule(
-                tenant_id="acme",
-                code="kwh10",
-                name="每省一度电得10分",
-                points_per_kwh=Decimal("10"),
+                tenant_id=TENANT_ID, code="kwh10", name="每省一度电得10分", points_per_kwh=Decimal("10")
             )
         )
         session.flush()

@@ -1,0 +1,38 @@
+"""Small row factories shared by unit tests."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from bot.store.models import Household, Tenant
+
+TENANT_ID = "acme"
+
+
+def ensure_tenant(session: Session, tenant_id: str = TENANT_ID) -> Tenant:
+    """A minimal tenant (Beijing tariff), created once and flushed."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        tenant = Tenant(
+            id=tenant_id,
+            name="Acme",
+            brand="Acme",
+            assistant_name="小安",
+            tariff_yuan_per_kwh=Decimal("0.4883"),
+        )
+        session.add(tenant)
+        session.flush()
+    return tenant
+
+
+def add_household(session: Session, name: str = "张家", tenant_id: str = TENANT_ID) -> int:
+    """A committed household of the test tenant; returns its id."""
+    ensure_tenant(session, tenant_id)
+    household = Household(tenant_id=tenant_id, name=name)
+    session.add(household)
+    session.commit()
+    if household.id is None:
+        raise RuntimeError("household not saved")
+    return household.id
