@@ -9,7 +9,7 @@ PY     := $(APP)/bin/python
 BOT    := $(APP)/bin/bot
 UV_VERSION := 0.13.9
 
-.PHONY: help setup system-deps lock train seed demo up test lint bench clean
+.PHONY: help setup system-deps lock nlu train seed demo up test lint bench eval-nlu stories-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,7 +35,14 @@ lock: $(APP)/.synced ## Re-resolve both lock files from requirements/*.in
 	$(UV) pip compile -q requirements/app.in --python-version 3.11 -o requirements/app.lock.txt
 	$(UV) pip compile -q requirements/engine.in --python-version 3.10 -o requirements/engine.lock.txt
 
-train: setup ## Train the Rasa model (only when config, domain or data changed)
+SPACY_ZH := models/spacy-zh
+
+nlu: $(SPACY_ZH)/meta.json ## Build the spaCy zh pipeline (jieba + catalog words + entity ruler) into models/
+
+$(SPACY_ZH)/meta.json: data/lexicon/userdict.txt data/lexicon/patterns.jsonl bot/nlu/build.py bot/nlu/spacy_zh.py | $(ENGINE)/.synced
+	$(ENGINE)/bin/python -m bot.nlu.build --out $(SPACY_ZH)
+
+train: setup nlu ## Train the Rasa model (only when config, domain or data changed)
 	$(BOT) train
 
 seed: $(APP)/.synced ## Create the demo tenant, households, devices and tokens (idempotent)
@@ -47,7 +54,7 @@ demo: setup seed train ## Run the whole assistant in the foreground (Ctrl-C stop
 up: ## Start the stack without setup/seed/train
 	$(BOT) up
 
-test: setup ## Run every test (unit, Rasa data validation, end-to-end through the real stack)
+test: setup nlu ## Run every test (unit, Rasa data validation, end-to-end through the real stack)
 	$(PY) -m pytest
 
 lint: $(APP)/.synced ## ruff (lint + format check) and mypy
@@ -55,8 +62,14 @@ lint: $(APP)/.synced ## ruff (lint + format check) and mypy
 	$(APP)/bin/ruff format --check bot actions tests bench
 	$(APP)/bin/mypy bot actions
 
+stories-check: setup nlu ## Designer report: rasa data validate, conversation tests, unused intents/responses
+	$(PY) -m bot.stories_check
+
 bench: setup train ## Run the benchmarks → bench/results.json and bench/RESULTS.md
 	$(PY) -m bench
 
+eval-nlu: setup train ## Held-out NLU scores and parse latency on a real stack → bench/results.json
+	$(PY) -m bench nlu
+
 clean: ## Remove environments, trained models and runtime state
-	rm -rf .venvs var models/*.tar.gz .rasa
+	rm -rf .venvs var models/*.tar.gz models/spacy-zh .rasa

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.runtime import household_session
+from actions.runtime import household_session, say
 from bot.errors import BotError
 
 
@@ -24,6 +24,7 @@ class ActionGreet(Action):
             with household_session(tracker) as (_, ref):
                 name = ref.tenant.assistant_name
         except BotError:
-            name = "您的家居助手"
-        dispatcher.utter_message(response="utter_greet", assistant_name=name)
+            say(dispatcher, "utter_greet_anonymous")
+            return []
+        say(dispatcher, "utter_greet", assistant_name=name)
         return []

@@ -17,6 +17,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli_stack",
     "bot.cli_telemetry",
     "bot.cli_finance",
+    "bot.cli_nlu",
+    "bot.cli_speech",
 )
 """Modules with a ``register(subparsers)`` function; add one line per area."""
 

@@ -36,6 +36,10 @@ class Dialogue(Protocol):
         """Component health, raising DialogueError when down."""
         ...
 
+    async def parse(self, text: str) -> dict[str, Any]:
+        """NLU only: intent, confidence, entities and ranking of one (normalised) utterance."""
+        ...
+
 
 def merge_messages(messages: list[dict[str, Any]]) -> list[Reply]:
     """Rasa sends a response's text and its custom payload as two messages: join them again."""
@@ -78,6 +82,23 @@ class RasaDialogue:
         if not replies:
             raise DialogueError("抱歉，系统开小差了，请稍后再试。", code="dialogue_no_reply")
         return replies
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """Rasa's token-protected /model/parse; no conversation is touched."""
+        try:
+            async with self._http.post(
+                f"{self._base}/model/parse",
+                params={"token": self._token},
+                json={"text": text},
+                timeout=self._timeout,
+            ) as resp:
+                body = await resp.json() if resp.status == 200 else None
+        except (TimeoutError, aiohttp.ClientError, ValueError) as err:
+            _LOGGER.warning("Rasa parse failed: %s", type(err).__name__)
+            raise DialogueError("抱歉，系统开小差了，请稍后再试。") from err
+        if not isinstance(body, dict) or not isinstance(body.get("intent"), dict):
+            raise DialogueError("抱歉，系统开小差了，请稍后再试。", code="nlu_failed")
+        return body
 
     async def health(self) -> dict[str, Any]:
         """Rasa's /status: which model is loaded."""

@@ -12,7 +12,10 @@ MAX_TEXT_CHARS = 500
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}0-9])|(?<=[{_CJK}0-9])\s+(?=[{_CJK}])")
-_FILLERS = re.compile(r"^(?:[嗯呃额啊哦噢]\s*)+|(?:\s*[嗯呃额])+$")
+# 嗯呃啊哦噢 never start a word; 额 does (额度, 额外, 金额), so it is a filler only when it stands alone.
+_PAUSE = r"[\s,，、。.!！?？]"
+_LEADING_FILLERS = re.compile(rf"^(?:(?:[嗯呃啊哦噢]|额+(?={_PAUSE}|[嗯呃啊哦噢]|$)){_PAUSE}*)+")
+_TRAILING_FILLERS = re.compile(r"(?:\s*[嗯呃]|\s+额+)+$|^额+$")
 _SPACES = re.compile(r"\s+")
 
 
@@ -21,8 +24,9 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in " \t\n")
     text = _SPACES.sub(" ", text).strip()
-    text = _SPACE_BETWEEN_CJK.sub("", text)
-    return _FILLERS.sub("", text).strip()
+    # A bare 嗯 is an answer (assent), not a filler: keep an utterance that is nothing else.
+    text = _TRAILING_FILLERS.sub("", _LEADING_FILLERS.sub("", text)).strip() or text
+    return _SPACE_BETWEEN_CJK.sub("", text)
 
 
 def checked_turn_text(raw: object) -> str:

@@ -81,8 +81,8 @@ def components(config: Config, model: Path) -> list[Component]:
             "-p",
             str(config.rasa_port),
             "--enable-api",
-            "--auth-token",
-            config.rasa_token,
+            # One argv item: a random token may start with "-" and read as an option.
+            f"--auth-token={config.rasa_token}",
         ],
         engine_env(),
         f"{config.rasa_url}/version",
@@ -193,6 +193,7 @@ class Stack:
         for name, proc in self._procs.items():
             try:
                 await asyncio.wait_for(proc.wait(), _STOP_GRACE_S)
+                await _wait_group_gone(proc.pid, _STOP_GRACE_S)
             except TimeoutError:
                 self._say(f"{name} did not stop in {_STOP_GRACE_S:.0f} s; killing it")
                 _signal_group(proc, signal.SIGKILL)
@@ -203,6 +204,26 @@ class Stack:
 def _signal_group(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, read from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
+async def _wait_group_gone(pgid: int, timeout_s: float) -> None:
+    """Wait until every helper process the child started has exited too (TimeoutError if not)."""
+    async with asyncio.timeout(timeout_s):
+        while group_members(pgid):
+            await asyncio.sleep(0.1)
 
 
 async def run_stack(config: Config, say: Say, banner: Callable[[Config], None]) -> int:

@@ -12,7 +12,9 @@ from bot.config import Config
 from bot.errors import StackError
 
 MODEL_PREFIX = "skill-"
-_INPUTS = ("config.yml", "domain.yml")
+SPACY_DIR = "models/spacy-zh"
+"""The spaCy ``zh`` pipeline SpacyNLP loads (built from data/lexicon by ``bot.nlu.build``)."""
+_INPUTS = ("config.yml", "domain.yml", "bot/normalize.py")
 
 
 def engine_env() -> dict[str, str]:
@@ -38,7 +40,8 @@ def rasa_executable(config: Config) -> Path:
 def training_inputs(project: Path) -> list[Path]:
     """Files whose content decides the model: pipeline, domain and all training data."""
     data = sorted(p for p in (project / "data").rglob("*") if p.is_file())
-    return [project / name for name in _INPUTS] + data
+    components = sorted((project / "bot" / "nlu").glob("*.py"))
+    return [project / name for name in _INPUTS] + data + components
 
 
 def fingerprint(project: Path) -> str:
@@ -56,8 +59,29 @@ def model_path(config: Config) -> Path:
     return config.models_dir / f"{MODEL_PREFIX}{fingerprint(config.project_dir)}.tar.gz"
 
 
+def build_spacy(config: Config) -> Path:
+    """(Re)build the spaCy pipeline in the engine environment; it must exist to train and to run."""
+    out = config.project_dir / SPACY_DIR
+    argv = [str(config.engine_venv / "bin" / "python"), "-m", "bot.nlu.build", "--out", str(out)]
+    rasa_executable(config)  # fails clearly when the engine environment is missing
+    result = subprocess.run(
+        argv,
+        cwd=config.project_dir,
+        env=engine_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"building the spaCy pipeline failed:\n{result.stderr[-2000:]}")
+    return out
+
+
 def current_model(config: Config) -> Path:
     """The trained model matching the current data, or a StackError saying to train."""
+    if not (config.project_dir / SPACY_DIR / "meta.json").exists():
+        build_spacy(config)
     path = model_path(config)
     if not path.exists():
         raise StackError(f"no model trained for the current data ({path.name}): run `make train`")
@@ -70,6 +94,7 @@ def train(config: Config, force: bool = False) -> tuple[Path, float | None]:
     if path.exists() and not force:
         return path, None
     started = time.monotonic()
+    build_spacy(config)
     argv = [
         str(rasa_executable(config)),
         "train",

@@ -14,6 +14,7 @@ class FakeDialogue:
 
     def __init__(self, delay_s: float = 0.0, down: bool = False):
         self.calls: list[tuple[str, str]] = []
+        self.parsed: list[str] = []
         self.delay_s = delay_s
         self.down = down
         self.active = 0
@@ -31,6 +32,14 @@ class FakeDialogue:
             return [Reply(f"echo:{text}", {"type": "echo", "title": text})]
         finally:
             self.active -= 1
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """A parse result in Rasa's shape: intent ``echo``, no entities; records the text."""
+        if self.down:
+            raise DialogueError("抱歉，系统开小差了，请稍后再试。")
+        self.parsed.append(text)
+        intent = {"name": "echo", "confidence": 1.0}
+        return {"text": text, "intent": intent, "entities": [], "intent_ranking": [intent]}
 
     async def health(self) -> dict[str, Any]:
         """Healthy unless down."""

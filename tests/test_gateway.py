@@ -12,12 +12,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.config import Config
+from bot.dialogue_state import DialogueState
 from bot.gateway.app import create_app
+from bot.pipeline import Speech
 from bot.seed import seed_demo
+from bot.speech_config import SpeechSettings
 from bot.store.db import make_engine, utcnow
 from bot.store.models import Conversation
 from bot.store.tables import metadata
 from tests.fakes import FakeDialogue
+from tests.gateway_kit import FakeStates, FakeStt, make_client, no_speech
 
 ZHANG = {"Authorization": "Bearer demo-zhang-speaker"}
 ZHANG_PANEL = {"Authorization": "Bearer demo-zhang-panel"}
@@ -43,7 +47,7 @@ def dialogue() -> FakeDialogue:
 @pytest.fixture
 async def client(aiohttp_client: Any, db: Engine, dialogue: FakeDialogue) -> Client:
     config = Config(actions_port=1)  # nothing listens there: the action server reads as down
-    return await aiohttp_client(create_app(config, engine=db, dialogue=dialogue))
+    return await aiohttp_client(create_app(config, engine=db, dialogue=dialogue, speech=no_speech()))
 
 
 async def say(client: Client, text: str, headers: dict[str, str], **extra: Any) -> Any:
@@ -189,3 +193,74 @@ async def test_unknown_routes_are_json_404(client: Client) -> None:
     resp = await client.get("/nope")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_health_names_the_folder_to_provision_when_no_speech_model_is_there(
+    aiohttp_client: Any, db: Engine, dialogue: FakeDialogue, tmp_path: Path
+) -> None:
+    config = Config(actions_port=1, models_dir=tmp_path / "models")
+    client = await aiohttp_client(create_app(config, engine=db, dialogue=dialogue))
+    body = await (await client.get("/healthz")).json()
+    stt = body["components"]["stt"]
+    assert stt["ok"] is False and stt["required"] is False
+    assert str(tmp_path / "models" / "stt" / "vosk-model-small-cn-0.22") in stt["error"]
+    assert body["components"]["tts"]["ok"] is True, "espeak-ng is installed here"
+    turn = await say(client, "你好", ZHANG)
+    assert turn.status == 200, "text turns work without a recogniser"
+    spoken = await client.post(
+        "/api/v1/converse/audio", data=b"RIFF", headers={**ZHANG, "Content-Type": "audio/wav"}
+    )
+    assert spoken.status == 503
+    assert (await spoken.json())["error"]["code"] == "stt_unavailable"
+
+
+async def test_health_is_200_degraded_when_only_speech_is_down(
+    aiohttp_client: Any, db: Engine, dialogue: FakeDialogue
+) -> None:
+    from aiohttp import web
+
+    health = web.Application()
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    health.router.add_get("/health", ok)
+    actions = await aiohttp_client(health)
+    config = Config(actions_port=actions.port)
+    client = await aiohttp_client(create_app(config, engine=db, dialogue=dialogue, speech=no_speech()))
+    resp = await client.get("/healthz")
+    body = await resp.json()
+    assert resp.status == 200 and body["status"] == "degraded"
+    dialogue.down = True
+    resp = await client.get("/healthz")
+    assert resp.status == 503 and (await resp.json())["status"] == "down"
+
+
+async def test_debug_turns_carry_the_intent_and_plain_turns_do_not_wait_for_it(
+    aiohttp_client: Any, db: Engine, dialogue: FakeDialogue
+) -> None:
+    states = FakeStates(DialogueState(intent="ask_energy_usage", confidence=0.93, awaiting="consent"))
+    client = await make_client(aiohttp_client, db, dialogue, states=states)
+    plain = await (await say(client, "空调用了多少电", ZHANG)).json()
+    assert "intent" not in [e["type"] for e in plain["events"]]
+    assert states.read_for == [], "no recogniser loaded: nothing needs the state of a typed turn"
+    debug = await (await say(client, "空调用了多少电", ZHANG, debug=True)).json()
+    assert [e["type"] for e in debug["events"]] == ["intent", "dialogue", "card", "run-end"]
+    assert debug["events"][0]["data"]["name"] == "ask_energy_usage"
+    bad = await say(client, "你好", ZHANG, debug="yes")
+    assert bad.status == 400 and (await bad.json())["error"]["code"] == "bad_debug"
+
+
+async def test_with_a_recogniser_the_state_of_typed_turns_is_read_in_the_background(
+    aiohttp_client: Any, db: Engine, dialogue: FakeDialogue
+) -> None:
+    states = FakeStates(DialogueState(awaiting="confirm"))
+    speech = Speech(SpeechSettings(), stt=FakeStt([]))
+    client = await make_client(aiohttp_client, db, dialogue, speech=speech, states=states)
+    body = await (await say(client, "好的", ZHANG)).json()
+    assert "intent" not in [e["type"] for e in body["events"]]
+    for _ in range(50):
+        if states.read_for:
+            break
+        await asyncio.sleep(0.01)
+    assert states.read_for == [dialogue.calls[0][0]]

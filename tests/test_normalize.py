@@ -36,7 +36,6 @@ def test_intent_commands_are_refused(text: str) -> None:
         (None, "text_required"),
         (12, "text_required"),
         ("   ", "text_empty"),
-        ("嗯", "text_empty"),
         ("\u200b\u0000", "text_empty"),
         ("电" * (MAX_TEXT_CHARS + 1), "text_too_long"),
     ],
@@ -46,3 +45,8 @@ def test_bad_text_gets_a_clear_code(raw: object, code: str) -> None:
         checked_turn_text(raw)
     assert err.value.code == code
     assert err.value.status == 400
+
+
+def test_a_bare_assent_is_kept_as_the_answer() -> None:
+    assert checked_turn_text("嗯") == "嗯"
+    assert checked_turn_text(" 嗯 嗯 ") == "嗯嗯"

@@ -12,9 +12,23 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.dialogue import Dialogue, RasaDialogue
+from bot.dialogue_state import NoStateReader, RasaStateReader, StateReader
 from bot.errors import BotError
-from bot.gateway import routes
-from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
+from bot.gateway import nlu_routes, openapi, panel_routes, rights_routes, routes, voice_routes
+from bot.gateway.keys import (
+    CONFIG,
+    DIALOGUE,
+    ENGINE,
+    HTTP,
+    LIMITER,
+    PIPELINE,
+    RUNNER,
+    SETTINGS,
+    SPEECH,
+)
+from bot.gateway.settings import GatewaySettings
+from bot.pipeline import APOLOGY, Speech, VoicePipeline, load_speech
+from bot.ratelimit import RateLimited, RateLimiter, retry_after_header
 from bot.store.db import make_engine
 from bot.turns import TurnRunner
 
@@ -32,7 +46,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except BotError as err:
         if err.status >= 500:
             _LOGGER.warning("%s %s failed: %s", request.method, request.path, err.code)
-        return web.json_response(err.to_json(), status=err.status)
+        response = web.json_response(err.to_json(), status=err.status)
+        if isinstance(err, RateLimited):
+            response.headers["Retry-After"] = retry_after_header(err)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -40,7 +57,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return web.json_response(body, status=exc.status)
     except Exception:
         _LOGGER.exception("unexpected error on %s %s", request.method, request.path)
-        body = {"error": {"code": "internal_error", "message": "抱歉，系统开小差了，请稍后再试。"}}
+        body = {"error": {"code": "internal_error", "message": APOLOGY}}
         return web.json_response(body, status=500)
 
 
@@ -49,11 +66,19 @@ def _http_code(status: int) -> str:
 
 
 def create_app(
-    config: Config, *, engine: Engine | None = None, dialogue: Dialogue | None = None
+    config: Config,
+    *,
+    engine: Engine | None = None,
+    dialogue: Dialogue | None = None,
+    speech: Speech | None = None,
+    states: StateReader | None = None,
 ) -> web.Application:
-    """Build the gateway; the engine and dialogue can be injected (tests), else made from config."""
+    """Build the gateway; engine, dialogue, speech and state reader can be injected (tests)."""
+    settings = GatewaySettings.from_config(config)
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[CONFIG] = config
+    app[SETTINGS] = settings
+    app[LIMITER] = RateLimiter(settings.rate_per_s, settings.burst)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[ENGINE] = engine or make_engine(config.db_url)
@@ -62,12 +87,34 @@ def create_app(
             app[HTTP], config.rasa_url, config.rasa_token, config.turn_timeout_s
         )
         idle = timedelta(minutes=config.session_idle_minutes)
-        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle)
+        reader = states or _state_reader(app, config, dialogue, settings.read_dialogue_state)
+        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader)
+        app[SPEECH] = speech or await load_speech(config)
+        app[PIPELINE] = VoicePipeline(app[RUNNER], app[SPEECH], app[ENGINE], settings.max_audio_s)
+        app[RUNNER].track_states = app[SPEECH].stt is not None
         yield
+        await app[RUNNER].close()
+        if speech is None:
+            app[SPEECH].close()
         await app[HTTP].close()
         if engine is None:
             app[ENGINE].dispose()
 
     app.cleanup_ctx.append(resources)
+    app.on_response_prepare.append(panel_routes.security_headers)
     app.add_routes(routes.table)
+    app.add_routes(nlu_routes.table)
+    app.add_routes(voice_routes.table)
+    app.add_routes(rights_routes.table)
+    app.add_routes(openapi.table)
+    app.add_routes(panel_routes.table)
     return app
+
+
+def _state_reader(
+    app: web.Application, config: Config, injected: Dialogue | None, wanted: bool
+) -> StateReader:
+    """Rasa's tracker when the gateway holds Rasa's token and talks to the real Rasa."""
+    if not wanted or injected is not None or not config.rasa_token:
+        return NoStateReader()
+    return RasaStateReader(app[HTTP], config.rasa_url, config.rasa_token)

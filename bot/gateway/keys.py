@@ -8,6 +8,9 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.dialogue import Dialogue
+from bot.gateway.settings import GatewaySettings
+from bot.pipeline import Speech, VoicePipeline
+from bot.ratelimit import RateLimiter
 from bot.turns import TurnRunner
 
 CONFIG = web.AppKey("config", Config)
@@ -15,3 +18,7 @@ ENGINE = web.AppKey("engine", Engine)
 DIALOGUE = web.AppKey("dialogue", Dialogue)
 RUNNER = web.AppKey("runner", TurnRunner)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
+SETTINGS = web.AppKey("settings", GatewaySettings)
+LIMITER = web.AppKey("limiter", RateLimiter)
+SPEECH = web.AppKey("speech", Speech)
+PIPELINE = web.AppKey("pipeline", VoicePipeline)

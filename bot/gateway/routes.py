@@ -1,4 +1,4 @@
-"""HTTP routes of CONTRACTS.md §3: conversation turns and health."""
+"""HTTP routes of CONTRACTS.md §3: conversation turns (text and audio) and health."""
 
 from __future__ import annotations
 
@@ -9,36 +9,85 @@ from typing import Any
 from aiohttp import web
 
 from bot.errors import AuthError, BotError, InputError
-from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
+from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
 from bot.normalize import checked_turn_text
 from bot.probe import probe
 from bot.store.db import ping, session_scope
-from bot.store.repo import Principal, authenticate
-from bot.turns import TurnRequest
+from bot.store.repo import Principal, authenticate, hash_token
+from bot.turns import TurnRequest, check_turn_id, device_of
 
 table = web.RouteTableDef()
 
+WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
+REQUIRED_COMPONENTS = ("database", "rasa", "actions")
+"""Components without which no turn can be answered (speech only matters to spoken turns)."""
 
-async def principal_of(request: web.Request) -> Principal:
-    """The caller behind the bearer token."""
-    header = request.headers.get("Authorization", "")
+
+def bearer_token(header: str) -> str:
+    """The token of an ``Authorization: Bearer …`` header; 401 when absent."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("缺少设备凭证", code="missing_token")
+    return token.strip()
+
+
+async def principal_for_token(app: web.Application, token: str) -> Principal:
+    """Rate-limit the token (before any database work), then resolve it."""
+    app[LIMITER].check(hash_token(token))
 
     def lookup() -> Principal:
-        with session_scope(request.app[ENGINE]) as session:
-            return authenticate(session, token.strip())
+        with session_scope(app[ENGINE]) as session:
+            return authenticate(session, token)
 
     return await asyncio.to_thread(lookup)
 
 
+async def principal_of(request: web.Request) -> Principal:
+    """The caller behind the bearer token."""
+    token = bearer_token(request.headers.get("Authorization", ""))
+
+    def lookup() -> Principal:
+        with session_scope(request.app[ENGINE]) as session:
+            return authenticate(session, token)
+
+    return await asyncio.to_thread(lookup)
+
+
+async def device_principal(request: web.Request) -> Principal:
+    """The device behind the bearer token, within its rate limit; 401/403/429 otherwise."""
+    token = bearer_token(request.headers.get("Authorization", ""))
+    principal = await principal_for_token(request.app, token)
+    device_of(principal)
+    return principal
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The raw body, at most ``limit`` bytes (413) and within the body timeout (408)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise InputError(f"请求体太大（最多 {limit // 1024} KB）", code="too_large", status=413)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(request.app[SETTINGS].body_timeout_s):
+            async for chunk in request.content.iter_chunked(65536):
+                size += len(chunk)
+                if size > limit:
+                    raise InputError(f"请求体太大（最多 {limit // 1024} KB）", code="too_large", status=413)
+                chunks.append(chunk)
+    except TimeoutError as err:
+        raise InputError("请求体传输太慢，已超时", code="request_timeout", status=408) from err
+    return b"".join(chunks)
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object, or a 400/415 with a clear message."""
+    """The request's JSON object, or a 400/408/413/415 with a clear message."""
     if request.content_type != "application/json":
         raise InputError("请求体必须是 JSON", code="unsupported_media_type", status=415)
     try:
-        body = await request.json()
+        async with asyncio.timeout(request.app[SETTINGS].body_timeout_s):
+            body = await request.json()
+    except TimeoutError as err:
+        raise InputError("请求体传输太慢，已超时", code="request_timeout", status=408) from err
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError("请求体不是合法的 JSON", code="bad_json") from err
     if not isinstance(body, dict):
@@ -49,19 +98,34 @@ async def json_body(request: web.Request) -> dict[str, Any]:
 @table.post("/api/v1/converse")
 async def converse(request: web.Request) -> web.Response:
     """A text turn: ``{"text", "turn_id"?}`` → replies with cards and pipeline events."""
-    principal = await principal_of(request)
+    principal = await device_principal(request)
     body = await json_body(request)
-    turn_id = body.get("turn_id")
-    if turn_id is not None and not isinstance(turn_id, str):
-        raise InputError("turn_id 必须是字符串", code="bad_turn_id")
+    turn_id = check_turn_id(body.get("turn_id"))
     text = checked_turn_text(body.get("text"))
-    outcome = await request.app[RUNNER].run(TurnRequest(principal, text, turn_id))
+    inspect = body.get("debug", False)
+    if not isinstance(inspect, bool):
+        raise InputError("debug 必须是 true 或 false", code="bad_debug")
+    outcome = await request.app[RUNNER].run(TurnRequest(principal, text, turn_id, inspect=inspect))
+    return web.json_response(outcome)
+
+
+@table.post("/api/v1/converse/audio")
+async def converse_audio(request: web.Request) -> web.Response:
+    """A spoken turn: a WAV body (any common rate/channels) → transcript, replies, cards and events."""
+    principal = await device_principal(request)
+    if request.content_type not in WAV_TYPES:
+        raise InputError(
+            "请发送 WAV 音频（Content-Type: audio/wav）", code="unsupported_media_type", status=415
+        )
+    turn_id = check_turn_id(request.headers.get("Idempotency-Key") or request.query.get("turn_id"))
+    wav = await read_body(request, request.app[SETTINGS].max_audio_bytes)
+    outcome = await request.app[PIPELINE].audio_turn(principal, wav, turn_id)
     return web.json_response(outcome)
 
 
 @table.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """Health of each component; 503 when any is down."""
+    """Health of each component; 503 when a component every turn needs is down."""
     checks = {
         "database": _check_database(request),
         "rasa": request.app[DIALOGUE].health(),
@@ -75,11 +139,11 @@ async def healthz(request: web.Request) -> web.Response:
             components[name] = {"ok": False, "error": message}
         else:
             components[name] = {"ok": True, **result}
-    healthy = all(c["ok"] for c in components.values())
-    return web.json_response(
-        {"status": "ok" if healthy else "degraded", "components": components},
-        status=200 if healthy else 503,
-    )
+    components.update(request.app[SPEECH].health())
+    healthy = all(components[name]["ok"] for name in REQUIRED_COMPONENTS)
+    complete = all(c["ok"] for c in components.values())
+    status = "ok" if complete else "degraded" if healthy else "down"
+    return web.json_response({"status": status, "components": components}, status=200 if healthy else 503)
 
 
 async def _check_database(request: web.Request) -> dict[str, Any]:

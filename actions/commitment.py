@@ -1,0 +1,169 @@
+"""Commitment: read-back → explicit confirmation → application *pending* (completed on the panel
+or by QR, never by voice alone); cancel within the window; a repeated confirmation changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlmodel import Session
+
+from actions.runtime import Events, awaiting, household_session, now, render, say
+from bot import applications, commitment, offers
+from bot.applications import ApplicationError
+from bot.catalog_choice import to_count
+from bot.errors import BotError, NotFoundError
+from bot.offer_records import OfferRecord
+from bot.store.repo import HouseholdRef
+
+
+def _offer(session: Session, ref: HouseholdRef, tracker: Tracker) -> OfferRecord | None:
+    offer_id = to_count(tracker.get_slot("offer_id"))
+    if offer_id is None:
+        return None
+    try:
+        record = offers.why(session, ref.household_id, offer_id)
+    except NotFoundError:
+        return None
+    return record if commitment.applicable(record) else None
+
+
+def _existing(session: Session, ref: HouseholdRef, offer_id: int) -> applications.ApplicationRecord | None:
+    try:
+        return applications.get(session, offer_id, ref.household_id)
+    except NotFoundError:
+        return None
+
+
+_READ_BACK = {
+    "installment": "utter_read_back_installment",
+    "points": "utter_read_back_points",
+    "purchase": "utter_read_back_purchase",
+}
+
+
+class ActionReadBack(Action):
+    """Read back seller, item, periods, monthly amount, APR and total; ask for confirmation."""
+
+    def name(self) -> str:
+        return "action_read_back"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            with household_session(tracker) as (session, ref):
+                record = _offer(session, ref, tracker)
+                existing = None if record is None else _existing(session, ref, record.offer_id)
+        except BotError:
+            say(dispatcher, "utter_service_error")
+            return [awaiting(None)]
+        if record is None:
+            say(dispatcher, "utter_no_offer_to_apply")
+            return [awaiting(None)]
+        if existing is not None:
+            return _report_existing(dispatcher, domain, existing, record)
+        shape, values = commitment.read_back(record)
+        say(dispatcher, _READ_BACK[shape], **values)
+        say(dispatcher, "utter_ask_confirm")
+        return [awaiting("confirm")]
+
+
+class ActionStartApplication(Action):
+    """After the explicit confirmation: the application, pending until completed out of band."""
+
+    def name(self) -> str:
+        return "action_start_application"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            with household_session(tracker) as (session, ref):
+                record = _offer(session, ref, tracker)
+                if record is None:
+                    say(dispatcher, "utter_no_offer_to_apply")
+                    return [awaiting(None)]
+                existing = _existing(session, ref, record.offer_id)
+                if existing is not None:
+                    return _report_existing(dispatcher, domain, existing, record)
+                app = applications.start(session, record.offer_id, ref.household_id, now())
+        except ApplicationError:
+            say(dispatcher, "utter_application_expired")
+            return [awaiting(None)]
+        except BotError:
+            say(dispatcher, "utter_service_error")
+            return [awaiting(None)]
+        card = commitment.status_card(app, record, render(domain, "utter_card_title_application"))
+        say(dispatcher, "utter_application_pending", card)
+        return [awaiting("applied")]
+
+
+def _report_existing(
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+    app: applications.ApplicationRecord,
+    record: OfferRecord,
+) -> Events:
+    card = commitment.status_card(app, record, render(domain, "utter_card_title_application"))
+    response = {
+        applications.ApplicationState.PENDING: "utter_application_exists",
+        applications.ApplicationState.CONFIRMED: "utter_application_confirmed_already",
+    }.get(app.state, "utter_application_closed")
+    say(dispatcher, response, card)
+    return [awaiting(None)]
+
+
+class ActionCancelApplication(Action):
+    """「取消刚才的申请」: cancel the latest application within its window (or drop the read-back)."""
+
+    def name(self) -> str:
+        return "action_cancel_application"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot("awaiting") in ("apply", "confirm"):
+            say(dispatcher, "utter_application_not_started")
+            return [awaiting(None)]
+        try:
+            with household_session(tracker) as (session, ref):
+                app = applications.cancel(session, None, ref.household_id, now())
+                record = offers.why(session, ref.household_id, app.offer_id)
+        except NotFoundError:
+            say(dispatcher, "utter_cancel_nothing")
+            return [awaiting(None)]
+        except ApplicationError as err:
+            closed = err.code == "cancel_window_closed"
+            say(dispatcher, "utter_cancel_window_closed" if closed else "utter_application_expired")
+            return [awaiting(None)]
+        except BotError:
+            say(dispatcher, "utter_service_error")
+            return [awaiting(None)]
+        card = commitment.status_card(app, record, render(domain, "utter_card_title_application"))
+        say(dispatcher, "utter_application_cancelled", card)
+        return [awaiting(None)]
+
+
+_DECLINED = {
+    "consent": "utter_consent_declined",
+    "upgrade": "utter_offer_declined",
+    "installment": "utter_offer_declined",
+    "apply": "utter_application_not_started",
+    "confirm": "utter_application_not_started",
+    "delete_data": "utter_delete_cancelled",
+}
+
+
+class ActionDecline(Action):
+    """A "no" to whatever the assistant last asked; nothing is written."""
+
+    def name(self) -> str:
+        return "action_decline"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        say(dispatcher, _DECLINED.get(str(tracker.get_slot("awaiting")), "utter_deny_nothing"))
+        return [awaiting(None)]

@@ -1,0 +1,37 @@
+"""Two-stage fallback: first ask to rephrase, then (still not understood) say what it can do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.runtime import say
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def previous_intent(tracker: Tracker) -> str | None:
+    """The intent of the user message before the latest one."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen == 2:
+                return str((event.get("parse_data") or {}).get("intent", {}).get("name") or "") or None
+    return None
+
+
+class ActionFallback(Action):
+    """Low NLU confidence: rephrase once; twice in a row, a short list of what it can do."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        second = previous_intent(tracker) == FALLBACK_INTENT
+        say(dispatcher, "utter_default" if second else "utter_ask_rephrase")
+        return []

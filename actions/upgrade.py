@@ -1,0 +1,105 @@
+"""The headline: which device to upgrade and why, the yearly saving and payback, the installment
+with the monthly saving set against the monthly payment, and the green points it earns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlmodel import Session
+
+from actions.offering import make_offer, request_consent
+from actions.runtime import Events, awaiting, entity_or_slot, household_session, now, render, say, topic
+from bot import consent, upgrade
+from bot.errors import BotError, NotFoundError
+from bot.store.repo import HouseholdRef
+
+
+class ActionEnergySaving(Action):
+    """「换个一级能效的空调能省多少」: the upgrade plan from the household's own readings."""
+
+    def name(self) -> str:
+        return "action_energy_saving"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        device_type = entity_or_slot(tracker, "device_type")
+        events: Events = [topic("energy_saving"), awaiting(None), SlotSet("device_type", device_type)]
+        try:
+            with household_session(tracker) as (session, ref):
+                events += respond_saving(dispatcher, tracker, domain, session, ref, device_type)
+        except BotError:
+            dispatcher.utter_message(response="utter_service_error")
+        return events
+
+
+def respond_saving(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+    session: Session,
+    ref: HouseholdRef,
+    device_type: str | None,
+) -> Events:
+    """Consent first; then the plan, audited as an offer before it is spoken."""
+    missing = consent.missing(session, ref.household_id, upgrade.DATA_SCOPES)
+    if missing:
+        return request_consent(dispatcher, domain, (s.value for s in missing), "upgrade")
+    try:
+        plan = upgrade.plan_upgrade(session, ref.tenant.id, ref.household_id, now(), device_type)
+    except NotFoundError as err:
+        if err.code == "no_such_device":
+            say(dispatcher, "utter_no_such_device", device_type=device_type)
+        else:
+            say(dispatcher, "utter_upgrade_none")
+        return []
+    values = upgrade.figures(plan)
+    if not plan.worth_it:
+        say(dispatcher, "utter_upgrade_not_worth", **values)
+        return []
+    return _offer_plan(dispatcher, tracker, domain, session, ref, plan, values)
+
+
+def _sentences(plan: upgrade.UpgradePlan) -> list[str]:
+    why = "utter_upgrade_why" if plan.evidence.rating is not None else "utter_upgrade_why_plain"
+    tail = (
+        ["utter_upgrade_installment", "utter_upgrade_points"] if plan.quote else ["utter_upgrade_points_only"]
+    )
+    return [why, "utter_upgrade_offer", *tail]
+
+
+def _offer_plan(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+    session: Session,
+    ref: HouseholdRef,
+    plan: upgrade.UpgradePlan,
+    values: dict[str, str],
+) -> Events:
+    sentences = _sentences(plan)
+    text = "".join(render(domain, name, **values) for name in sentences)
+    explanation = render(domain, "utter_explain_upgrade", **values)
+    candidate = upgrade.offer_candidate(plan, text=text, explanation=explanation)
+    decision = make_offer(session, ref, tracker, candidate, topic="ask_energy_saving")
+    if decision.offer is None:
+        say(dispatcher, "utter_upgrade_none")
+        return []
+    card = upgrade.saving_card(plan, decision.offer.offer_id)
+    for i, name in enumerate(sentences):
+        say(dispatcher, name, card if i == 0 else None, **values)
+    events: Events = [
+        SlotSet("offer_id", str(decision.offer.offer_id)),
+        SlotSet("upgrade_sku", plan.product.sku),
+    ]
+    events.append(SlotSet("monthly_saving", str(plan.saving.monthly_saving)))
+    if plan.quote is not None:
+        events += [
+            SlotSet("product", plan.product.sku),
+            SlotSet("periods", str(plan.quote.installment.periods)),
+            awaiting("installment"),
+        ]
+    return events

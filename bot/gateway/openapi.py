@@ -1,0 +1,319 @@
+"""The OpenAPI 3.1 description of the gateway, served at ``GET /api/v1/openapi.json``.
+
+Written by hand next to the routes; ``tests/test_gateway_openapi.py`` checks it against the routes the
+app really registers (both ways), so neither can drift from the other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.store.models import ConsentScope
+
+table = web.RouteTableDef()
+
+JSON = "application/json"
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: Schema, description: str = "OK") -> Schema:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Schema]:
+    texts = {
+        400: "bad input",
+        401: "missing or unknown token",
+        403: "token may not do this",
+        404: "not found (for this household)",
+        408: "body or audio arrived too slowly",
+        409: "state does not allow it",
+        413: "too large or too long",
+        415: "unsupported media type or audio format",
+        422: "nothing understood",
+        429: "rate limit exceeded (see Retry-After)",
+        503: "a component is down (the message is a short apology)",
+    }
+    return {str(s): _json(_ref("Error"), texts[s]) for s in statuses}
+
+
+_AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+_TURN_ERRORS = (400, 401, 403, 408, 413, 415, 429, 503)
+_ME_ERRORS = (401, 403, 429, 503)
+_OFFER_ID = {"name": "offer_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _op(summary: str, responses: dict[str, Schema], **extra: Any) -> Schema:
+    return {"summary": summary, "responses": responses, **extra}
+
+
+def _body(schema: Schema, media: str = JSON) -> Schema:
+    return {"required": True, "content": {media: {"schema": schema}}}
+
+
+def _paths() -> dict[str, Any]:
+    app_op = {"security": _AUTH, "parameters": [_OFFER_ID]}
+    return {
+        "/api/v1/converse": {
+            "post": _op(
+                "A text turn",
+                {"200": _json(_ref("TurnOutcome")), **_errors(*_TURN_ERRORS)},
+                security=_AUTH,
+                requestBody=_body(_ref("TextTurn")),
+            )
+        },
+        "/api/v1/converse/audio": {
+            "post": _op(
+                "A spoken turn: WAV in (any common rate/channels), transcript and replies out",
+                {"200": _json(_ref("TurnOutcome")), **_errors(*_TURN_ERRORS, 422)},
+                security=_AUTH,
+                parameters=[
+                    {"name": "turn_id", "in": "query", "schema": {"type": "string", "maxLength": 80}},
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string", "maxLength": 80},
+                    },
+                ],
+                requestBody=_body({"type": "string", "format": "binary"}, "audio/wav"),
+            )
+        },
+        "/api/v1/voice": {
+            "get": _op(
+                "Voice websocket: start message and PCM16 frames in; pipeline events and WAV out",
+                {"101": {"description": "switching to the websocket protocol"}, **_errors(401, 403, 429)},
+                description=(
+                    'Client → {"type":"start","sample_rate":16000,"format":"pcm16","turn_id"?,"token"?}, '
+                    'binary PCM16 mono frames, {"type":"end"}. Server → PipelineEvent JSON messages '
+                    "(stt-partial, stt-final, intent, dialogue, card, tts-start, tts-end, error, run-end) "
+                    "and binary WAV chunks between tts-start and tts-end."
+                ),
+            )
+        },
+        "/api/v1/nlu/parse": {
+            "post": _op(
+                "NLU parse of one utterance (designer token)",
+                {"200": _json({"type": "object"}), **_errors(400, 401, 403, 503)},
+                security=_AUTH,
+                requestBody=_body(_ref("TextTurn")),
+            )
+        },
+        "/api/v1/me/consents": {
+            "get": _op(
+                "Consent state and history",
+                {"200": _json(_ref("Consents")), **_errors(*_ME_ERRORS)},
+                security=_AUTH,
+            ),
+            "post": _op(
+                "Grant or withdraw consent scopes",
+                {"200": _json(_ref("Consents")), **_errors(400, 408, 415, *_ME_ERRORS)},
+                security=_AUTH,
+                requestBody=_body(_ref("ConsentChange")),
+            ),
+        },
+        "/api/v1/me/offers": {
+            "get": _op(
+                "Audit of the offers shown to this household",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"offers": {"type": "array", "items": _ref("Offer")}},
+                        }
+                    ),
+                    **_errors(*_ME_ERRORS),
+                },
+                security=_AUTH,
+            )
+        },
+        "/api/v1/me/offers/{offer_id}": {
+            "get": _op(
+                "Why this offer", {"200": _json(_ref("Offer")), **_errors(400, 404, *_ME_ERRORS)}, **app_op
+            )
+        },
+        "/api/v1/me/data": {
+            "delete": _op(
+                "Withdraw all consent and delete readings and fault reports",
+                {"200": _json({"type": "object"}), **_errors(*_ME_ERRORS)},
+                security=_AUTH,
+            )
+        },
+        "/api/v1/me/applications/{offer_id}": {
+            "get": _op(
+                "Application status card",
+                {"200": _json(_ref("Card")), **_errors(400, 404, *_ME_ERRORS)},
+                **app_op,
+            )
+        },
+        "/api/v1/me/applications/{offer_id}/confirm": {
+            "post": _op(
+                "Complete a pending application out of band (panel)",
+                {"200": _json(_ref("Card")), **_errors(400, 404, 409, *_ME_ERRORS)},
+                **app_op,
+            )
+        },
+        "/api/v1/me/applications/{offer_id}/cancel": {
+            "post": _op(
+                "Cancel an application within its window",
+                {"200": _json(_ref("Card")), **_errors(400, 404, 409, *_ME_ERRORS)},
+                **app_op,
+            )
+        },
+        "/api/v1/me/applications/{offer_id}/qr": {
+            "get": _op(
+                "QR code (SVG) of the phone hand-off",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"payload": {"type": "string"}, "svg": {"type": "string"}},
+                        }
+                    ),
+                    **_errors(400, 404, *_ME_ERRORS),
+                },
+                **app_op,
+            )
+        },
+        "/api/v1/openapi.json": {"get": _op("This description", {"200": _json({"type": "object"})})},
+        "/healthz": {
+            "get": _op(
+                "Component health",
+                {"200": _json(_ref("Health")), "503": _json(_ref("Health"), "a required component is down")},
+            )
+        },
+        "/panel": {"get": _op("The central control panel page", {"200": {"description": "HTML"}})},
+        "/panel/{name}": {
+            "get": _op(
+                "Panel assets (ES modules, CSS)",
+                {"200": {"description": "asset"}, **_errors(404)},
+                parameters=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            )
+        },
+    }
+
+
+def _schemas() -> dict[str, Schema]:
+    event_types = [
+        "stt-partial",
+        "stt-final",
+        "intent",
+        "dialogue",
+        "card",
+        "tts-start",
+        "tts-end",
+        "error",
+        "run-end",
+    ]
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                }
+            },
+        },
+        "TextTurn": {
+            "type": "object",
+            "required": ["text"],
+            "properties": {
+                "text": {"type": "string", "maxLength": 500},
+                "turn_id": {"type": "string", "maxLength": 80},
+                "debug": {"type": "boolean", "description": "add the intent event (one more Rasa call)"},
+            },
+        },
+        "Card": {
+            "type": "object",
+            "required": ["type", "title"],
+            "properties": {"type": {"type": "string"}, "title": {"type": "string"}},
+            "additionalProperties": True,
+        },
+        "PipelineEvent": {
+            "type": "object",
+            "required": ["type", "at_ms", "data"],
+            "properties": {
+                "type": {"enum": event_types},
+                "at_ms": {"type": "number"},
+                "data": {"type": "object"},
+            },
+        },
+        "TurnOutcome": {
+            "type": "object",
+            "required": ["turn_id", "replies", "events"],
+            "properties": {
+                "turn_id": {"type": "string"},
+                "transcript": {"type": "string"},
+                "replies": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "text": {"type": "string"},
+                            "card": {"oneOf": [_ref("Card"), {"type": "null"}]},
+                        },
+                    },
+                },
+                "events": {"type": "array", "items": _ref("PipelineEvent")},
+            },
+        },
+        "ConsentChange": {
+            "type": "object",
+            "required": ["granted"],
+            "properties": {
+                "scope": {"enum": [s.value for s in ConsentScope]},
+                "scopes": {"type": "array", "items": {"enum": [s.value for s in ConsentScope]}},
+                "granted": {"type": "boolean"},
+                "channel": {"enum": ["panel", "api"]},
+                "notice_version": {"type": "string"},
+            },
+        },
+        "Consents": {
+            "type": "object",
+            "properties": {
+                "scopes": {"type": "array", "items": {"type": "object"}},
+                "history": {"type": "array"},
+            },
+        },
+        "Offer": {
+            "type": "object",
+            "properties": {
+                "offer_id": {"type": "integer"},
+                "kind": {"type": "string"},
+                "explanation": {"type": "string"},
+            },
+        },
+        "Health": {
+            "type": "object",
+            "properties": {"status": {"enum": ["ok", "degraded", "down"]}, "components": {"type": "object"}},
+        },
+    }
+
+
+def description() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "家居金融语音助手 gateway", "version": "1"},
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "device token"}
+            },
+        },
+    }
+
+
+@table.get("/api/v1/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    """Serve the description."""
+    return web.json_response(description())

@@ -1,0 +1,127 @@
+// Push-to-talk: the microphone streams PCM16 to the voice websocket; events and spoken WAV come back.
+
+/** Plays WAV chunks one after another, in arrival order. */
+class Player {
+  constructor() {
+    this.ctx = null;
+    this.endsAt = 0;
+  }
+
+  async play(buffer) {
+    this.ctx = this.ctx || new AudioContext();
+    const audio = await this.ctx.decodeAudioData(buffer);
+    const source = this.ctx.createBufferSource();
+    source.buffer = audio;
+    source.connect(this.ctx.destination);
+    const at = Math.max(this.ctx.currentTime, this.endsAt);
+    source.start(at);
+    this.endsAt = at + audio.duration;
+  }
+}
+
+export class PushToTalk {
+  /** handlers: {onEvent(event), onState(text)}; token: the device token. */
+  constructor(token, handlers) {
+    this.token = token;
+    this.handlers = handlers;
+    this.player = new Player();
+    this.ws = null;
+    this.capture = null;
+  }
+
+  /** Open a run: socket, start message, microphone. */
+  async start() {
+    if (this.ws) return;
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${scheme}://${location.host}/api/v1/voice`);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onmessage = (msg) => this.receive(msg.data);
+    ws.onclose = () => {
+      if (this.ws === ws) this.ws = null;
+      this.stopMic();
+    };
+    try {
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error('无法连接语音服务'));
+      });
+      this.capture = await openMic();
+      ws.send(JSON.stringify({
+        type: 'start', token: this.token, format: 'pcm16',
+        sample_rate: this.capture.sampleRate, turn_id: crypto.randomUUID(),
+      }));
+      this.capture.onFrame = (frame) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+      };
+      this.handlers.onState('正在听…');
+    } catch (err) {
+      this.handlers.onState(err.name === 'NotAllowedError' ? '没有麦克风权限' : (err.message || '麦克风不可用'));
+      this.close();
+    }
+  }
+
+  /** The user let go: end of audio. */
+  stop() {
+    this.stopMic();
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ type: 'end' }));
+      this.handlers.onState('正在思考…');
+    }
+  }
+
+  stopMic() {
+    if (this.capture) {
+      this.capture.close();
+      this.capture = null;
+    }
+  }
+
+  close() {
+    this.stopMic();
+    if (this.ws) this.ws.close();
+    this.ws = null;
+  }
+
+  receive(data) {
+    if (data instanceof ArrayBuffer) {
+      this.player.play(data).catch(() => this.handlers.onState('播放失败'));
+      return;
+    }
+    let event;
+    try {
+      event = JSON.parse(data);
+    } catch (err) {
+      return;
+    }
+    if (event.type === 'stt-final') this.stopMic();
+    this.handlers.onEvent(event);
+    if (event.type === 'run-end') {
+      this.handlers.onState('');
+      this.close();
+    }
+  }
+}
+
+async function openMic() {
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+  });
+  const ctx = new AudioContext();
+  await ctx.audioWorklet.addModule('/panel/mic-worklet.js');
+  const source = ctx.createMediaStreamSource(stream);
+  const node = new AudioWorkletNode(ctx, 'pcm-capture');
+  const capture = {
+    sampleRate: ctx.sampleRate,
+    onFrame: null,
+    close() {
+      node.port.onmessage = null;
+      source.disconnect();
+      stream.getTracks().forEach((t) => t.stop());
+      ctx.close();
+    },
+  };
+  node.port.onmessage = (e) => capture.onFrame && capture.onFrame(e.data);
+  source.connect(node);
+  return capture;
+}

@@ -1,0 +1,211 @@
+"""The household's data rights and out-of-band completion (CONTRACTS.md §3, PRODUCT.md rules 2 and 4).
+
+Everything is scoped to the household of the calling device: ids of another household's offers or
+applications are simply not found. Writes commit before the response says they happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import segno
+from aiohttp import web
+from sqlmodel import Session
+
+from bot import applications, consent, data_rights
+from bot.commitment import status_card
+from bot.errors import InputError
+from bot.gateway.keys import ENGINE
+from bot.gateway.routes import device_principal, json_body
+from bot.offer_records import offers_shown, why
+from bot.seed import NOTICE_VERSION
+from bot.store.db import session_scope, utcnow
+from bot.store.models import ConsentScope
+from bot.turns import device_of
+
+table = web.RouteTableDef()
+T = TypeVar("T")
+WRITE_CHANNELS = frozenset({"panel", "api"})
+"""Channels a consent change through this API may be recorded under."""
+
+
+async def _household(request: web.Request) -> int:
+    return device_of(await device_principal(request))[1]
+
+
+async def _in_session(request: web.Request, work: Callable[[Session], T]) -> T:
+    def run() -> T:
+        with session_scope(request.app[ENGINE]) as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
+
+
+def _consents(session: Session, household_id: int) -> dict[str, Any]:
+    states = consent.status(session, household_id)
+    return {
+        "scopes": [
+            {
+                "scope": scope.value,
+                "granted": state.granted,
+                "since": state.event.at.isoformat() if state.event else None,
+                "channel": state.event.channel if state.event else None,
+                "notice_version": state.event.notice_version if state.event else None,
+            }
+            for scope, state in states.items()
+        ],
+        "history": [r.as_json() for r in consent.history(session, household_id)],
+    }
+
+
+@table.get("/api/v1/me/consents")
+async def get_consents(request: web.Request) -> web.Response:
+    """Each consent scope's state now, and the household's full consent history."""
+    household_id = await _household(request)
+    return web.json_response(await _in_session(request, lambda s: _consents(s, household_id)))
+
+
+def _change_request(body: dict[str, Any]) -> tuple[list[str], bool, str, str]:
+    scopes = body.get("scopes", [body["scope"]] if "scope" in body else None)
+    if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) for s in scopes):
+        raise InputError("请指明授权范围（scope 或 scopes）", code="bad_scope")
+    for scope in scopes:
+        consent.parse_scope(scope)
+    granted = body.get("granted")
+    if not isinstance(granted, bool):
+        raise InputError("granted 必须是 true 或 false", code="bad_granted")
+    channel = body.get("channel", "api")
+    if channel not in WRITE_CHANNELS:
+        raise InputError("channel 只能是 panel 或 api", code="bad_channel")
+    notice = body.get("notice_version", NOTICE_VERSION)
+    if not isinstance(notice, str) or not 0 < len(notice.strip()) <= 20:
+        raise InputError("notice_version 格式不正确", code="bad_notice_version")
+    return sorted(set(scopes)), granted, channel, notice
+
+
+@table.post("/api/v1/me/consents")
+async def change_consents(request: web.Request) -> web.Response:
+    """Grant or withdraw scopes: ``{"scope"|"scopes", "granted", "channel"?, "notice_version"?}``."""
+    household_id = await _household(request)
+    scopes, granted, channel, notice = _change_request(await json_body(request))
+
+    def change(session: Session) -> dict[str, Any]:
+        write = consent.grant if granted else consent.withdraw
+        for scope in scopes:
+            write(session, household_id, scope, channel=channel, notice_version=notice, now=utcnow())
+        return _consents(session, household_id)
+
+    return web.json_response(await _in_session(request, change))
+
+
+@table.get("/api/v1/me/offers")
+async def get_offers(request: web.Request) -> web.Response:
+    """The audit of every offer shown to this household, newest first, with its explanation."""
+    household_id = await _household(request)
+    records = await _in_session(request, lambda s: offers_shown(s, household_id))
+    return web.json_response({"offers": [r.as_json() for r in records]})
+
+
+def _offer_id(request: web.Request) -> int:
+    raw = request.match_info["offer_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise InputError("offer_id 必须是数字", code="bad_offer_id")
+    return int(raw)
+
+
+@table.get("/api/v1/me/offers/{offer_id}")
+async def get_offer(request: web.Request) -> web.Response:
+    """One offer's audit row: why it was made (404 for other households' offers)."""
+    household_id = await _household(request)
+    offer_id = _offer_id(request)
+    record = await _in_session(request, lambda s: why(s, household_id, offer_id))
+    return web.json_response(record.as_json())
+
+
+@table.delete("/api/v1/me/data")
+async def delete_data(request: web.Request) -> web.Response:
+    """Withdraw every consent and delete the household's readings and fault reports (irreversible)."""
+    household_id = await _household(request)
+    channel = request.query.get("channel", "api")
+    if channel not in WRITE_CHANNELS:
+        raise InputError("channel 只能是 panel 或 api", code="bad_channel")
+    erased = await _in_session(
+        request,
+        lambda s: data_rights.erase_device_data(
+            s, household_id, notice_version=NOTICE_VERSION, now=utcnow(), channel=channel
+        ),
+    )
+    return web.json_response(
+        {
+            "deleted": {"readings": erased.readings, "faults": erased.faults},
+            "scopes_withdrawn": list(erased.scopes_withdrawn),
+            "kept": ["offers", "applications"],
+        }
+    )
+
+
+def _application_card(session: Session, household_id: int, offer_id: int, title: str) -> dict[str, Any]:
+    return status_card(
+        applications.get(session, offer_id, household_id), why(session, household_id, offer_id), title
+    )
+
+
+@table.get("/api/v1/me/applications/{offer_id}")
+async def get_application(request: web.Request) -> web.Response:
+    """The ``application_status`` card of the application started from an offer."""
+    household_id = await _household(request)
+    offer_id = _offer_id(request)
+    card = await _in_session(request, lambda s: _application_card(s, household_id, offer_id, "申请状态"))
+    return web.json_response(card)
+
+
+@table.post("/api/v1/me/applications/{offer_id}/confirm")
+async def confirm_application(request: web.Request) -> web.Response:
+    """Complete a pending application out of band (panel tap): pending → confirmed, idempotent."""
+    household_id = await _household(request)
+    offer_id = _offer_id(request)
+
+    def confirm(session: Session) -> dict[str, Any]:
+        applications.confirm(session, offer_id, household_id, utcnow(), via="panel")
+        return _application_card(session, household_id, offer_id, "已确认")
+
+    return web.json_response(await _in_session(request, confirm))
+
+
+@table.post("/api/v1/me/applications/{offer_id}/cancel")
+async def cancel_application(request: web.Request) -> web.Response:
+    """Cancel within the cancellation window (idempotent when already cancelled)."""
+    household_id = await _household(request)
+    offer_id = _offer_id(request)
+
+    def cancel(session: Session) -> dict[str, Any]:
+        applications.cancel(session, offer_id, household_id, utcnow())
+        return _application_card(session, household_id, offer_id, "已取消")
+
+    return web.json_response(await _in_session(request, cancel))
+
+
+@table.get("/api/v1/me/applications/{offer_id}/qr")
+async def application_qr(request: web.Request) -> web.Response:
+    """The phone hand-off QR code of an application, as SVG markup with its payload."""
+    household_id = await _household(request)
+    offer_id = _offer_id(request)
+    card = await _in_session(request, lambda s: _application_card(s, household_id, offer_id, ""))
+    payload = str(card["completion"]["qr_payload"])
+    return web.json_response({"payload": payload, "svg": qr_svg(payload)})
+
+
+def qr_svg(payload: str) -> str:
+    """A standalone SVG document (with its namespace) of the QR code of ``payload``."""
+    out = io.BytesIO()
+    segno.make(payload, error="m").save(
+        out, kind="svg", xmldecl=False, svgns=True, nl=False, scale=4, dark="#111", light="#fff"
+    )
+    return out.getvalue().decode("ascii")
+
+
+SCOPES = tuple(s.value for s in ConsentScope)
+"""Consent scopes, for the OpenAPI description."""

@@ -1,0 +1,263 @@
+"""``GET /api/v1/voice``: the streaming voice websocket (CONTRACTS.md §3).
+
+Protocol, per run: the client sends ``{"type": "start", "sample_rate": 16000, "format": "pcm16",
+"turn_id"?: "...", "token"?: "..."}`` then binary PCM16 mono frames, and ``{"type": "end"}`` when the
+user lets go of the talk button (the VAD also ends the utterance by itself). The server sends JSON
+pipeline events (``stt-partial``, ``stt-final``, ``intent``, ``dialogue``, ``card``, ``tts-start``,
+``tts-end``, ``error``, ``run-end``) with binary WAV chunks between ``tts-start`` and ``tts-end``.
+After ``run-end`` the client may start another run on the same socket.
+
+Speakers authenticate with the ``Authorization`` header; browsers cannot set it on a websocket, so
+the panel sends its token in the ``start`` message instead (never in the URL, which ends up in logs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from bot.errors import AuthError, BotError, InputError
+from bot.events import EventType
+from bot.gateway.keys import PIPELINE, SETTINGS
+from bot.gateway.routes import bearer_token, principal_for_token
+from bot.gateway.settings import GatewaySettings
+from bot.normalize import checked_turn_text
+from bot.pipeline import APOLOGY, Listener, LiveLog, VoicePipeline
+from bot.store.repo import Principal
+from bot.turns import TurnRequest, check_turn_id, device_of
+
+_LOGGER = logging.getLogger(__name__)
+table = web.RouteTableDef()
+
+MIN_RATE, MAX_RATE = 8000, 48000
+
+
+@table.get("/api/v1/voice")
+async def voice(request: web.Request) -> web.WebSocketResponse:
+    """Upgrade to the voice websocket (header auth is checked before the upgrade)."""
+    _check_origin(request)
+    token = None
+    if "Authorization" in request.headers:
+        token = bearer_token(request.headers["Authorization"])
+        device_of(await principal_for_token(request.app, token))
+    settings = request.app[SETTINGS]
+    ws = web.WebSocketResponse(max_msg_size=settings.ws_max_frame_bytes * 4)
+    if not ws.can_prepare(request).ok:
+        raise InputError("请使用 WebSocket 连接", code="websocket_required")
+    await ws.prepare(request)
+    session = VoiceSession(request.app, ws, token)
+    try:
+        await session.serve()
+    finally:
+        await session.close()
+    return ws
+
+
+def _check_origin(request: web.Request) -> None:
+    """Browsers send Origin: only pages of this gateway may open the socket."""
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc != request.host:
+        raise InputError("不允许从其他网站连接", code="bad_origin", status=403)
+
+
+class VoiceSession:
+    """One websocket: at most one run at a time, output sent in order by a single writer."""
+
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, token: str | None):
+        self._app = app
+        self._ws = ws
+        self._token = token
+        self._principal: Principal | None = None
+        self._settings: GatewaySettings = app[SETTINGS]
+        self._pipeline: VoicePipeline = app[PIPELINE]
+        self._out: asyncio.Queue[dict[str, Any] | bytes | None] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write())
+        self._log: LiveLog | None = None
+        self._listener: Listener | None = None
+        self._turn_id: str | None = None
+        self._responding: asyncio.Task[None] | None = None
+
+    async def serve(self) -> None:
+        """Read messages until the client closes, goes idle or breaks the protocol."""
+        while not self._ws.closed:
+            try:
+                msg = await self._ws.receive(timeout=self._settings.ws_idle_timeout_s)
+            except TimeoutError:
+                if self._responding is not None and not self._responding.done():
+                    continue
+                await self._fail(
+                    InputError("长时间没有收到音频，连接已关闭", code="idle_timeout", status=408)
+                )
+                return
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return
+            try:
+                await self._handle(msg.type, msg.data)
+            except AuthError as err:
+                self._error(err)
+                return
+            except BotError as err:
+                await self._fail(err)
+            except Exception:
+                _LOGGER.exception("voice websocket failed")
+                await self._fail(BotError(APOLOGY))
+
+    async def close(self) -> None:
+        """Let a running turn finish (nothing half-done), then flush the writer and close."""
+        if self._responding is not None:
+            with contextlib.suppress(Exception):
+                await self._responding
+        self._out.put_nowait(None)
+        await self._writer
+        await self._ws.close()
+
+    async def _handle(self, kind: WSMsgType, data: Any) -> None:
+        if kind == WSMsgType.TEXT:
+            await self._control(_message(data))
+        elif kind == WSMsgType.BINARY:
+            if len(data) > self._settings.ws_max_frame_bytes:
+                raise InputError("音频帧太大", code="frame_too_large", status=413)
+            await self._audio(data)
+
+    async def _control(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "start":
+            await self._start(message)
+        elif kind in ("end", "stop"):
+            await self._end_of_audio()
+        else:
+            raise InputError("未知的消息类型", code="bad_message")
+
+    async def _start(self, message: dict[str, Any]) -> None:
+        if self._log is not None:
+            raise InputError("上一轮对话还没有结束", code="run_active", status=409)
+        principal = await self._authenticate(message)
+        rate = message.get("sample_rate", 16000)
+        if message.get("format", "pcm16") != "pcm16":
+            raise InputError("只支持 pcm16 格式", code="unsupported_format", status=415)
+        if not isinstance(rate, int) or not MIN_RATE <= rate <= MAX_RATE:
+            raise InputError(f"采样率必须在 {MIN_RATE}–{MAX_RATE} Hz 之间", code="bad_sample_rate")
+        turn_id = check_turn_id(message.get("turn_id"))
+        self._log = LiveLog(self._out.put_nowait)
+        stored = await self._pipeline.runner.stored(principal, turn_id)
+        if stored is not None:
+            self._replay(stored)
+            return
+        self._turn_id = turn_id
+        self._listener = await self._pipeline.listen(principal, rate)
+
+    async def _authenticate(self, message: dict[str, Any]) -> Principal:
+        """Every run is authenticated (and rate-limited) again: a revoked token stops at once."""
+        if self._token is None:
+            token = message.get("token")
+            if not isinstance(token, str) or not token.strip():
+                raise AuthError("缺少设备凭证", code="missing_token")
+            self._token = token.strip()
+        principal = await principal_for_token(self._app, self._token)
+        device_of(principal)
+        self._principal = principal
+        return principal
+
+    async def _audio(self, pcm: bytes) -> None:
+        if self._log is None:
+            raise InputError("请先发送 start 消息", code="not_started")
+        if self._listener is None:
+            return  # the utterance ended; frames still in flight are dropped
+        for update in await self._listener.feed(pcm):
+            if self._utterance(update.final, update.text):
+                return
+
+    async def _end_of_audio(self) -> None:
+        if self._log is None:
+            raise InputError("请先发送 start 消息", code="not_started")
+        if self._listener is None:
+            return
+        for update in await self._listener.finish():
+            if self._utterance(update.final, update.text):
+                return
+        raise InputError("没有听清，请再说一遍", code="no_speech", status=422)
+
+    def _utterance(self, final: bool, text: str) -> bool:
+        """Report a hypothesis; True when a final with words started the turn."""
+        if self._log is None:
+            return False
+        if not final:
+            if text:
+                self._log.add(EventType.STT_PARTIAL, text=text)
+            return False
+        if not text:
+            return False  # noise: keep listening
+        self._log.add(EventType.STT_FINAL, text=text)
+        self._listener = None
+        self._responding = asyncio.create_task(self._respond(text, self._log))
+        return True
+
+    async def _respond(self, text: str, log: LiveLog) -> None:
+        principal = self._principal
+        if principal is None:
+            return
+        try:
+            text = checked_turn_text(text)
+            request = TurnRequest(principal, text, self._turn_id, transcript=text, inspect=True)
+        except BotError as err:
+            await self._pipeline.fail(err, log)
+        else:
+            await self._pipeline.respond(request, log)
+        finally:
+            self._log, self._turn_id = None, None
+
+    def _replay(self, stored: dict[str, Any]) -> None:
+        """A repeated turn_id: the first outcome's events again, nothing re-run."""
+        for event in stored.get("events", []):
+            if event.get("type") != EventType.RUN_END:
+                self._out.put_nowait(event)
+        self._out.put_nowait({"type": EventType.RUN_END.value, "at_ms": 0.0, "data": {"replayed": True}})
+        self._log = None
+
+    async def _fail(self, err: BotError) -> None:
+        """Inside a listening run: spoken apology and run-end; otherwise just the error event."""
+        if self._responding is not None and not self._responding.done():
+            self._error(err)
+            return
+        log, self._log, self._listener, self._turn_id = self._log, None, None, None
+        if log is None:
+            self._error(err)
+            return
+        await self._pipeline.fail(err, log)
+
+    def _error(self, err: BotError) -> None:
+        self._out.put_nowait(
+            {
+                "type": EventType.ERROR.value,
+                "at_ms": 0.0,
+                "data": {"code": err.code, "message": err.message, "status": err.status},
+            }
+        )
+
+    async def _write(self) -> None:
+        while (item := await self._out.get()) is not None:
+            if self._ws.closed:
+                continue
+            try:
+                if isinstance(item, bytes):
+                    await self._ws.send_bytes(item)
+                else:
+                    await self._ws.send_str(json.dumps(item, ensure_ascii=False))
+            except (ConnectionError, RuntimeError):
+                continue
+
+
+def _message(data: str) -> dict[str, Any]:
+    try:
+        message = json.loads(data)
+    except json.JSONDecodeError as err:
+        raise InputError("消息不是合法的 JSON", code="bad_json") from err
+    if not isinstance(message, dict):
+        raise InputError("消息必须是 JSON 对象", code="bad_json")
+    return message

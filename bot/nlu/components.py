@@ -1,0 +1,109 @@
+"""Custom Rasa 3.6 NLU components (engine environment): turn normalisation and numeral entities.
+
+Referenced from config.yml by dotted path (``bot.nlu.components.TextNormalizer``); Rasa imports
+this module from the project folder. Importing it also registers the spaCy tokenizer of
+:mod:`bot.nlu.spacy_zh`, which the pipeline folder loaded by ``SpacyNLP`` needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+import bot.nlu.spacy_zh  # noqa: F401  (registers the spaCy tokenizer used by models/spacy-zh)
+from bot.nlu.numerals import extract_numbers
+from bot.nlu.text import moved_span
+from bot.normalize import normalize
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class TextNormalizer(GraphComponent):  # type: ignore[misc]
+    """Applies bot.normalize.normalize to every message, at training and at run time alike."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> TextNormalizer:
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Normalise the examples and move their entity annotations with the text."""
+        for example in training_data.training_examples:
+            _normalize_example(example)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Normalise incoming messages."""
+        for message in messages:
+            _normalize_example(message)
+        return messages
+
+
+def _normalize_example(message: Message) -> None:
+    original = message.get(TEXT)
+    if not isinstance(original, str):
+        return
+    text = normalize(original)
+    if text == original:
+        return
+    entities = []
+    for entity in message.get(ENTITIES) or []:
+        span = moved_span(original, text, int(entity["start"]), int(entity["end"]))
+        if span is None:
+            _LOGGER.warning("entity %s lost by normalisation of an example", entity.get("entity"))
+            continue
+        moved = {**entity, "start": span[0], "end": span[1]}
+        if entity.get("value") == original[int(entity["start"]) : int(entity["end"])]:
+            moved["value"] = text[span[0] : span[1]]
+        entities.append(moved)
+    message.set(TEXT, text)
+    if message.get(ENTITIES):
+        message.set(ENTITIES, entities)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class NumeralEntityExtractor(GraphComponent, EntityExtractorMixin):  # type: ignore[misc]
+    """periods, years and amount with canonical numeric values (十二期 → 12, 一万二 → 12000)."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> NumeralEntityExtractor:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Add the numbers found in each message's (normalised) text to its entities."""
+        for message in messages:
+            text = message.get(TEXT) or ""
+            found = [
+                {
+                    "entity": n.entity,
+                    "value": n.value,
+                    "start": n.start,
+                    "end": n.end,
+                    "confidence": 1.0,
+                }
+                for n in extract_numbers(text)
+            ]
+            found = self.add_extractor_name(found)
+            message.set(ENTITIES, (message.get(ENTITIES) or []) + found, add_to_output=True)
+        return messages

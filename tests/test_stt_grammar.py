@@ -1,0 +1,109 @@
+"""Grammar mode: phrase lists per dialogue state, generated from the catalog, fitted to a vocabulary."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from bot.finance.catalog_io import load_demo_catalog
+from bot.finance.repo import finance_plans, products
+from bot.store.catalog import FinancePlan
+from bot.store.models import Tenant
+from bot.stt.grammar import (
+    GrammarState,
+    compile_grammar,
+    grammar_for_state,
+    period_phrases,
+    phrases_for,
+    segment,
+)
+from bot.stt.text import clean_transcript
+from bot.tts.numbers import integer_zh
+
+VOCAB = {
+    "分",
+    "十二",
+    "期",
+    "十",
+    "二",
+    "个",
+    "月",
+    "一年",
+    "好的",
+    "不用",
+    "了",
+    "格力",
+    "空调",
+    "[unk]",
+    "一",
+    "年",
+}
+
+
+def has(word: str) -> bool:
+    return word in VOCAB
+
+
+def test_segmentation_prefers_fewest_vocabulary_words() -> None:
+    assert segment("分十二期", has) == ["分", "十二", "期"]
+    assert segment("格力空调", has) == ["格力", "空调"]
+    assert segment("一年", has) == ["一年"]
+    assert segment("海尔空调", has) is None
+
+
+def test_compile_spaces_phrases_drops_unsayable_ones_and_adds_unknown() -> None:
+    out = compile_grammar(["分十二期", "分 十二 期", "好的", "海尔", "不用了", "Gree!"], has)
+    assert out == ["分 十二 期", "好的", "不用 了", "[unk]"]
+    assert compile_grammar(["海尔"], has) == []
+    assert "[unk]" not in compile_grammar(["好的"], lambda w: w == "好的")
+
+
+def test_recogniser_output_is_normalised_for_nlu() -> None:
+    assert clean_transcript("分 十二 期 每 个 月 多少 钱") == "分十二期每个月多少钱"
+    assert clean_transcript("[unk] 好的 [unk]") == "好的"
+    assert clean_transcript("네 좋아요") == "네 좋아요"
+
+
+def _demo(session: Session) -> None:
+    session.add(
+        Tenant(
+            id="t1",
+            name="演示家电",
+            brand="演示",
+            assistant_name="小居",
+            tariff_yuan_per_kwh=Decimal("0.4883"),
+        )
+    )
+    session.commit()
+    load_demo_catalog(session, "t1")
+    session.commit()
+
+
+def test_state_phrases_come_from_the_catalog(session: Session) -> None:
+    _demo(session)
+    plans = finance_plans(session, "t1")
+    periods = phrases_for(GrammarState.PERIODS, products(session, "t1"), plans)
+    assert periods is not None
+    for plan in plans:
+        assert f"分{integer_zh(plan.periods)}期" in periods
+    assert set(period_phrases([12])) >= {"十二期", "分十二期", "十二个月", "一年"}
+    assert "二十四期" in periods and "两年" in periods  # the demo catalog offers 24 periods
+    catalog = grammar_for_state(session, "t1", "product")
+    assert catalog is not None
+    brands = {p.brand for p in products(session, "t1")}
+    assert brands <= set(catalog)
+    assert not any(ch.isdigit() for phrase in catalog for ch in phrase)  # numbers spoken: 1.5匹 → 一点五匹
+    confirm = grammar_for_state(session, "t1", GrammarState.CONFIRM)
+    assert confirm is not None and {"好的", "确认", "不用了", "取消"} <= set(confirm)
+    assert grammar_for_state(session, "t1", "ask_energy_usage") is None  # free recognition elsewhere
+
+
+def test_a_new_catalog_changes_the_phrases(session: Session) -> None:
+    _demo(session)
+    before = grammar_for_state(session, "t1", "periods") or []
+    plan = finance_plans(session, "t1")[0]
+    session.add(FinancePlan(**{**plan.model_dump(), "id": "custom-18", "periods": 18}))
+    session.commit()
+    after = grammar_for_state(session, "t1", "periods") or []
+    assert "分十八期" in after and "分十八期" not in before

