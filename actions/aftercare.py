@@ -10,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
-from actions.offering import make_offer, request_consent
+from actions.offering import DeviceTopicAction, Responder, make_offer, request_consent
 from actions.runtime import Events, awaiting, entity_or_slot, household_session, now, render, say, topic
 from bot import aftercare_offers, consent, device_status
 from bot.errors import BotError, NotFoundError
@@ -24,23 +24,17 @@ _REFUSALS = {
 }
 
 
-class ActionWarranty(Action):
+class ActionWarranty(DeviceTopicAction):
     """「给扫地机器人买个延保」: the plan the device qualifies for, or a maintenance subscription."""
+
+    topic_name = "warranty"
 
     def name(self) -> str:
         return "action_warranty"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        device_type = entity_or_slot(tracker, "device_type")
-        events: Events = [topic("warranty"), awaiting(None), SlotSet("device_type", device_type)]
-        try:
-            with household_session(tracker) as (session, ref):
-                events += respond_warranty(dispatcher, tracker, domain, session, ref, device_type)
-        except BotError:
-            say(dispatcher, "utter_service_error")
-        return events
+    @property
+    def respond(self) -> Responder:
+        return respond_warranty
 
 
 def respond_warranty(

@@ -1,22 +1,61 @@
-"""Shared steps of the offer flows: asking for consent, and making an audited offer.
-
-Not an action module: it holds no ``Action`` subclass, so rasa-sdk registers nothing from it.
+"""Shared steps of the offer flows: asking for consent, making an audited offer, and the abstract
+shape of a question about one device category (rasa-sdk registers no abstract class).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
-from actions.runtime import CONSENT_NOTICE_VERSION, Events, awaiting, now, render, say
+from actions.runtime import (
+    CONSENT_NOTICE_VERSION,
+    Events,
+    awaiting,
+    entity_or_slot,
+    household_session,
+    now,
+    render,
+    say,
+    topic,
+)
 from bot import offers
+from bot.errors import BotError
 from bot.offer_types import Candidate, Decision, OfferContext
 from bot.store.repo import HouseholdRef
+
+Responder = Callable[
+    [CollectingDispatcher, Tracker, dict[str, Any], Session, HouseholdRef, str | None], Events
+]
+"""Answers a question about a device category inside the household's session."""
+
+
+class DeviceTopicAction(Action, ABC):
+    """A question about one device category: set the topic, answer it, apologise if a store fails."""
+
+    topic_name: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def respond(self) -> Responder:
+        """The function that answers (shared with the consent flow that resumes it)."""
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        device_type = entity_or_slot(tracker, "device_type")
+        events: Events = [topic(self.topic_name), awaiting(None), SlotSet("device_type", device_type)]
+        try:
+            with household_session(tracker) as (session, ref):
+                events += self.respond(dispatcher, tracker, domain, session, ref, device_type)
+        except BotError:
+            say(dispatcher, "utter_service_error")
+        return events
 
 
 def make_offer(

@@ -4,37 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
-from actions.offering import make_offer, request_consent
-from actions.runtime import Events, awaiting, entity_or_slot, household_session, now, render, say, topic
+from actions.offering import DeviceTopicAction, Responder, make_offer, request_consent
+from actions.runtime import Events, awaiting, now, render, say
 from bot import consent, device_status, trade_in_offer
 from bot.aftercare_offers import oldest
-from bot.errors import BotError, NotFoundError
+from bot.errors import NotFoundError
 from bot.finance.trade_in import trade_in_card
 from bot.store.repo import HouseholdRef
 
 
-class ActionTradeIn(Action):
+class ActionTradeIn(DeviceTopicAction):
     """「旧冰箱能以旧换新吗」: value of the oldest unit of the category and the subsidy on a new one."""
+
+    topic_name = "trade_in"
 
     def name(self) -> str:
         return "action_trade_in"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        device_type = entity_or_slot(tracker, "device_type")
-        events: Events = [topic("trade_in"), awaiting(None), SlotSet("device_type", device_type)]
-        try:
-            with household_session(tracker) as (session, ref):
-                events += respond_trade_in(dispatcher, tracker, domain, session, ref, device_type)
-        except BotError:
-            say(dispatcher, "utter_service_error")
-        return events
+    @property
+    def respond(self) -> Responder:
+        return respond_trade_in
 
 
 def respond_trade_in(

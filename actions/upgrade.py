@@ -5,35 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
-from actions.offering import make_offer, request_consent
-from actions.runtime import Events, awaiting, entity_or_slot, household_session, now, render, say, topic
+from actions.offering import DeviceTopicAction, Responder, make_offer, request_consent
+from actions.runtime import Events, awaiting, now, render, say
 from bot import consent, upgrade
-from bot.errors import BotError, NotFoundError
+from bot.errors import NotFoundError
 from bot.store.repo import HouseholdRef
 
 
-class ActionEnergySaving(Action):
+class ActionEnergySaving(DeviceTopicAction):
     """「换个一级能效的空调能省多少」: the upgrade plan from the household's own readings."""
+
+    topic_name = "energy_saving"
 
     def name(self) -> str:
         return "action_energy_saving"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        device_type = entity_or_slot(tracker, "device_type")
-        events: Events = [topic("energy_saving"), awaiting(None), SlotSet("device_type", device_type)]
-        try:
-            with household_session(tracker) as (session, ref):
-                events += respond_saving(dispatcher, tracker, domain, session, ref, device_type)
-        except BotError:
-            dispatcher.utter_message(response="utter_service_error")
-        return events
+    @property
+    def respond(self) -> Responder:
+        return respond_saving
 
 
 def respond_saving(
