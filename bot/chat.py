@@ -4,41 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.error
-import urllib.request
 from typing import Any, TextIO
 
 from bot.errors import BotError
+from bot.http_client import post_json
 
 
 def converse(base_url: str, token: str, text: str, timeout_s: float = 30.0) -> dict[str, Any]:
     """POST one text turn; gateway errors come back as BotError with the gateway's code."""
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/converse",
-        data=json.dumps({"text": text}, ensure_ascii=False).encode("utf-8"),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as resp:
-            body: dict[str, Any] = json.loads(resp.read())
-            return body
-    except urllib.error.HTTPError as err:
-        error = _error_of(err.read())
-        raise BotError(error.get("message", str(err)), code=error.get("code", "http_error")) from err
-    except (urllib.error.URLError, OSError) as err:
-        raise BotError(
-            f"cannot reach the gateway at {base_url}: is `bot up` (or `make demo`) running?",
-            code="gateway_unreachable",
-        ) from err
-
-
-def _error_of(raw: bytes) -> dict[str, str]:
-    try:
-        error = json.loads(raw).get("error", {})
-        return error if isinstance(error, dict) else {}
-    except (ValueError, AttributeError):
-        return {}
+    return post_json(base_url, "/api/v1/converse", token, {"text": text}, timeout_s)
 
 
 def render(outcome: dict[str, Any], out: TextIO) -> None:

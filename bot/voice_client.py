@@ -9,9 +9,6 @@ the gateway. Replies are spoken with the local synthesiser, into a WAV file or t
 from __future__ import annotations
 
 import io
-import json
-import urllib.error
-import urllib.request
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +19,7 @@ import numpy as np
 from bot.audio import SAMPLE_RATE, pcm16_to_wav
 from bot.chat import converse
 from bot.errors import BotError, InputError
+from bot.http_client import post
 from bot.stt.base import SpeechToText
 from bot.stt.stream import transcribe_wav
 from bot.vad import Endpointer, VadEventType, VadSettings
@@ -85,20 +83,7 @@ class AudioTurn:
 
     def send(self, wav: bytes) -> VoiceOutcome:
         """The gateway's transcript and replies."""
-        request = urllib.request.Request(
-            f"{self._url}/api/v1/converse/audio",
-            data=wav,
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "audio/wav"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as resp:
-                body: dict[str, Any] = json.loads(resp.read())
-        except urllib.error.HTTPError as err:
-            error = json.loads(err.read() or b"{}").get("error", {})
-            raise BotError(error.get("message", str(err)), code=error.get("code", "http_error")) from err
-        except (urllib.error.URLError, OSError) as err:
-            raise BotError(f"cannot reach the gateway at {self._url}", code="gateway_unreachable") from err
+        body = post(self._url, "/api/v1/converse/audio", self._token, wav, "audio/wav", self._timeout)
         return VoiceOutcome(str(body.get("transcript", "")), list(body.get("replies", [])))
 
 

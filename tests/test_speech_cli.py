@@ -144,6 +144,20 @@ def test_voice_reports_gateway_errors_and_missing_devices(files: dict[str, Path]
     assert down.returncode == 2 and "gateway_unreachable" in down.stderr
 
 
+def test_voice_without_a_local_model_sends_the_audio_to_the_gateway(
+    files: dict[str, Path], gateway: Gateway
+) -> None:
+    """The default transport posts the WAV to /api/v1/converse/audio; this gateway has no speech
+    model provisioned, so its clear error reaches the user and nothing reaches the dialogue."""
+    result = bot(
+        "voice", "--in", str(files["question"]), "--out", str(files["answer"]), "--url", gateway.url,
+        "--token", "demo-zhang-speaker",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout
+    assert "stt_unavailable" in result.stderr and "Traceback" not in result.stderr
+    assert gateway.dialogue.calls == []
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = make_stack(tmp_path_factory.mktemp("voice-stack"))

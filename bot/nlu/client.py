@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import Any
 
-from bot.errors import BotError
+from bot.http_client import post_json
 
 DESIGNER_TOKEN = "demo-designer"
 """The designer token the demo seed creates (bot.seed.DESIGNER_TOKEN)."""
@@ -15,34 +12,7 @@ DESIGNER_TOKEN = "demo-designer"
 
 def parse_via_gateway(base_url: str, token: str, text: str, timeout_s: float = 30.0) -> dict[str, Any]:
     """POST /api/v1/nlu/parse; gateway errors come back as BotError with the gateway's code."""
-    request = urllib.request.Request(
-        f"{base_url.rstrip('/')}/api/v1/nlu/parse",
-        data=json.dumps({"text": text}, ensure_ascii=False).encode("utf-8"),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as resp:
-            body: dict[str, Any] = json.loads(resp.read())
-            return body
-    except urllib.error.HTTPError as err:
-        error = _error_of(err.read())
-        raise BotError(
-            error.get("message", str(err)), code=error.get("code", "http_error"), status=err.code
-        ) from err
-    except (urllib.error.URLError, OSError) as err:
-        raise BotError(
-            f"cannot reach the gateway at {base_url}: is `bot up` (or `make demo`) running?",
-            code="gateway_unreachable",
-        ) from err
-
-
-def _error_of(raw: bytes) -> dict[str, str]:
-    try:
-        error = json.loads(raw).get("error", {})
-        return error if isinstance(error, dict) else {}
-    except (ValueError, AttributeError):
-        return {}
+    return post_json(base_url, "/api/v1/nlu/parse", token, {"text": text}, timeout_s)
 
 
 def render_parse(result: dict[str, Any]) -> str:
