@@ -15,13 +15,11 @@ from bot.config import Config
 from bot.dialogue_state import DialogueState
 from bot.gateway.app import create_app
 from bot.pipeline import Speech
-from bot.seed import seed_demo
 from bot.speech_config import SpeechSettings
-from bot.store.db import make_engine, utcnow
+from bot.store.db import utcnow
 from bot.store.models import Conversation
-from bot.store.tables import metadata
 from tests.fakes import FakeDialogue
-from tests.gateway_kit import FakeStates, FakeStt, make_client, no_speech
+from tests.gateway_kit import FakeStates, FakeStt, demo_engine, make_client, no_speech
 
 ZHANG = {"Authorization": "Bearer demo-zhang-speaker"}
 ZHANG_PANEL = {"Authorization": "Bearer demo-zhang-panel"}
@@ -32,9 +30,7 @@ Client = TestClient  # type: ignore[type-arg]
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'gw.db'}")
-    metadata.create_all(engine)
-    seed_demo(engine, utcnow(), days=3)
+    engine = demo_engine(tmp_path)
     yield engine
     engine.dispose()
 

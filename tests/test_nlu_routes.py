@@ -12,10 +12,8 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.gateway.app import create_app
-from bot.seed import seed_demo
-from bot.store.db import make_engine, utcnow
-from bot.store.tables import metadata
 from tests.fakes import FakeDialogue
+from tests.gateway_kit import demo_engine
 
 DESIGNER = {"Authorization": "Bearer demo-designer"}
 SPEAKER = {"Authorization": "Bearer demo-zhang-speaker"}
@@ -25,9 +23,7 @@ Client = TestClient  # type: ignore[type-arg]
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'nlu.db'}")
-    metadata.create_all(engine)
-    seed_demo(engine, utcnow(), days=1)
+    engine = demo_engine(tmp_path)
     yield engine
     engine.dispose()
 
