@@ -9,7 +9,7 @@ PY     := $(APP)/bin/python
 BOT    := $(APP)/bin/bot
 UV_VERSION := 0.13.9
 
-.PHONY: help setup system-deps lock nlu train seed demo up test lint bench eval-nlu stories-check clean
+.PHONY: help setup system-deps lock nlu train seed demo up test test-scale lint bench eval-nlu stories-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ up: ## Start the stack without setup/seed/train
 
 test: setup nlu ## Run every test (unit, Rasa data validation, end-to-end through the real stack)
 	$(PY) -m pytest
+
+test-scale: setup nlu ## Production profile and fault tests against PostgreSQL, Redis, RabbitMQ, Mosquitto
+	$(PY) -m pytest -m scale
 
 lint: $(APP)/.synced ## ruff (lint + format check) and mypy
 	$(APP)/bin/ruff check bot actions tests bench
