@@ -9,7 +9,7 @@ PY     := $(APP)/bin/python
 BOT    := $(APP)/bin/bot
 UV_VERSION := 0.13.9
 
-.PHONY: help setup system-deps lock nlu train seed demo up test test-scale lint bench eval-nlu stories-check clean
+.PHONY: help setup system-deps lock nlu train seed demo up test test-scale lint bench soak eval-nlu stories-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ stories-check: setup nlu ## Designer report: rasa data validate, conversation te
 
 bench: setup train ## Run the benchmarks → bench/results.json and bench/RESULTS.md
 	$(PY) -m bench
+
+soak: setup train ## 30 minutes of load from 50 households; memory sampled → bench/results.json
+	$(PY) -m bench load --soak 1800
 
 eval-nlu: setup train ## Held-out NLU scores and parse latency on a real stack → bench/results.json
 	$(PY) -m bench nlu

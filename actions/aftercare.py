@@ -12,11 +12,13 @@ from sqlmodel import Session
 
 from actions.offering import DeviceTopicAction, Responder, make_offer, request_consent
 from actions.runtime import Events, awaiting, entity_or_slot, household_session, now, render, say, topic
+from actions.tenancy import config_of, decline_feature
 from bot import aftercare_offers, consent, device_status
 from bot.errors import BotError, NotFoundError
 from bot.finance.aftercare import insurance_card, insurance_handoffs, warranty_card
 from bot.finance.repo import insurance_products
 from bot.store.repo import HouseholdRef
+from bot.tenant_config import partner_handoffs
 
 _REFUSALS = {
     "too_old": "utter_warranty_too_old",
@@ -28,6 +30,7 @@ class ActionWarranty(DeviceTopicAction):
     """「给扫地机器人买个延保」: the plan the device qualifies for, or a maintenance subscription."""
 
     topic_name = "warranty"
+    feature = "warranty"
 
     def name(self) -> str:
         return "action_warranty"
@@ -129,7 +132,12 @@ class ActionInsurance(Action):
             return events
         try:
             with household_session(tracker) as (session, ref):
-                handoffs = insurance_handoffs(insurance_products(session, ref.tenant.id), device_type)
+                cfg = config_of(ref)
+                if not cfg.feature_enabled("insurance"):
+                    decline_feature(dispatcher, domain, cfg, "insurance")
+                    return events
+                products = insurance_products(session, ref.tenant.id)
+                handoffs = partner_handoffs(cfg, insurance_handoffs(products, device_type))
                 if not handoffs:
                     say(dispatcher, "utter_insurance_none", device_type=device_type)
                     return events

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.runtime import Events, awaiting, household_session, now, render, say
+from actions.tenancy import config_of
 from bot import applications, commitment, offers
 from bot.applications import ApplicationError
 from bot.catalog_choice import to_count
@@ -88,14 +89,17 @@ class ActionStartApplication(Action):
                 existing = _existing(session, ref, record.offer_id)
                 if existing is not None:
                     return _report_existing(dispatcher, domain, existing, record)
-                app = applications.start(session, record.offer_id, ref.household_id, now())
+                window = config_of(ref).cancel_window
+                app = applications.start(session, record.offer_id, ref.household_id, now(), window)
+                phone = applications.phone_only(session, record.offer_id)
         except ApplicationError:
             say(dispatcher, "utter_application_expired")
             return [awaiting(None)]
         except BotError:
             say(dispatcher, "utter_service_error")
             return [awaiting(None)]
-        card = commitment.status_card(app, record, render(domain, "utter_card_title_application"))
+        title = render(domain, "utter_card_title_application")
+        card = commitment.status_card(app, record, title, phone_only=phone)
         say(dispatcher, "utter_application_pending", card)
         return [awaiting("applied")]
 

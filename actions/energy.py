@@ -10,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
-from actions.offering import make_offer
+from actions.offering import make_offer, proactive_blocked
 from actions.runtime import (
     Events,
     awaiting,
@@ -22,7 +22,7 @@ from actions.runtime import (
     say,
     topic,
 )
-from bot import consent, energy, offers, upgrade
+from bot import consent, energy, upgrade
 from bot.consumers import biggest_consumer, spoken_share
 from bot.errors import BotError, NotFoundError
 from bot.store.repo import HouseholdRef
@@ -103,10 +103,10 @@ def suggest_upgrade(
     device_type: str | None,
 ) -> Events:
     """At most one proactive upgrade tip, only with consent, offers allowed and caps not reached."""
-    if offers.offers_stopped(session, ref.household_id):
-        return []
     if consent.missing(session, ref.household_id, upgrade.DATA_SCOPES):
         return []
+    if proactive_blocked(session, ref, tracker, topic="ask_energy_usage"):
+        return []  # stop-offers, a cap or quiet hours: the plan (~0.1 s) would be wasted
     try:
         plan = upgrade.plan_upgrade(session, ref.tenant.id, ref.household_id, now(), device_type)
     except NotFoundError:

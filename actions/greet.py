@@ -1,4 +1,4 @@
-"""Greeting in the tenant's assistant persona."""
+"""Greeting in the tenant's assistant persona (its own wording when its configuration overrides it)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import household_session, say
 from bot.errors import BotError
+from bot.tenant_config import config_of_row, wording
 
 
 class ActionGreet(Action):
@@ -22,9 +23,13 @@ class ActionGreet(Action):
     ) -> list[dict[str, Any]]:
         try:
             with household_session(tracker) as (_, ref):
-                name = ref.tenant.assistant_name
+                cfg = config_of_row(ref.tenant)
         except BotError:
             say(dispatcher, "utter_greet_anonymous")
             return []
-        say(dispatcher, "utter_greet", assistant_name=name)
+        override = wording(cfg, cfg.wording.greeting)
+        if override is not None:
+            say(dispatcher, "utter_greet_tenant", greeting=override)
+        else:
+            say(dispatcher, "utter_greet", assistant_name=cfg.assistant_name)
         return []

@@ -14,7 +14,8 @@ from sqlmodel import Session
 
 from actions.offering import make_offer
 from actions.runtime import Events, awaiting, household_session, latest_entity, now, render, say, topic
-from bot import applications, consent, offers, quote_offer
+from actions.tenancy import config_of, decline_feature, feature_off
+from bot import consent, offers, quote_offer
 from bot.catalog_choice import (
     MAX_OPTIONS,
     catalog_of,
@@ -38,6 +39,19 @@ class ValidateInstallmentForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_installment_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """None when the tenant offers no installments: the form ends and the quote action declines."""
+        if feature_off(tracker, "installments") is not None:
+            return []
+        slots: list[str] = await super().required_slots(domain_slots, dispatcher, tracker, domain)
+        return slots
 
     async def extract_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -195,6 +209,10 @@ class ActionInstallmentQuote(Action):
     ) -> list[dict[str, Any]]:
         sku, periods = tracker.get_slot("product"), to_count(tracker.get_slot("periods"))
         events: Events = [topic("installment"), awaiting(None)]
+        off = feature_off(tracker, "installments")
+        if off is not None:
+            decline_feature(dispatcher, domain, off, "installments")
+            return [*events, SlotSet("product", None), SlotSet("periods", None)]
         if not sku or periods is None:
             say(dispatcher, "utter_cost_details_no_quote")
             return events
@@ -241,7 +259,7 @@ def quote_turn(
         quote,
         offer_id=str(decision.offer.offer_id),
         monthly_saving=saving,
-        cancel_until=now() + applications.DEFAULT_CANCEL_WINDOW,
+        cancel_until=now() + config_of(ref).cancel_window,
     )
     card["suggestions"] = [render(domain, "utter_suggest_apply"), render(domain, "utter_suggest_cost")]
     for i, name in enumerate(sentences):

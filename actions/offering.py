@@ -24,9 +24,10 @@ from actions.runtime import (
     say,
     topic,
 )
+from actions.tenancy import config_of, decline_feature, kind_enabled
 from bot import offers
 from bot.errors import BotError
-from bot.offer_types import Candidate, Decision, OfferContext
+from bot.offer_types import Candidate, Decision, OfferContext, Refusal, RefusalReason
 from bot.store.repo import HouseholdRef
 
 Responder = Callable[
@@ -39,6 +40,8 @@ class DeviceTopicAction(Action, ABC):
     """A question about one device category: set the topic, answer it, apologise if a store fails."""
 
     topic_name: ClassVar[str]
+    feature: ClassVar[str | None] = None
+    """The tenant feature switch this question needs (None: always answered)."""
 
     @property
     @abstractmethod
@@ -52,6 +55,10 @@ class DeviceTopicAction(Action, ABC):
         events: Events = [topic(self.topic_name), awaiting(None), SlotSet("device_type", device_type)]
         try:
             with household_session(tracker) as (session, ref):
+                cfg = config_of(ref)
+                if self.feature is not None and not cfg.feature_enabled(self.feature):
+                    decline_feature(dispatcher, domain, cfg, self.feature)
+                    return events
                 events += self.respond(dispatcher, tracker, domain, session, ref, device_type)
         except BotError:
             say(dispatcher, "utter_service_error")
@@ -69,7 +76,17 @@ def make_offer(
 ) -> Decision:
     """Let the offer service decide (consent, stop-offers, caps, truthfulness) and audit it."""
     context = OfferContext(ref.household_id, tracker.sender_id, topic, proactive)
-    return offers.decide(session, context, [candidate], now())
+    cfg = config_of(ref)
+    if not kind_enabled(cfg, candidate.kind):
+        refusal = Refusal(candidate.kind, candidate.subject, RefusalReason.FEATURE_DISABLED)
+        return Decision(None, (refusal,))
+    return offers.decide(session, context, [candidate], now(), cfg.caps())
+
+
+def proactive_blocked(session: Session, ref: HouseholdRef, tracker: Tracker, *, topic: str) -> bool:
+    """True when no proactive offer could be made now (checked before computing a costly candidate)."""
+    context = OfferContext(ref.household_id, tracker.sender_id, topic, True)
+    return offers.proactive_refusal(session, context, now(), config_of(ref).caps()) is not None
 
 
 def consent_card(domain: Mapping[str, Any], scopes: Iterable[str], purpose: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from actions.offering import make_offer
 from actions.runtime import Events, awaiting, household_session, latest_entity, render, say, topic
+from actions.tenancy import config_of, decline_feature
 from bot import points, points_view
 from bot.aftercare_offers import subscription_candidate, subscription_card
 from bot.errors import BotError
@@ -31,6 +32,10 @@ class ActionGreenPoints(Action):
         events: Events = [topic("points"), awaiting(None)]
         try:
             with household_session(tracker) as (session, ref):
+                cfg = config_of(ref)
+                if not cfg.feature_enabled("points"):
+                    decline_feature(dispatcher, domain, cfg, "points")
+                    return events
                 events += self._answer(dispatcher, tracker, domain, session, ref, device_type)
         except BotError:
             say(dispatcher, "utter_service_error")

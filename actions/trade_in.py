@@ -22,6 +22,7 @@ class ActionTradeIn(DeviceTopicAction):
     """「旧冰箱能以旧换新吗」: value of the oldest unit of the category and the subsidy on a new one."""
 
     topic_name = "trade_in"
+    feature = "trade_in"
 
     def name(self) -> str:
         return "action_trade_in"

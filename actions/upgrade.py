@@ -3,6 +3,7 @@ with the monthly saving set against the monthly payment, and the green points it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -12,6 +13,7 @@ from sqlmodel import Session
 
 from actions.offering import DeviceTopicAction, Responder, make_offer, request_consent
 from actions.runtime import Events, awaiting, now, render, say
+from actions.tenancy import config_of
 from bot import consent, upgrade
 from bot.errors import NotFoundError
 from bot.store.repo import HouseholdRef
@@ -50,18 +52,24 @@ def respond_saving(
         else:
             say(dispatcher, "utter_upgrade_none")
         return []
+    cfg = config_of(ref)
+    if plan.quote is not None and not cfg.feature_enabled("installments"):
+        plan = replace(plan, quote=None, versus=None)  # the tenant offers no installments
     values = upgrade.figures(plan)
     if not plan.worth_it:
         say(dispatcher, "utter_upgrade_not_worth", **values)
         return []
-    return _offer_plan(dispatcher, tracker, domain, session, ref, plan, values)
+    points = cfg.feature_enabled("points")
+    return _offer_plan(dispatcher, tracker, domain, session, ref, plan, values, points=points)
 
 
-def _sentences(plan: upgrade.UpgradePlan) -> list[str]:
+def _sentences(plan: upgrade.UpgradePlan, points: bool = True) -> list[str]:
     why = "utter_upgrade_why" if plan.evidence.rating is not None else "utter_upgrade_why_plain"
-    tail = (
-        ["utter_upgrade_installment", "utter_upgrade_points"] if plan.quote else ["utter_upgrade_points_only"]
-    )
+    if plan.quote is not None:
+        ask = "utter_upgrade_points" if points else "utter_upgrade_ask_installment"
+        tail = ["utter_upgrade_installment", ask]
+    else:
+        tail = ["utter_upgrade_points_only"] if points else []
     return [why, "utter_upgrade_offer", *tail]
 
 
@@ -73,8 +81,10 @@ def _offer_plan(
     ref: HouseholdRef,
     plan: upgrade.UpgradePlan,
     values: dict[str, str],
+    *,
+    points: bool = True,
 ) -> Events:
-    sentences = _sentences(plan)
+    sentences = _sentences(plan, points)
     text = "".join(render(domain, name, **values) for name in sentences)
     explanation = render(domain, "utter_explain_upgrade", **values)
     candidate = upgrade.offer_candidate(plan, text=text, explanation=explanation)

@@ -19,6 +19,7 @@ from bot.config import load_config
 from bot.speech_models import ModelError, find_spec, model_path, resolve
 from bot.stt.stream import UtteranceStream
 from bot.stt.vosk_engine import VoskSpeechToText
+from bot.tts import TtsError
 from bot.tts.pyttsx3_engine import Pyttsx3TextToSpeech
 from bot.vad import VadSettings
 
@@ -79,7 +80,10 @@ def _final_after_eos_ms(engine: VoskSpeechToText, pcm: bytes, eos_s: float) -> f
 def _tts_first_audio_ms() -> tuple[float, float]:
     tts = Pyttsx3TextToSpeech()
     try:
-        next(tts.synthesize_stream(ANSWER))  # warm-up: engine creation on its thread
+        try:
+            next(tts.synthesize_stream(ANSWER))  # warm-up: engine creation on its thread
+        except TtsError:
+            next(tts.synthesize_stream(ANSWER))  # espeak-ng now and then gives no audio on a busy machine
         firsts, totals = [], []
         for _ in range(TTS_RUNS):
             started = time.perf_counter()

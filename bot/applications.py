@@ -8,8 +8,10 @@ confirmation. Every change commits before it returns, so no caller reports an un
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +21,8 @@ from sqlmodel import Session, col, select
 from bot.errors import BotError, NotFoundError, StoreError
 from bot.offer_types import OfferKind
 from bot.store.ledger import Application, OfferAudit
+from bot.store.models import Household
+from bot.tenant_config import tenant_config_of
 
 DEFAULT_CANCEL_WINDOW = timedelta(days=7)
 """Matches the 7-day no-reason return (七日无理由退货) consumers know from distance sales."""
@@ -126,6 +130,8 @@ def confirm(
     if via not in CONFIRM_CHANNELS:
         raise ApplicationError("请在面板上或扫码确认", code="confirm_out_of_band", status=403)
     row = _load(session, offer_id, household_id)
+    if via == "panel" and row.state == ApplicationState.PENDING and phone_only(session, row.offer_id):
+        raise ApplicationError("金额较大，请用手机扫码确认", code="confirm_on_phone", status=403)
     if row.state == ApplicationState.CONFIRMED:
         return _record(row)
     _require_live(session, row, now)
@@ -165,6 +171,26 @@ def expire_due(session: Session, now: datetime) -> int:
         session.add(row)
     _flush_commit(session)
     return len(rows)
+
+
+def binding_amount(terms: Mapping[str, str]) -> Decimal | None:
+    """The amount an application binds the household to: total cost, else the price."""
+    raw = terms.get("total_cost") or terms.get("price")
+    try:
+        return None if raw is None else Decimal(str(raw))
+    except InvalidOperation:
+        return None
+
+
+def phone_only(session: Session, offer_id: int) -> bool:
+    """True when the tenant's out-of-band threshold requires the phone (QR) for this offer."""
+    offer = session.get(OfferAudit, offer_id)
+    household = session.get(Household, offer.household_id) if offer else None
+    if offer is None or household is None:
+        return False
+    threshold = tenant_config_of(session, household.tenant_id).oob_confirm_above
+    amount = binding_amount(offer.terms)
+    return threshold is not None and amount is not None and amount > threshold
 
 
 def get(session: Session, offer_id: int, household_id: int) -> ApplicationRecord:

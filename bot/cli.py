@@ -16,9 +16,13 @@ from bot.errors import BotError
 _COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli_stack",
     "bot.cli_telemetry",
+    "bot.cli_analytics",
     "bot.cli_finance",
+    "bot.cli_tenant",
     "bot.cli_nlu",
     "bot.cli_speech",
+    "bot.cli_invariants",
+    "bot.cli_bundle",
 )
 """Modules with a ``register(subparsers)`` function; add one line per area."""
 

@@ -28,7 +28,12 @@ def register(subparsers: Any) -> None:
     parse.set_defaults(handler=_parse)
 
     lookups = sub.add_parser("lookups", help="regenerate lookups, synonyms and jieba words from the catalog")
-    lookups.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG, help="catalog JSON file")
+    lookups.add_argument(
+        "--catalog",
+        type=Path,
+        action="append",
+        help="catalog JSON file (repeatable; default: every packaged demo tenant catalog)",
+    )
     lookups.set_defaults(handler=_lookups)
 
     ev = sub.add_parser("eval", help="score the running NLU on an annotated file (default: held-out)")
@@ -54,11 +59,17 @@ def _parse(args: argparse.Namespace, config: Config) -> int:
 
 
 def _lookups(args: argparse.Namespace, config: Config) -> int:
-    written = write_all(build_lexicon(load_catalog(args.catalog)), config.project_dir)
+    written = write_all(build_lexicon(merged_catalogs(args.catalog)), config.project_dir)
     for path in written:
         print(f"wrote {path}")
     print("next: `make nlu` rebuilds models/spacy-zh, `make train` retrains the Rasa model")
     return 0
+
+
+def merged_catalogs(paths: list[Path] | None = None) -> dict[str, Any]:
+    """The products of several catalogs (default: every packaged demo tenant's) as one catalog."""
+    chosen = paths or sorted(DEFAULT_CATALOG.parent.glob("*_catalog.json"))
+    return {"products": [p for path in chosen for p in load_catalog(path)["products"]]}
 
 
 def _eval(args: argparse.Namespace, config: Config) -> int:

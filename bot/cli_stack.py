@@ -100,6 +100,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
         create_app(config),
         host=config.host,
         port=config.port,
+        reuse_port=config.gateway_workers > 1,  # several `bot serve` share the port (see docs/scale.md)
         access_log=None,
         print=lambda _: None,
     )

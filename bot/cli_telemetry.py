@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
     formats = actions.add_parser("formats", help="list the supported vendor formats")
     formats.set_defaults(handler=_formats)
 
+    mqtt = actions.add_parser("mqtt", help="ingest payloads from MQTT <prefix>/<source>/telemetry/<format>")
+    mqtt.set_defaults(handler=_mqtt)
+
 
 def _read(path: Path) -> str:
     try:
@@ -85,3 +88,9 @@ def _formats(args: argparse.Namespace, config: Config) -> int:
     for name in sorted(ADAPTERS):
         print(f"{name:<12} {ADAPTERS[name].summary}")
     return 0
+
+
+def _mqtt(args: argparse.Namespace, config: Config) -> int:
+    from bot.telemetry.mqtt import run_until_signal
+
+    return run_until_signal(config.mqtt_url, config.db_url)

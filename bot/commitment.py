@@ -45,15 +45,18 @@ def read_back(record: OfferRecord) -> tuple[str, dict[str, str]]:
     }
 
 
-def status_card(app: ApplicationRecord, record: OfferRecord, title: str) -> dict[str, Any]:
-    """The ``application_status`` card: state, the terms read back, and how to complete it."""
+def status_card(
+    app: ApplicationRecord, record: OfferRecord, title: str, *, phone_only: bool = False
+) -> dict[str, Any]:
+    """The ``application_status`` card: state, the terms read back, and how to complete it
+    (``phone_only``: the amount is above the tenant's out-of-band threshold, QR only)."""
     card: dict[str, Any] = {"type": "application_status", "title": title, **app.as_json()}
     card["terms"] = dict(record.terms)
     if record.apr is not None:
         apr = Decimal(record.terms.get("apr", str(record.apr)))
         card["apr"], card["apr_text"] = str(apr), apr_text(apr)
     card["completion"] = {
-        "channels": ["panel", "qr"],
+        "channels": ["qr"] if phone_only else ["panel", "qr"],
         "qr_payload": f"{QR_SCHEME}/{app.application_id}?offer={app.offer_id}",
         "voice_binding": False,
     }

@@ -50,6 +50,22 @@ class Config:
     """How long the gateway waits for Rasa on one turn before apologising."""
     startup_timeout_s: float = 240.0
     """How long ``bot up`` waits for every component to become healthy."""
+    tracker_store_url: str = ""
+    """Rasa's SQL tracker store, e.g. ``postgresql://postgres@127.0.0.1:5432/bot_tracker``; empty: memory."""
+    lock_store_url: str = ""
+    """Redis for Rasa's lock store and the gateway's per-device locks, e.g. ``redis://127.0.0.1:6379/1``."""
+    lock_key_prefix: str = "bot"
+    """Prefix of every Redis key the stack writes (several stacks may share one Redis database)."""
+    event_broker_url: str = ""
+    """RabbitMQ for Rasa's ``pika`` event broker, e.g. ``amqp://guest:guest@127.0.0.1:5672/%2F``."""
+    event_queue: str = "bot_events"
+    """Queue Rasa publishes tracker events to (the analytics consumer reads it)."""
+    mqtt_url: str = ""
+    """MQTT broker of device telemetry, e.g. ``mqtt://127.0.0.1:1883``; empty: no MQTT ingest."""
+    gateway_workers: int = 1
+    """Gateway processes sharing the port (``SO_REUSEPORT``)."""
+    action_workers: int = 1
+    """Action server (Sanic) worker processes."""
     demo: bool = False
     """Demo mode: fixed demo tokens are accepted by ``bot seed``."""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -117,6 +133,17 @@ def _from_env(env: Mapping[str, str]) -> dict[str, str]:
     if env.get("DATABASE_URL"):
         values["database_url"] = env["DATABASE_URL"]
     return values
+
+
+def config_env(config: Config) -> dict[str, str]:
+    """``BOT_*`` variables reproducing ``config`` in a child process (``extra`` is not carried)."""
+    env = {}
+    for f in dataclasses.fields(Config):
+        if f.name == "extra":
+            continue
+        value = getattr(config, f.name)
+        env[_ENV_PREFIX + f.name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
 
 
 def load_config(

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from bot import consent
 from bot.errors import NotFoundError, StoreError
+from bot.offer_records import offers_shown
 from bot.store.models import ConsentEvent, ConsentScope, Device, EnergyReading, FaultEvent, Household
 
 _DELETION_WORDS = ("删", "清除", "清空", "销毁", "抹掉", "注销")
@@ -76,3 +79,26 @@ _SCOPE_WORDS = {
 def scopes_mentioned(text: str) -> tuple[str, ...]:
     """Consent scopes an utterance names (可以用我的用电数据 → energy_data); empty when none."""
     return tuple(scope for scope, words in _SCOPE_WORDS.items() if any(w in text for w in words))
+
+
+def consent_ledger(session: Session, household_id: int) -> dict[str, Any]:
+    """我的数据 — consents: each scope's state now and the full ledger (also the regulator export)."""
+    states = consent.status(session, household_id)
+    return {
+        "scopes": [
+            {
+                "scope": scope.value,
+                "granted": state.granted,
+                "since": state.event.at.isoformat() if state.event else None,
+                "channel": state.event.channel if state.event else None,
+                "notice_version": state.event.notice_version if state.event else None,
+            }
+            for scope, state in states.items()
+        ],
+        "history": [r.as_json() for r in consent.history(session, household_id)],
+    }
+
+
+def offer_audit(session: Session, household_id: int) -> dict[str, Any]:
+    """我的数据 — offers: every offer shown to the household, newest first (also the export)."""
+    return {"offers": [r.as_json() for r in offers_shown(session, household_id)]}

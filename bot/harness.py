@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,10 +131,14 @@ class RunningStack:
             return self.proc.wait()
 
 
-def make_stack(var_dir: Path) -> RunningStack:
-    """A stack description with free ports and a SQLite database under ``var_dir``."""
+def make_stack(var_dir: Path, env: Mapping[str, str] | None = None) -> RunningStack:
+    """A stack description with free ports and a SQLite database under ``var_dir``.
+
+    ``env`` overrides the defaults, e.g. ``BOT_*`` variables of the production profile
+    (see ``tests/scale_kit.py``).
+    """
     port = free_port()
-    env = dict(
+    full_env = dict(
         os.environ,
         BOT_VAR_DIR=str(var_dir),
         BOT_DATABASE_URL=f"sqlite:///{var_dir / 'bot.db'}",
@@ -141,7 +146,8 @@ def make_stack(var_dir: Path) -> RunningStack:
         BOT_RASA_PORT=str(free_port()),
         BOT_ACTIONS_PORT=str(free_port()),
     )
-    return RunningStack(var_dir, env, port)
+    full_env.update(env or {})
+    return RunningStack(var_dir, full_env, port)
 
 
 def alive(pid: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -31,6 +31,9 @@ class RefusalReason(StrEnum):
     STOP_OFFERS = "stop_offers"
     SESSION_CAP = "session_cap"
     WEEKLY_CAP = "weekly_cap"
+    DAILY_CAP = "daily_cap"
+    QUIET_HOURS = "quiet_hours"
+    FEATURE_DISABLED = "feature_disabled"
     NO_CANDIDATES = "no_candidates"
 
 
@@ -79,6 +82,12 @@ class Caps:
     per_session: int = 1
     per_week: int = 3
     week: timedelta = timedelta(days=7)
+    per_day: int | None = None
+    """Proactive offers per local calendar day (tenant time zone); None: no daily cap."""
+    quiet_hours: tuple[time, time] | None = None
+    """(start, end) local wall-clock times without proactive offers; may wrap midnight."""
+    timezone: str = "Asia/Shanghai"
+    """Time zone of the daily cap and the quiet hours."""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ commits the ``OfferAudit`` row before the offer leaves. ``why`` answers "why thi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
@@ -49,6 +50,7 @@ __all__ = [
     "decide",
     "offers_shown",
     "offers_stopped",
+    "proactive_refusal",
     "set_stop_offers",
     "why",
 ]
@@ -80,6 +82,16 @@ def decide(
             return Decision(offer, tuple(refusals))
         refusals.append(refusal)
     return Decision(None, tuple(refusals))
+
+
+def proactive_refusal(
+    session: Session, context: OfferContext, now: datetime, caps: Caps = DEFAULT_CAPS
+) -> RefusalReason | None:
+    """Why ``decide`` would refuse any proactive offer now (stop-offers, caps, quiet hours), or None.
+
+    Lets callers skip computing a candidate that could not be offered anyway.
+    """
+    return _proactive_gate(session, context, now, caps) if context.proactive else None
 
 
 def set_stop_offers(
@@ -174,7 +186,27 @@ def _proactive_gate(
     if in_session >= caps.per_session:
         return RefusalReason.SESSION_CAP
     in_week = session.exec(proactive.where(OfferAudit.created_at > now - caps.week)).one()
-    return RefusalReason.WEEKLY_CAP if in_week >= caps.per_week else None
+    if in_week >= caps.per_week:
+        return RefusalReason.WEEKLY_CAP
+    return _local_gate(session, proactive, now, caps)
+
+
+def _local_gate(session: Session, proactive: Any, now: datetime, caps: Caps) -> RefusalReason | None:
+    """The tenant's quiet hours and daily cap, in its local time."""
+    local = now.astimezone(ZoneInfo(caps.timezone))
+    if caps.quiet_hours is not None and _quiet(local.time(), *caps.quiet_hours):
+        return RefusalReason.QUIET_HOURS
+    if caps.per_day is None:
+        return None
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    in_day = session.exec(proactive.where(OfferAudit.created_at >= midnight.astimezone(UTC))).one()
+    return RefusalReason.DAILY_CAP if in_day >= caps.per_day else None
+
+
+def _quiet(moment: time, start: time, end: time) -> bool:
+    if start == end:
+        return False
+    return start <= moment < end if start < end else moment >= start or moment < end
 
 
 def _audit(

@@ -210,7 +210,7 @@ class VoicePipeline:
 
     async def grammar_for(self, principal: Principal) -> list[str] | None:
         """Phrases the next utterance is expected to be among, from the dialogue state (or None)."""
-        state = grammar_state(self.runner.state_of(principal))
+        state = grammar_state(await self.runner.state_of(principal))
         if state is None:
             return None
 

@@ -1,4 +1,5 @@
-"""Demo seed: one tenant and the demo households with a year of daily readings (idempotent)."""
+"""Demo seed: the two demo tenants (``demo``, ``zhijia``) and their households with a year of daily
+readings (idempotent)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.errors import StoreError
-from bot.finance.catalog_io import load_demo_catalog
+from bot.finance.catalog_io import import_catalog, load_demo_catalog
 from bot.seed_profiles import DEMO_HOUSEHOLDS, DeviceSpec, HouseholdSpec
+from bot.seed_tenants import (
+    ADMIN_TOKENS,
+    ZHIJIA_HOUSEHOLDS,
+    ZHIJIA_TENANT_ID,
+    packaged_catalog,
+    packaged_tenant_config,
+)
 from bot.store.db import session_scope
 from bot.store.ledger import PointsRule
 from bot.store.models import (
@@ -28,6 +36,7 @@ from bot.store.models import (
     TokenRole,
 )
 from bot.store.repo import issue_token
+from bot.tenant_config import apply_tenant_config
 
 _LOGGER = logging.getLogger(__name__)
 _Row = TypeVar("_Row", Tenant, Household, Device)
@@ -67,7 +76,7 @@ class SeedReport:
 def seed_demo(engine: Engine, now: datetime, days: int = 365) -> SeedReport:
     """Create the demo tenant, households, devices, tokens, consents and readings that are missing."""
     with session_scope(engine) as session:
-        tenant = session.get(Tenant, DEMO_TENANT_ID) or _add(session, demo_tenant())
+        tenant = apply_tenant_config(session, packaged_tenant_config(DEMO_TENANT_ID))
         issue_token(session, DESIGNER_TOKEN, TokenRole.DESIGNER, tenant.id, None, "designer", now)
         load_demo_catalog(session, tenant.id)
         _points_rule(session, tenant.id)
@@ -92,8 +101,44 @@ def seed_demo(engine: Engine, now: datetime, days: int = 365) -> SeedReport:
                     tokens.append(dspec.token)
                 _faults(session, device, dspec, now)
                 added += _readings(session, device, spec, dspec, now, days, ZoneInfo(tenant.timezone))
-    _LOGGER.info("demo seed added %d readings", added)
-    return SeedReport(len(DEMO_HOUSEHOLDS), n_devices, added, tuple(tokens))
+        other = _second_tenant(session, now, days)
+        tokens += [*_admin_tokens(session, now), *other.tokens]
+    _LOGGER.info("demo seed added %d readings", added + other.readings_added)
+    households = len(DEMO_HOUSEHOLDS) + other.households
+    return SeedReport(households, n_devices + other.devices, added + other.readings_added, tuple(tokens))
+
+
+def _second_tenant(session: Session, now: datetime, days: int) -> SeedReport:
+    """The smart-home tenant 智家 (``zhijia``): configuration, catalog and the 王家 household."""
+    tenant = apply_tenant_config(session, packaged_tenant_config(ZHIJIA_TENANT_ID))
+    import_catalog(session, tenant.id, packaged_catalog(tenant.id))
+    added = sum(seed_household(session, tenant, spec, now, days) for spec in ZHIJIA_HOUSEHOLDS)
+    tokens = tuple(d.token for spec in ZHIJIA_HOUSEHOLDS for d in spec.devices if d.token)
+    devices = sum(len(spec.devices) for spec in ZHIJIA_HOUSEHOLDS)
+    return SeedReport(len(ZHIJIA_HOUSEHOLDS), devices, added, tokens)
+
+
+def _admin_tokens(session: Session, now: datetime) -> list[str]:
+    """The manufacturer admin token of each demo tenant."""
+    for tenant_id, token in ADMIN_TOKENS.items():
+        issue_token(session, token, TokenRole.ADMIN, tenant_id, None, "admin", now)
+    return list(ADMIN_TOKENS.values())
+
+
+def seed_household(session: Session, tenant: Tenant, spec: HouseholdSpec, now: datetime, days: int) -> int:
+    """One household of ``spec`` with its devices, tokens, faults and readings (what is missing).
+
+    Returns the number of readings added; used by synthetic seeds (``bot.seed_load``).
+    """
+    household = _household(session, tenant, spec, now)
+    added = 0
+    for dspec in spec.devices:
+        device = _device(session, household, dspec)
+        if dspec.token:
+            issue_token(session, dspec.token, TokenRole.DEVICE, tenant.id, device.id, dspec.name, now)
+        _faults(session, device, dspec, now)
+        added += _readings(session, device, spec, dspec, now, days, ZoneInfo(tenant.timezone))
+    return added
 
 
 def _add(session: Session, row: _Row) -> _Row:

@@ -18,8 +18,9 @@ class SpeechSettings:
 
     model: str | None = None
     """Vosk model: registry name or folder; None picks the first provisioned Chinese model."""
-    trailing_silence_ms: int = 600
-    """Silence that ends an utterance (VAD endpointing)."""
+    trailing_silence_ms: int = 450
+    """Silence that ends an utterance (VAD endpointing). Every ms of it is waited for after each
+    question; 450 (was 600) still lets a speaker pause briefly mid-sentence (bench/RESULTS.md)."""
     vad_aggressiveness: int = 2
     """webrtcvad mode 0–3."""
     max_utterance_ms: int = 20000

@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from bot.bundle.active import active_bundle
 from bot.config import Config
 from bot.errors import StackError
 
@@ -79,7 +80,10 @@ def build_spacy(config: Config) -> Path:
 
 
 def current_model(config: Config) -> Path:
-    """The trained model matching the current data, or a StackError saying to train."""
+    """The active bundle's model (``bot bundle install``), else the model matching the current data."""
+    bundle = active_bundle(config.var_dir)
+    if bundle is not None:
+        return bundle.model
     if not (config.project_dir / SPACY_DIR / "meta.json").exists():
         build_spacy(config)
     path = model_path(config)

@@ -10,9 +10,7 @@ import asyncio
 import json
 import time
 import uuid
-import weakref
 from collections import OrderedDict
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,6 +21,7 @@ from bot.dialogue import Dialogue, Reply
 from bot.dialogue_state import DialogueState, NoStateReader, StateReader
 from bot.errors import InputError
 from bot.events import EventLog, EventType
+from bot.locks import DeviceLocks, LocalLocks
 from bot.store.db import session_scope, utcnow
 from bot.store.models import Turn
 from bot.store.repo import Principal, current_conversation, find_turn, touch_conversation
@@ -30,6 +29,23 @@ from bot.store.repo import Principal, current_conversation, find_turn, touch_con
 MAX_TURN_ID_CHARS = 80
 MAX_TRACKED_DEVICES = 10_000
 """Dialogue states kept in memory (least recently used devices are forgotten first)."""
+MAX_CONVERSATION_TURNS = 50
+"""After this many turns a conversation is renewed at its next quiet point (nothing awaited). Rasa 3.6
+rebuilds the whole tracker on every message and sends it to the action server on every action, so a
+turn's cost grows with the conversation (~4x after 300 turns); the boundary costs the dialogue what
+30 idle minutes cost it: the slots (the last device and period asked about) and the session's offer
+cap start afresh (bench/RESULTS.md)."""
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the runner knows of a device's dialogue state after its latest turn."""
+
+    at: float
+    """When the turn ended (monotonic)."""
+    state: DialogueState
+    unread: tuple[str, list[Reply]] | None = None
+    """(conversation id, replies) of a turn whose state is still to be read from Rasa."""
 
 
 @dataclass(frozen=True)
@@ -80,17 +96,16 @@ class TurnRunner:
         dialogue: Dialogue,
         idle: timedelta,
         states: StateReader | None = None,
+        locks: DeviceLocks | None = None,
     ):
         self._engine = engine
         self._dialogue = dialogue
         self._idle = idle
         self._states_reader = states or NoStateReader()
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._states: OrderedDict[int, tuple[float, DialogueState]] = OrderedDict()
-        self._background: set[asyncio.Task[None]] = set()
-        self.track_states = False
-        """Also read the state of uninspected turns, in the background (grammar mode of the next
-        spoken turn); the gateway turns it on when a recogniser is loaded."""
+        self._locks = locks or LocalLocks()
+        self._states: OrderedDict[int, _Known] = OrderedDict()
+        self._turns: OrderedDict[str, int] = OrderedDict()
+        """Turns of each recent conversation answered by this process."""
 
     async def stored(self, principal: Principal, turn_id: str | None) -> dict[str, Any] | None:
         """The outcome of an earlier turn of this device with ``turn_id``, if any."""
@@ -100,12 +115,21 @@ class TurnRunner:
             return None
         return await asyncio.to_thread(self._stored, device_id, turn_id)
 
-    def state_of(self, principal: Principal) -> DialogueState | None:
-        """The dialogue state after the device's latest turn (None when unknown or idle too long)."""
-        entry = self._states.get(principal.device_id or -1)
-        if entry is None or time.monotonic() - entry[0] > self._idle.total_seconds():
+    async def state_of(self, principal: Principal) -> DialogueState | None:
+        """The dialogue state after the device's latest turn (None when unknown or idle too long).
+
+        A plain turn does not read Rasa's tracker (that costs Rasa as much as a small turn): the
+        state is read here, once, when something needs it (grammar mode of the next spoken turn).
+        """
+        device_id = principal.device_id or -1
+        known = self._states.get(device_id)
+        if known is None or time.monotonic() - known.at > self._idle.total_seconds():
             return None
-        return entry[1]
+        if known.unread is not None:
+            conversation_id, replies = known.unread
+            self._remember(device_id, await self._read_state(conversation_id, replies), known.at)
+            return self._states[device_id].state
+        return known.state
 
     async def run(
         self, request: TurnRequest, log: EventLog | None = None, *, end: bool = True
@@ -117,8 +141,7 @@ class TurnRunner:
         """
         device_id, household_id = device_of(request.principal)
         check_turn_id(request.turn_id)
-        lock = self._locks.setdefault(device_id, asyncio.Lock())
-        async with lock:
+        async with self._locks.hold(device_id):
             if request.turn_id is not None:
                 stored = await asyncio.to_thread(self._stored, device_id, request.turn_id)
                 if stored is not None:
@@ -129,6 +152,9 @@ class TurnRunner:
         self, request: TurnRequest, device_id: int, household_id: int, log: EventLog, end: bool
     ) -> dict[str, Any]:
         conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id)
+        if await self._worn_out(conversation_id):
+            conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id, True)
+        self._count(conversation_id)
         replies = await self._dialogue.respond(conversation_id, request.text)
         if request.inspect:
             state = await self._read_state(conversation_id, replies)
@@ -136,9 +162,7 @@ class TurnRunner:
             if state.intent is not None:
                 log.add(EventType.INTENT, **state.intent_event())
         else:
-            self._remember(device_id, with_card(DialogueState(), replies))
-            if self.track_states:
-                self._in_background(self._track(device_id, conversation_id, replies))
+            self._remember(device_id, with_card(DialogueState(), replies), unread=(conversation_id, replies))
         log.add(EventType.DIALOGUE, replies=[r.to_json() for r in replies])
         for reply in replies:
             if reply.card is not None:
@@ -158,23 +182,15 @@ class TurnRunner:
     async def _read_state(self, conversation_id: str, replies: list[Reply]) -> DialogueState:
         return with_card(await self._states_reader.read(conversation_id) or DialogueState(), replies)
 
-    async def _track(self, device_id: int, conversation_id: str, replies: list[Reply]) -> None:
-        self._remember(device_id, await self._read_state(conversation_id, replies))
-
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def close(self) -> None:
-        """Cancel background state reads still running (shutdown)."""
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-
-    def _remember(self, device_id: int, state: DialogueState) -> None:
+    def _remember(
+        self,
+        device_id: int,
+        state: DialogueState,
+        at: float | None = None,
+        unread: tuple[str, list[Reply]] | None = None,
+    ) -> None:
         self._states.pop(device_id, None)
-        self._states[device_id] = (time.monotonic(), state)
+        self._states[device_id] = _Known(time.monotonic() if at is None else at, state, unread)
         while len(self._states) > MAX_TRACKED_DEVICES:
             self._states.popitem(last=False)
 
@@ -183,9 +199,22 @@ class TurnRunner:
             turn = find_turn(session, device_id, turn_id)
             return json.loads(turn.outcome) if turn else None
 
-    def _conversation(self, device_id: int, household_id: int) -> str:
+    async def _worn_out(self, conversation_id: str) -> bool:
+        """Long enough to renew, and at a quiet point (the dialogue state is known and awaits nothing)."""
+        if self._turns.get(conversation_id, 0) < MAX_CONVERSATION_TURNS:
+            return False
+        state = await self._states_reader.read(conversation_id)
+        return state is not None and state.awaiting is None
+
+    def _count(self, conversation_id: str) -> None:
+        self._turns[conversation_id] = self._turns.pop(conversation_id, 0) + 1
+        while len(self._turns) > MAX_TRACKED_DEVICES:
+            self._turns.popitem(last=False)
+
+    def _conversation(self, device_id: int, household_id: int, renew: bool = False) -> str:
+        idle = timedelta(0) if renew else self._idle  # renew: the last turn is always "too old"
         with session_scope(self._engine) as session:
-            return current_conversation(session, device_id, household_id, utcnow(), self._idle).id
+            return current_conversation(session, device_id, household_id, utcnow(), idle).id
 
     def _finish(
         self, device_id: int, conversation_id: str, turn_id: str | None, outcome: dict[str, Any]

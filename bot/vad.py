@@ -32,7 +32,7 @@ class VadSettings:
     """Voiced audio needed within the pre-roll window to open an utterance."""
     preroll_ms: int = 300
     """Audio kept before the utterance opens and handed to the recogniser with it."""
-    trailing_silence_ms: int = 600
+    trailing_silence_ms: int = 450
     """Unvoiced audio that closes an utterance."""
     max_utterance_ms: int = 20000
     """An utterance is closed after this long whatever the VAD says."""
@@ -54,6 +54,8 @@ class VadEvent:
     audio: bytes = b""
     at_ms: int = 0
     """Stream time of the event (end of the frame that caused it)."""
+    silence_ms: int = 0
+    """Unvoiced audio since the last voiced frame, as of this event (AUDIO events)."""
 
 
 def webrtc_classifier(aggressiveness: int = 2) -> IsSpeech:
@@ -117,7 +119,7 @@ class Endpointer:
             return self._waiting(frame, voiced)
         self._utterance_ms += FRAME_MS
         self._silence_ms = 0 if voiced else self._silence_ms + FRAME_MS
-        events = [VadEvent(VadEventType.AUDIO, frame, self.stream_ms)]
+        events = [VadEvent(VadEventType.AUDIO, frame, self.stream_ms, self._silence_ms)]
         s = self.settings
         if self._silence_ms >= s.trailing_silence_ms or self._utterance_ms >= s.max_utterance_ms:
             self._in_speech = False

@@ -50,7 +50,9 @@ async def client(aiohttp_client: Any, db: Engine, dialogue: FakeDialogue) -> Cli
 async def error_of(resp: aiohttp.ClientResponse) -> tuple[int, str, str]:
     assert resp.content_type == "application/json"
     body = await resp.json()
-    assert set(body) == {"error"}, body
+    assert set(body) <= {"error", "events"}, body
+    if "events" in body:  # turn endpoints add the turn's one error event
+        assert [(e["type"], e["data"]["code"]) for e in body["events"]] == [("error", body["error"]["code"])]
     assert "Traceback" not in json.dumps(body)
     return resp.status, body["error"]["code"], body["error"]["message"]
 

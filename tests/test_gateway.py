@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.audio import pcm16_to_wav
 from bot.config import Config
 from bot.dialogue_state import DialogueState
 from bot.gateway.app import create_app
@@ -247,7 +248,7 @@ async def test_debug_turns_carry_the_intent_and_plain_turns_do_not_wait_for_it(
     assert bad.status == 400 and (await bad.json())["error"]["code"] == "bad_debug"
 
 
-async def test_with_a_recogniser_the_state_of_typed_turns_is_read_in_the_background(
+async def test_the_state_of_a_typed_turn_is_read_only_when_the_next_spoken_turn_needs_it(
     aiohttp_client: Any, db: Engine, dialogue: FakeDialogue
 ) -> None:
     states = FakeStates(DialogueState(awaiting="confirm"))
@@ -255,8 +256,11 @@ async def test_with_a_recogniser_the_state_of_typed_turns_is_read_in_the_backgro
     client = await make_client(aiohttp_client, db, dialogue, speech=speech, states=states)
     body = await (await say(client, "好的", ZHANG)).json()
     assert "intent" not in [e["type"] for e in body["events"]]
-    for _ in range(50):
-        if states.read_for:
-            break
-        await asyncio.sleep(0.01)
-    assert states.read_for == [dialogue.calls[0][0]]
+    assert states.read_for == [], "a typed turn does not read Rasa's tracker"
+    wav = pcm16_to_wav(bytes(32000))
+    headers = {**ZHANG, "Content-Type": "audio/wav"}
+    spoken = await client.post("/api/v1/converse/audio", data=wav, headers=headers)
+    assert spoken.status == 422, await spoken.text()
+    assert states.read_for == [dialogue.calls[0][0]], "grammar mode of the spoken turn needs the state"
+    await client.post("/api/v1/converse/audio", data=wav, headers=headers)
+    assert len(states.read_for) == 1, "read once"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bot.cli_nlu import merged_catalogs
 from bot.config import load_config
 from bot.nlu.lexicon import CATEGORY_ALIASES, TIME_PERIODS, build_lexicon, load_catalog
 from bot.nlu.lookups import render_lookups, render_patterns, render_user_dict
@@ -13,7 +14,7 @@ PROJECT = load_config().project_dir
 
 
 def test_committed_lookups_are_what_the_generator_writes_for_the_demo_catalog() -> None:
-    lexicon = build_lexicon(load_catalog())
+    lexicon = build_lexicon(merged_catalogs())  # every demo tenant's catalog
     assert (PROJECT / "data/nlu/lookups.yml").read_text("utf-8") == render_lookups(lexicon)
     assert (PROJECT / "data/lexicon/userdict.txt").read_text("utf-8") == render_user_dict(lexicon)
     assert (PROJECT / "data/lexicon/patterns.jsonl").read_text("utf-8") == render_patterns(lexicon)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from bot import energy
 from bot.analysis import household_usage
@@ -32,7 +32,8 @@ def test_seed_twice_adds_nothing_the_second_time(seeded: Engine) -> None:
     report = seed_demo(seeded, NOW)
     assert report.readings_added == 0
     with Session(seeded) as session:
-        assert session.exec(select(func.count()).select_from(Household)).one() == 2
+        demo = select(func.count()).select_from(Household).where(Household.tenant_id == DEMO_TENANT_ID)
+        assert session.exec(demo).one() == 2
 
 
 def test_tokens_are_stored_hashed_and_resolve_to_their_device(seeded: Engine) -> None:
@@ -48,7 +49,9 @@ def test_tokens_are_stored_hashed_and_resolve_to_their_device(seeded: Engine) ->
 
 def test_only_the_zhang_household_has_granted_consent(seeded: Engine) -> None:
     with Session(seeded) as session:
-        scopes = {(e.household_id, e.scope) for e in session.exec(select(ConsentEvent)).all()}
+        demo = select(Household.id).where(Household.tenant_id == DEMO_TENANT_ID)
+        events = session.exec(select(ConsentEvent).where(col(ConsentEvent.household_id).in_(demo))).all()
+        scopes = {(e.household_id, e.scope) for e in events}
         zhang, li = _household(session, "张家").id, _household(session, "李家").id
         assert scopes == {(zhang, "energy_data"), (zhang, "device_usage")}
         assert all(h != li for h, _ in scopes)

@@ -9,19 +9,20 @@ season correction, so callers should pick comparable windows.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from bot import tariff
 from bot.analysis.upgrades import RatingComparison, compare_with_rating
 from bot.analysis.usage import context
 from bot.errors import InputError, NotFoundError
 from bot.periods import zone
-from bot.store.models import Device
+from bot.store.models import Device, EnergyReading
 from bot.telemetry import series
 from bot.telemetry.series import DayTotal
 
@@ -114,14 +115,32 @@ def rating_check(session: Session, device_id: int, now: datetime) -> RatingCompa
 
 
 def annual_price(session: Session, household_id: int, now: datetime) -> Decimal:
-    """The household's average 元/kWh over the last 365 days (4 decimals)."""
+    """The household's average 元/kWh over the last 365 days (4 decimals).
+
+    It walks a year of every device's readings, so it is remembered per household, day and
+    readings version (count and last id of the household's readings: an import or an erasure
+    changes it) in a small process-wide cache.
+    """
     ctx = context(session, household_id)
     first, end = _year_window(now, ctx.tz)
-    load_from = tariff.accounting_start(ctx.schedule, first)
-    ids = list(session.exec(select(Device.id).where(Device.household_id == household_id)).all())
-    per_device = series.daily_totals(session, [i for i in ids if i is not None], load_from, end, zone(ctx.tz))
-    price = tariff.average_price(ctx.schedule, series.summed(per_device), first, end, ctx.members)
-    return price.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    ids = [i for i in session.exec(select(Device.id).where(Device.household_id == household_id)).all() if i]
+    version = session.exec(
+        select(func.count(), func.max(EnergyReading.id)).where(col(EnergyReading.device_id).in_(ids))
+    ).one()
+    key = (household_id, ctx.schedule, ctx.members, first, end, tuple(version))
+    if (price := _PRICES.get(key)) is None:
+        load_from = tariff.accounting_start(ctx.schedule, first)
+        per_device = series.daily_totals(session, ids, load_from, end, zone(ctx.tz))
+        price = tariff.average_price(ctx.schedule, series.summed(per_device), first, end, ctx.members)
+        price = price.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        _PRICES[key] = price
+        while len(_PRICES) > _PRICE_CACHE_SIZE:
+            _PRICES.popitem(last=False)
+    return price
+
+
+_PRICE_CACHE_SIZE = 4096
+_PRICES: OrderedDict[tuple[object, ...], Decimal] = OrderedDict()
 
 
 def saving_against_baseline(baseline: DayTotal, measured: DayTotal) -> tuple[Decimal, Decimal]:

@@ -13,8 +13,10 @@ from sqlalchemy.engine import Engine
 from bot.config import Config
 from bot.dialogue import Dialogue, RasaDialogue
 from bot.dialogue_state import NoStateReader, RasaStateReader, StateReader
-from bot.errors import BotError
-from bot.gateway import nlu_routes, openapi, panel_routes, rights_routes, routes, voice_routes
+from bot.errors import BotError, StoreError
+from bot.events import EventType, PipelineEvent
+from bot.gateway import admin_routes, nlu_routes, openapi, panel_routes, rights_routes, routes, voice_routes
+from bot.gateway.infra_health import INFRA, InfraHealth
 from bot.gateway.keys import (
     CONFIG,
     DIALOGUE,
@@ -27,9 +29,12 @@ from bot.gateway.keys import (
     SPEECH,
 )
 from bot.gateway.settings import GatewaySettings
+from bot.gateway.store_health import STORE_HEALTH, StoreHealth
+from bot.locks import make_locks
 from bot.pipeline import APOLOGY, Speech, VoicePipeline, load_speech
 from bot.ratelimit import RateLimited, RateLimiter, retry_after_header
 from bot.store.db import make_engine
+from bot.store_checks import TrackerGuardedDialogue
 from bot.turns import TurnRunner
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,11 +47,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes ``{"error": {"code", "message"}}`` with its status, never a trace."""
     try:
-        return await handler(request)
+        response = await handler(request)
+        if request.path in TURN_PATHS and response.status == 200:
+            request.app[STORE_HEALTH].succeeded()
+        return response
     except BotError as err:
         if err.status >= 500:
             _LOGGER.warning("%s %s failed: %s", request.method, request.path, err.code)
-        response = web.json_response(err.to_json(), status=err.status)
+        if isinstance(err, StoreError):
+            request.app[STORE_HEALTH].failed(err)
+        response = _error_response(request, err.to_json(), err.status)
         if isinstance(err, RateLimited):
             response.headers["Retry-After"] = retry_after_header(err)
         return response
@@ -54,11 +64,25 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         body = {"error": {"code": _http_code(exc.status), "message": exc.reason}}
-        return web.json_response(body, status=exc.status)
+        return _error_response(request, body, exc.status)
     except Exception:
         _LOGGER.exception("unexpected error on %s %s", request.method, request.path)
         body = {"error": {"code": "internal_error", "message": APOLOGY}}
-        return web.json_response(body, status=500)
+        return _error_response(request, body, 500)
+
+
+TURN_PATHS = frozenset({"/api/v1/converse", "/api/v1/converse/audio"})
+"""Turn endpoints: their error bodies also carry the turn's ``events`` (one ``error`` event)."""
+
+
+def _error_response(request: web.Request, body: dict[str, dict[str, str]], status: int) -> web.Response:
+    """The JSON error response; on turn endpoints with an ``error`` event (a short apology for 5xx)."""
+    if request.path not in TURN_PATHS:
+        return web.json_response(body, status=status)
+    error = body["error"]
+    message = APOLOGY if status >= 500 else error["message"]
+    event = PipelineEvent(EventType.ERROR, {"code": error["code"], "message": message, "status": status})
+    return web.json_response({**body, "events": [event.to_json()]}, status=status)
 
 
 def _http_code(status: int) -> str:
@@ -79,6 +103,8 @@ def create_app(
     app[CONFIG] = config
     app[SETTINGS] = settings
     app[LIMITER] = RateLimiter(settings.rate_per_s, settings.burst)
+    app[STORE_HEALTH] = StoreHealth()
+    app[INFRA] = InfraHealth(config)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[ENGINE] = engine or make_engine(config.db_url)
@@ -86,14 +112,16 @@ def create_app(
         app[DIALOGUE] = dialogue or RasaDialogue(
             app[HTTP], config.rasa_url, config.rasa_token, config.turn_timeout_s
         )
+        if config.tracker_store_url:  # refuse turns Rasa answered without its tracker store
+            app[DIALOGUE] = TrackerGuardedDialogue(app[DIALOGUE], app[INFRA].watch)
         idle = timedelta(minutes=config.session_idle_minutes)
         reader = states or _state_reader(app, config, dialogue, settings.read_dialogue_state)
-        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader)
+        locks = make_locks(config.lock_store_url, config.lock_key_prefix)
+        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks)
         app[SPEECH] = speech or await load_speech(config)
         app[PIPELINE] = VoicePipeline(app[RUNNER], app[SPEECH], app[ENGINE], settings.max_audio_s)
-        app[RUNNER].track_states = app[SPEECH].stt is not None
         yield
-        await app[RUNNER].close()
+        await locks.close()
         if speech is None:
             app[SPEECH].close()
         await app[HTTP].close()
@@ -106,6 +134,7 @@ def create_app(
     app.add_routes(nlu_routes.table)
     app.add_routes(voice_routes.table)
     app.add_routes(rights_routes.table)
+    app.add_routes(admin_routes.table)
     app.add_routes(openapi.table)
     app.add_routes(panel_routes.table)
     return app

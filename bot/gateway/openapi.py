@@ -219,7 +219,12 @@ def _schemas() -> dict[str, Schema]:
                     "type": "object",
                     "required": ["code", "message"],
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                }
+                },
+                "events": {
+                    "type": "array",
+                    "items": _ref("PipelineEvent"),
+                    "description": "turn endpoints only: one `error` event (a short apology for 5xx)",
+                },
             },
         },
         "TextTurn": {
@@ -293,7 +298,68 @@ def _schemas() -> dict[str, Schema]:
         },
         "Health": {
             "type": "object",
-            "properties": {"status": {"enum": ["ok", "degraded", "down"]}, "components": {"type": "object"}},
+            "properties": {
+                "status": {"enum": ["ok", "degraded", "down"]},
+                "components": {"type": "object"},
+                "bundle": {"type": ["object", "null"], "description": "active bundle (docs/bundles.md)"},
+            },
+        },
+    }
+
+
+_ADMIN_ERRORS = (401, 403, 429, 503)
+
+
+def _admin_paths() -> dict[str, Any]:
+    """``/api/v1/admin/*``: a tenant's admin token only (see docs/manufacturers.md)."""
+    obj = _json({"type": "object"})
+    rejected = _json(_ref("Error"), "catalog rejected, nothing imported; `problems`: one reason per row")
+    kind = {"name": "kind", "in": "query", "required": False, "schema": {"type": "string"}}
+    ids = {
+        name: {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for name in ("household_id", "device_id")
+    }
+    catalog_body = {
+        "required": True,
+        "content": {JSON: {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}},
+    }
+    return {
+        "/api/v1/admin/catalog": {
+            "post": _op(
+                "Import catalog and plans (JSON, or CSV rows of ?kind=), all or nothing",
+                {"200": obj, "422": rejected, **_errors(400, 408, 413, 415, *_ADMIN_ERRORS)},
+                security=_AUTH,
+                parameters=[kind],
+                requestBody=catalog_body,
+            )
+        },
+        "/api/v1/admin/devices": {
+            "get": _op(
+                "Devices counted by category, brand, grade, age band",
+                {"200": obj, **_errors(*_ADMIN_ERRORS)},
+                security=_AUTH,
+            )
+        },
+        "/api/v1/admin/offers": {
+            "get": _op(
+                "Offers counted by kind, state, day", {"200": obj, **_errors(*_ADMIN_ERRORS)}, security=_AUTH
+            )
+        },
+        "/api/v1/admin/households/{household_id}/export": {
+            "get": _op(
+                "Consent ledger and offer audit of one household (regulator request)",
+                {"200": obj, **_errors(400, 404, *_ADMIN_ERRORS)},
+                security=_AUTH,
+                parameters=[ids["household_id"]],
+            )
+        },
+        "/api/v1/admin/devices/{device_id}/tokens/rotate": {
+            "post": _op(
+                "Revoke a device's tokens and issue a new one (returned once)",
+                {"200": obj, **_errors(400, 404, *_ADMIN_ERRORS)},
+                security=_AUTH,
+                parameters=[ids["device_id"]],
+            )
         },
     }
 
@@ -303,7 +369,7 @@ def description() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "家居金融语音助手 gateway", "version": "1"},
-        "paths": _paths(),
+        "paths": {**_paths(), **_admin_paths()},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

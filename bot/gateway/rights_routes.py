@@ -20,7 +20,7 @@ from bot.commitment import status_card
 from bot.errors import InputError
 from bot.gateway.keys import ENGINE
 from bot.gateway.routes import device_principal, json_body
-from bot.offer_records import offers_shown, why
+from bot.offer_records import why
 from bot.seed import NOTICE_VERSION
 from bot.store.db import session_scope, utcnow
 from bot.store.models import ConsentScope
@@ -45,20 +45,7 @@ async def _in_session(request: web.Request, work: Callable[[Session], T]) -> T:
 
 
 def _consents(session: Session, household_id: int) -> dict[str, Any]:
-    states = consent.status(session, household_id)
-    return {
-        "scopes": [
-            {
-                "scope": scope.value,
-                "granted": state.granted,
-                "since": state.event.at.isoformat() if state.event else None,
-                "channel": state.event.channel if state.event else None,
-                "notice_version": state.event.notice_version if state.event else None,
-            }
-            for scope, state in states.items()
-        ],
-        "history": [r.as_json() for r in consent.history(session, household_id)],
-    }
+    return data_rights.consent_ledger(session, household_id)
 
 
 @table.get("/api/v1/me/consents")
@@ -105,8 +92,7 @@ async def change_consents(request: web.Request) -> web.Response:
 async def get_offers(request: web.Request) -> web.Response:
     """The audit of every offer shown to this household, newest first, with its explanation."""
     household_id = await _household(request)
-    records = await _in_session(request, lambda s: offers_shown(s, household_id))
-    return web.json_response({"offers": [r.as_json() for r in records]})
+    return web.json_response(await _in_session(request, lambda s: data_rights.offer_audit(s, household_id)))
 
 
 def _offer_id(request: web.Request) -> int:
@@ -149,7 +135,10 @@ async def delete_data(request: web.Request) -> web.Response:
 
 def _application_card(session: Session, household_id: int, offer_id: int, title: str) -> dict[str, Any]:
     return status_card(
-        applications.get(session, offer_id, household_id), why(session, household_id, offer_id), title
+        applications.get(session, offer_id, household_id),
+        why(session, household_id, offer_id),
+        title,
+        phone_only=applications.phone_only(session, offer_id),
     )
 
 

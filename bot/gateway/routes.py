@@ -8,8 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.bundle.active import bundle_health
 from bot.errors import AuthError, BotError, InputError
+from bot.gateway.infra_health import INFRA, infra_components
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
+from bot.gateway.store_health import STORE_HEALTH
 from bot.normalize import checked_turn_text
 from bot.probe import probe
 from bot.store.db import ping, session_scope
@@ -140,14 +143,19 @@ async def healthz(request: web.Request) -> web.Response:
         else:
             components[name] = {"ok": True, **result}
     components.update(request.app[SPEECH].health())
-    healthy = all(components[name]["ok"] for name in REQUIRED_COMPONENTS)
+    infra, infra_required = await infra_components(request.app[INFRA])
+    components.update(infra)
+    healthy = all(components[name]["ok"] for name in (*REQUIRED_COMPONENTS, *infra_required))
     complete = all(c["ok"] for c in components.values())
     status = "ok" if complete else "degraded" if healthy else "down"
-    return web.json_response({"status": status, "components": components}, status=200 if healthy else 503)
+    bundle = bundle_health(request.app[CONFIG].var_dir, components["rasa"].get("model"))
+    body = {"status": status, "components": components, "bundle": bundle}
+    return web.json_response(body, status=200 if healthy else 503)
 
 
 async def _check_database(request: web.Request) -> dict[str, Any]:
     await asyncio.to_thread(ping, request.app[ENGINE])
+    request.app[STORE_HEALTH].check()
     return {}
 
 

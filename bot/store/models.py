@@ -27,6 +27,8 @@ class Tenant(SQLModel, table=True):
     """Key of the residential tariff schedule (阶梯电价) used for costs."""
     tariff_yuan_per_kwh: Decimal = Field(max_digits=8, decimal_places=4)
     """Tier-1 residential price, used where no tiered schedule applies."""
+    config: str | None = Field(default=None)
+    """The tenant configuration (``bot.tenant_config.TenantConfig``) as JSON; None: defaults."""
 
 
 class Household(SQLModel, table=True):

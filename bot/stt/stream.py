@@ -31,6 +31,12 @@ class SttUpdate:
     """Stream time (ms of audio consumed) when it was produced."""
 
 
+DECODED_SILENCE_MS = 180
+"""Silence after speech that is still decoded at once. Later silence is held back while the endpointer
+waits for the end of the utterance: the recogniser does not spend the wait decoding it (so the final
+result is not queued behind it), and a pause followed by more speech is decoded in order after all."""
+
+
 class UtteranceStream:
     """One audio stream, any number of utterances, one recogniser session per utterance."""
 
@@ -49,6 +55,10 @@ class UtteranceStream:
         self._grammar = grammar
         self._endpointer = Endpointer(vad, is_speech)
         self._session: SttSession | None = None
+        self._spare: SttSession | None = None
+        self._held: list[bytes] = []
+        self._heard = 0
+        """Utterances finished so far."""
 
     @property
     def stream_ms(self) -> int:
@@ -57,6 +67,10 @@ class UtteranceStream:
 
     def feed(self, pcm: bytes) -> list[SttUpdate]:
         """Consume 16 kHz mono PCM16; returns the hypotheses it produced."""
+        if self._session is None and self._spare is None and self._heard == 0:
+            # A recogniser takes a while to create: have it ready before the (first) speech starts.
+            # Not again after an utterance: most streams end there and it would be wasted work.
+            self._spare = self._engine.start(self._grammar)
         return self._handle(self._endpointer.feed(pcm))
 
     def finish(self) -> list[SttUpdate]:
@@ -67,16 +81,27 @@ class UtteranceStream:
         updates: list[SttUpdate] = []
         for event in events:
             if event.type is VadEventType.START:
-                self._session = self._engine.start(self._grammar)
+                self._session = self._spare or self._engine.start(self._grammar)
+                self._spare, self._held = None, []
             if self._session is None:
                 continue
             if event.type is VadEventType.END:
-                raw = self._session.finish()
-                self._session = None
+                raw = self._session.finish()  # the held trailing silence is never decoded
+                self._session, self._held = None, []
+                self._heard += 1
                 updates.append(SttUpdate(True, clean_transcript(raw), raw, event.at_ms))
-            elif (partial := self._session.accept(event.audio)) is not None:
+            elif event.silence_ms > DECODED_SILENCE_MS:
+                self._held.append(event.audio)  # likely the trailing silence: decode only if speech resumes
+            elif (partial := self._session.accept(self._release(event.audio))) is not None:
                 updates.append(SttUpdate(False, clean_transcript(partial), partial, event.at_ms))
         return updates
+
+    def _release(self, audio: bytes) -> bytes:
+        """Held pause audio (speech resumed after it) followed by ``audio``."""
+        if not self._held:
+            return audio
+        audio, self._held = b"".join([*self._held, audio]), []
+        return audio
 
 
 class AsyncUtteranceStream:

@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -25,41 +26,79 @@ class DayTotal:
     seconds: int
 
 
-def _add(days: dict[date, DayTotal], day: date, kwh: Decimal, seconds: int) -> None:
-    old = days.get(day, DayTotal(_ZERO, 0))
-    days[day] = DayTotal(old.kwh + kwh, old.seconds + seconds)
+_Sums = dict[date, list[Any]]
+"""Running ``[kwh, seconds]`` per local day (mutable while a query's rows are added up)."""
 
 
 def _spread(
-    reading: EnergyReading, lo: datetime, hi: datetime, zi: ZoneInfo, days: dict[date, DayTotal]
+    reading: tuple[datetime, int, Decimal],
+    lo: datetime,
+    hi: datetime,
+    zi: ZoneInfo,
+    days: _Sums,
+    midnights: dict[date, datetime],
 ) -> None:
-    """Add ``reading`` to ``days``, split pro rata at local midnights, clipped to ``[lo, hi)``."""
-    start = max(reading.start, lo)
-    end = min(reading.start + timedelta(seconds=reading.seconds), hi)
+    """Add ``(start, seconds, kwh)`` to ``days``, split pro rata at local midnights, clipped to [lo, hi)."""
+    begin, length, kwh = reading
+    start = max(begin, lo)
+    end = min(begin + timedelta(seconds=length), hi)
     while start < end:
         day = start.astimezone(zi).date()
-        cut = min(end, local_midnight(day + timedelta(days=1), zi))
+        following = day + timedelta(days=1)
+        midnight = midnights.get(following)
+        if midnight is None:
+            midnight = midnights[following] = local_midnight(following, zi)
+        cut = min(end, midnight)
         seconds = int((cut - start).total_seconds())
-        _add(days, day, reading.kwh * seconds / reading.seconds, seconds)
+        sums = days.get(day)
+        if sums is None:
+            sums = days[day] = [_ZERO, 0]
+        sums[0] += kwh if seconds == length else kwh * seconds / length
+        sums[1] += seconds
         start = cut
+
+
+_MEMO = "bot.telemetry.series.daily_totals"
+"""Key of the per-session memo in ``Session.info``."""
 
 
 def daily_totals(
     session: Session, device_ids: Collection[int], first: date, end: date, zi: ZoneInfo
 ) -> dict[int, dict[date, DayTotal]]:
-    """Local-day totals of each device over the days ``[first, end)``."""
+    """Local-day totals of each device over the days ``[first, end)``.
+
+    Remembered for the session's lifetime (one action or request): an answer and the upgrade plan
+    behind it ask for the same devices and days several times. Don't mutate the result.
+    """
+    memo: dict[tuple[object, ...], dict[int, dict[date, DayTotal]]] = session.info.setdefault(_MEMO, {})
+    key = (tuple(sorted(device_ids)), first, end, zi.key)
+    if key not in memo:
+        memo[key] = _daily_totals(session, device_ids, first, end, zi)
+    return memo[key]
+
+
+def _daily_totals(
+    session: Session, device_ids: Collection[int], first: date, end: date, zi: ZoneInfo
+) -> dict[int, dict[date, DayTotal]]:
     lo, hi = local_midnight(first, zi), local_midnight(end, zi)
+    # Columns, not ORM objects: a year of readings is tens of thousands of rows per household.
     rows = session.exec(
-        select(EnergyReading)
+        select(
+            col(EnergyReading.device_id),
+            col(EnergyReading.start),
+            col(EnergyReading.seconds),
+            col(EnergyReading.kwh),
+        )
         .where(col(EnergyReading.device_id).in_(list(device_ids)))
         .where(col(EnergyReading.start) > lo - timedelta(seconds=MAX_INTERVAL_SECONDS))
         .where(col(EnergyReading.start) < hi)
     ).all()
-    out: dict[int, dict[date, DayTotal]] = {d: {} for d in device_ids}
-    for reading in rows:
-        if reading.seconds > 0:
-            _spread(reading, lo, hi, zi, out[reading.device_id])
-    return out
+    sums: dict[int, _Sums] = {d: {} for d in device_ids}
+    midnights: dict[date, datetime] = {}
+    for device_id, start, seconds, kwh in rows:
+        if seconds > 0:
+            _spread((start, seconds, kwh), lo, hi, zi, sums[device_id], midnights)
+    return {d: {day: DayTotal(k, s) for day, (k, s) in days.items()} for d, days in sums.items()}
 
 
 def kwh_by_day(totals: Mapping[date, DayTotal]) -> dict[date, Decimal]:

@@ -1,0 +1,43 @@
+"""Session start: the tenant's persona (assistant name, brand, sign-off) as slots for every response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.runtime import household_session, render
+from bot.errors import BotError
+from bot.tenant_config import TenantConfig, config_of_row, wording
+
+
+class ActionSessionStart(Action):
+    """Start the session with the persona slots of the household's tenant (defaults if unknown)."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            with household_session(tracker) as (_, ref):
+                cfg: TenantConfig | None = config_of_row(ref.tenant)
+        except BotError:
+            cfg = None
+        default_sign_off = render(domain, "utter_sign_off_default")
+        events: list[dict[str, Any]] = [SessionStarted()]
+        if cfg is None:
+            name, brand = (
+                render(domain, "utter_default_assistant_name"),
+                render(domain, "utter_default_brand_name"),
+            )
+            events += [SlotSet("assistant_name", name), SlotSet("brand_name", brand)]
+            events.append(SlotSet("sign_off", default_sign_off))
+        else:
+            events += [SlotSet("assistant_name", cfg.assistant_name), SlotSet("brand_name", cfg.brand)]
+            events.append(SlotSet("sign_off", wording(cfg, cfg.wording.sign_off) or default_sign_off))
+        events.append(ActionExecuted("action_listen"))
+        return events

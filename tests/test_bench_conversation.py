@@ -1,0 +1,69 @@
+"""The fix behind ``long_conversation_latency_ratio``: a long conversation is renewed at a quiet point.
+
+Real database (the demo seed), the echoing fake dialogue and a fixed dialogue state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.dialogue_state import DialogueState
+from bot.store.db import session_scope
+from bot.store.models import Conversation
+from bot.store.repo import authenticate
+from bot.turns import MAX_CONVERSATION_TURNS, TurnRequest, TurnRunner
+from tests.fakes import FakeDialogue
+from tests.gateway_kit import FakeStates, demo_engine
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Engine]:
+    engine = demo_engine(tmp_path)
+    yield engine
+    engine.dispose()
+
+
+def talk(db: Engine, states: FakeStates | None, turns: int) -> FakeDialogue:
+    """``turns`` text turns of one device; returns the dialogue that saw them."""
+    dialogue = FakeDialogue()
+    runner = TurnRunner(db, dialogue, timedelta(minutes=30), states)
+    with session_scope(db) as session:
+        principal = authenticate(session, "demo-zhang-speaker")
+
+    async def run() -> None:
+        for i in range(turns):
+            await runner.run(TurnRequest(principal, f"第{i}句", None))
+
+    asyncio.run(run())
+    return dialogue
+
+
+def senders(dialogue: FakeDialogue) -> list[str]:
+    return list(dict.fromkeys(sender for sender, _ in dialogue.calls))
+
+
+def test_a_long_conversation_is_renewed_when_nothing_is_awaited(db: Engine) -> None:
+    dialogue = talk(db, FakeStates(DialogueState(awaiting=None)), 2 * MAX_CONVERSATION_TURNS + 1)
+    used = senders(dialogue)
+    assert len(used) == 3
+    first = [s for s, _ in dialogue.calls].count(used[0])
+    assert first == MAX_CONVERSATION_TURNS
+    with session_scope(db) as session:
+        stored = session.exec(select(Conversation.id)).all()
+    assert set(used) <= set(stored)
+
+
+def test_no_renewal_while_the_dialogue_awaits_an_answer(db: Engine) -> None:
+    dialogue = talk(db, FakeStates(DialogueState(awaiting="confirm")), MAX_CONVERSATION_TURNS + 5)
+    assert len(senders(dialogue)) == 1
+
+
+def test_no_renewal_when_the_state_is_unknown(db: Engine) -> None:
+    assert len(senders(talk(db, None, MAX_CONVERSATION_TURNS + 5))) == 1

@@ -1,0 +1,70 @@
+"""The pure helpers of the benchmark suite (no stack, no timings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.__main__ import BENCHMARKS, derived
+from bench.baseline import project_files, write_project
+from bench.conversation import extra_waits, growth_pct, latency_ratio
+from bench.stats import percentile
+from bench.voice import eos_frame, frames
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == pytest.approx(50.5)
+    assert percentile(values, 0.95) == pytest.approx(95.05)
+    assert percentile([3.0], 0.95) == 3.0
+
+
+def test_latency_ratio_compares_the_last_window_with_the_first() -> None:
+    latencies = [10.0] * 50 + [99.0] * 450 + [15.0] * 50
+    assert latency_ratio(latencies, 50) == pytest.approx(1.5)
+
+
+def test_growth_and_extra_waits() -> None:
+    assert growth_pct(1000.0, 1100.0) == pytest.approx(10.0)
+    assert extra_waits([50.0, 120.0, 200.0], [40.0, 50.0, 60.0]) == [0.0, 70.0, 150.0]
+
+
+def test_frames_cut_pcm_into_30_ms_pieces_and_find_the_end_of_speech() -> None:
+    pcm = bytes(16000 * 2)  # one second
+    chunks = frames(pcm, 30)
+    assert len(chunks) == 34 and len(chunks[0]) == 960 and len(chunks[-1]) == 320
+    assert eos_frame(0.0) == 0
+    assert eos_frame(0.061) == 2  # 61 ms lies in the third frame
+
+
+def test_ratio_needs_both_turn_figures() -> None:
+    assert derived({"turn_p95_ms": 90.0, "baseline_turn_p95_ms": 60.0}) == {"turn_p95_ratio_vs_baseline": 1.5}
+    assert derived({"turn_p95_ms": 90.0}) == {}
+
+
+def test_every_benchmark_module_has_a_run_function() -> None:
+    import importlib
+
+    for name in BENCHMARKS:
+        assert callable(importlib.import_module(name).run), name
+
+
+def test_stock_project_answers_every_intent_with_a_plain_response() -> None:
+    files = project_files(["greet", "ask_energy_usage", "nlu_fallback"], ["device_type"])
+    domain, rules = files["domain.yml"], files["data/rules.yml"]["rules"]
+    assert domain["intents"] == ["greet", "ask_energy_usage"]
+    assert set(domain["responses"]) == {"utter_greet", "utter_ask_energy_usage", "utter_nlu_fallback"}
+    assert {r["steps"][0]["intent"] for r in rules} == {"greet", "ask_energy_usage", "nlu_fallback"}
+    names = [c["name"] for c in files["config.yml"]["pipeline"]]
+    assert names[0] == "JiebaTokenizer" and "DIETClassifier" in names
+    assert not any(n.startswith("bot.") or n.startswith("Spacy") for n in names)
+
+
+def test_stock_project_gets_our_nlu_data(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    ours = sorted(p.name for p in (Path(__file__).parent.parent / "data" / "nlu").glob("*.yml"))
+    assert sorted(p.name for p in (tmp_path / "data" / "nlu").glob("*.yml")) == ours
+    domain = yaml.safe_load((tmp_path / "domain.yml").read_text(encoding="utf-8"))
+    assert "ask_energy_usage" in domain["intents"] and "device_type" in domain["entities"]

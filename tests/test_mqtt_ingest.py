@@ -1,0 +1,232 @@
+"""MQTT telemetry ingest without a broker: topic routing, results for good and bad payloads, retries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.errors import ConfigError, StoreError
+from bot.store.db import make_engine
+from bot.store.models import Device, Household, Tenant
+from bot.store.tables import metadata
+from bot.telemetry.ingest import IngestReport
+from bot.telemetry.mqtt import Broker, MqttIngest, Route, broker, handle, result_topic, route, store_ingest
+from bot.telemetry.records import Rejected, TelemetryFormatError
+
+CSV_HEAD = "device_id,interval_start,minutes,energy_wh\n"
+
+
+def seed_home(engine: Engine) -> int:
+    """One tenant, household and device; returns the device id."""
+    with Session(engine) as session:
+        session.add(
+            Tenant(
+                id="acme", name="Acme", brand="Acme", assistant_name="小A", tariff_yuan_per_kwh=Decimal("0.5")
+            )
+        )
+        session.flush()
+        home = Household(tenant_id="acme", name="张家")
+        session.add(home)
+        session.flush()
+        device = Device(
+            household_id=home.id or 0,
+            category="空调",
+            name="客厅空调",
+            brand="格力",
+            model="KFR-35",
+            room="客厅",
+            purchased_on=date(2015, 5, 1),
+            warranty_until=date(2021, 5, 1),
+        )
+        session.add(device)
+        session.commit()
+        return device.id or 0
+
+
+def interval_csv(device: int, *rows: str) -> bytes:
+    """An ``interval_wh`` payload for ``device`` with rows ``start,minutes,wh``."""
+    return (CSV_HEAD + "".join(f"{device},{row}\n" for row in rows)).encode()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite file with every table (the ingest writes from a worker thread)."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'mqtt.db'}")
+    metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.mark.parametrize(
+    ("topic", "prefix", "expected"),
+    [
+        ("bot/hub-7/telemetry/interval_wh", "bot", Route("hub-7", "interval_wh")),
+        ("acme/prod/hub_1/telemetry/meter_kwh", "acme/prod", Route("hub_1", "meter_kwh")),
+        ("bot/hub-7/telemetry/nonsense", "bot", Route("hub-7", "nonsense")),
+        ("bot/hub-7/telemetry/result", "bot", None),
+        ("other/hub-7/telemetry/power_w", "bot", None),
+        ("bot/hub-7/status/power_w", "bot", None),
+        ("bot/hub 7/telemetry/power_w", "bot", None),
+        ("bot/a/b/telemetry/power_w", "bot", None),
+    ],
+)
+def test_topics_route_to_a_source_and_format_and_results_are_not_input(
+    topic: str, prefix: str, expected: Route | None
+) -> None:
+    assert route(topic, prefix) == expected
+
+
+def test_the_result_goes_back_to_the_source() -> None:
+    assert result_topic("acme/prod", "hub_1") == "acme/prod/hub_1/telemetry/result"
+
+
+def test_mqtt_url_gives_host_prefix_and_a_client_id_per_prefix() -> None:
+    assert broker("mqtt://127.0.0.1:1883") == Broker("127.0.0.1", 1883, "bot", "bot-ingest-bot")
+    found = broker("mqtt://u:p@mq.local/acme/prod?client_id=ingest-a")
+    assert (found.host, found.port, found.prefix, found.client_id) == (
+        "mq.local",
+        1883,
+        "acme/prod",
+        "ingest-a",
+    )
+    assert (found.username, found.password) == ("u", "p")
+    assert broker("mqtt://h/acme/prod").client_id == "bot-ingest-acme-prod"
+
+
+@pytest.mark.parametrize("url", ["http://h:1883", "mqtt://", "mqtt://h/bot/+/x"])
+def test_a_bad_mqtt_url_is_a_config_error(url: str) -> None:
+    with pytest.raises(ConfigError):
+        broker(url)
+
+
+def _report(stored: int = 1, skipped: int = 0, rejected: tuple[Rejected, ...] = ()) -> IngestReport:
+    return IngestReport("interval_wh", stored, skipped, rejected)
+
+
+def test_a_stored_payload_reports_counts_and_rejected_records_with_reasons() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def ingest(fmt: str, text: str) -> IngestReport:
+        seen.append((fmt, text))
+        return _report(2, 1, (Rejected(3, "line 4", "unknown device 99"),))
+
+    result = handle(Route("hub", "interval_wh"), b"payload", ingest)
+    assert seen == [("interval_wh", "payload")]
+    assert result["status"] == "ok" and (result["stored"], result["skipped"]) == (2, 1)
+    assert result["rejected"] == [{"index": 3, "where": "line 4", "reason": "unknown device 99"}]
+    assert result["error"] is None and len(result["payload_sha256"]) == 64
+
+
+def _never(fmt: str, text: str) -> IngestReport:
+    raise AssertionError("must not be ingested")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "payload", "code"),
+    [
+        ("nonsense", b"x", "unknown_format"),
+        ("interval_wh", b"\xff\xfe\x00", "bad_telemetry_file"),
+        ("interval_wh", b"x" * 1_000_001, "too_large"),
+    ],
+)
+def test_unusable_payloads_get_an_error_result_without_ingesting(fmt: str, payload: bytes, code: str) -> None:
+    result = handle(Route("hub", fmt), payload, _never)
+    assert result["status"] == "error" and result["error"]["code"] == code
+    assert result["stored"] == 0
+
+
+def test_an_unreadable_file_gets_the_adapters_reason() -> None:
+    def ingest(fmt: str, text: str) -> IngestReport:
+        raise TelemetryFormatError("missing columns: energy_wh")
+
+    result = handle(Route("hub", "interval_wh"), b"a,b\n", ingest)
+    assert result["error"] == {"code": "bad_telemetry_file", "message": "missing columns: energy_wh"}
+
+
+def test_an_unexpected_failure_is_an_error_result_not_a_crash() -> None:
+    def ingest(fmt: str, text: str) -> IngestReport:
+        raise KeyError("boom")
+
+    assert handle(Route("hub", "interval_wh"), b"x", ingest)["error"]["code"] == "internal_error"
+
+
+def test_a_database_failure_is_raised_for_the_caller_to_retry() -> None:
+    def ingest(fmt: str, text: str) -> IngestReport:
+        raise StoreError("数据库暂时不可用")
+
+    with pytest.raises(StoreError):
+        handle(Route("hub", "interval_wh"), b"x", ingest)
+
+
+def test_real_ingest_stores_then_skips_a_resent_payload_and_rejects_unknown_devices(db: Engine) -> None:
+    device = seed_home(db)
+    payload = interval_csv(device, "2025-03-01 08:00,60,1500", "2025-03-01 09:00,60,1200")
+    ingest = store_ingest(db)
+    first = handle(Route("hub", "interval_wh"), payload, ingest)
+    again = handle(Route("hub", "interval_wh"), payload, ingest)
+    assert (first["stored"], first["skipped"]) == (2, 0)
+    assert (again["stored"], again["skipped"]) == (0, 2)
+    stray = handle(Route("hub", "interval_wh"), interval_csv(999, "2025-03-01 08:00,60,1"), ingest)
+    assert stray["rejected"][0]["reason"] == "unknown device 999"
+
+
+class FakeClient:
+    """Collects what the ingest publishes."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any], int]] = []
+
+    async def publish(self, topic: str, payload: str, qos: int = 0) -> None:
+        self.published.append((topic, json.loads(payload), qos))
+
+
+def _message(topic: str, payload: bytes) -> Any:
+    return SimpleNamespace(topic=topic, payload=payload)
+
+
+async def test_each_input_message_gets_one_qos1_result_and_results_are_ignored(db: Engine) -> None:
+    device = seed_home(db)
+    ingest = MqttIngest(broker("mqtt://127.0.0.1/t1"), store_ingest(db))
+    client = FakeClient()
+    good = interval_csv(device, "2025-03-01 08:00,60,1500")
+    for topic, payload in [
+        ("t1/hub/telemetry/interval_wh", good),
+        ("t1/hub/telemetry/interval_wh", good),
+        ("t1/hub/telemetry/result", b"{}"),
+        ("t1/hub/telemetry/interval_wh", b"not,a,csv\n"),
+    ]:
+        await ingest._one(client, _message(topic, payload))  # type: ignore[arg-type]
+    assert [(t, r["status"], r["stored"], r["skipped"], q) for t, r, q in client.published] == [
+        ("t1/hub/telemetry/result", "ok", 1, 0, 1),
+        ("t1/hub/telemetry/result", "ok", 0, 1, 1),
+        ("t1/hub/telemetry/result", "error", 0, 0, 1),
+    ]
+    assert ingest.handled == 3
+
+
+async def test_a_database_outage_delays_the_result_until_the_write_succeeds(db: Engine) -> None:
+    device = seed_home(db)
+    real = store_ingest(db)
+    failures = [StoreError("数据库暂时不可用")] * 2
+
+    def flaky(fmt: str, text: str) -> IngestReport:
+        if failures:
+            raise failures.pop()
+        return real(fmt, text)
+
+    ingest = MqttIngest(broker("mqtt://127.0.0.1/t2"), flaky)
+    ingest.retry_initial_s = 0.001
+    client = FakeClient()
+    await ingest._one(
+        client, _message("t2/h/telemetry/interval_wh", interval_csv(device, "2025-03-01 08:00,60,5"))
+    )  # type: ignore[arg-type]
+    assert failures == [] and client.published[0][1]["stored"] == 1
