@@ -1,21 +1,19 @@
 """pyttsx3 over espeak-ng with the Mandarin voice, owned by one dedicated worker thread.
 
 Text is made speakable first (numbers, money, percentages and dates read in Chinese), split into
-sentences, and each sentence is synthesised on the engine thread into a WAV file that is read back.
+sentences, and each sentence is synthesised on the engine thread into PCM.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import io
-import os
 import re
-import tempfile
 import threading
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bot.audio import pcm16_to_wav
@@ -34,6 +32,8 @@ voice, shared by every Pyttsx3TextToSpeech."""
 _users = 0
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _MAX_SENTENCE_CHARS = 80
+SAMPLE_RATE = 22050
+"""espeak-ng's output rate."""
 
 
 @dataclass(frozen=True)
@@ -49,44 +49,63 @@ class VoiceSettings:
     """Deadline of one sentence before the watchdog restarts the engine."""
 
 
-def _quiet(*_args: Any, **_kwargs: Any) -> None:
-    """Stands in for ``print`` inside pyttsx3's espeak driver, which prints every saved file."""
-
-
 class Pyttsx3Voice:
-    """The pyttsx3 engine itself: create and use it on one thread only."""
+    """pyttsx3's espeak-ng binding, driven directly: create and use it on one thread only.
+
+    pyttsx3's own espeak driver is not used for synthesis: in retrieval mode espeak-ng calls back
+    from its own thread, and the driver's loop sometimes returned before the last callback (an empty
+    or cut WAV; the rest of the sentence then leaked into the next one). Here the callback collects
+    the samples and signals the end of the message; ``render`` waits for exactly that.
+    """
 
     def __init__(self, settings: VoiceSettings):
-        from pyttsx3.drivers import espeak as espeak_driver
-        from pyttsx3.engine import Engine
+        from pyttsx3.drivers import _espeak
+        from pyttsx3.drivers.espeak import EspeakDriver
 
-        espeak_driver.print = _quiet
-        self._engine = Engine("espeak")
-        self._engine.setProperty("voice", self._voice_id(settings.voice))
-        self._engine.setProperty("rate", settings.rate)
-        self._engine.setProperty("volume", settings.volume)
+        self._espeak = _espeak
+        if not EspeakDriver._moduleInitialized:
+            # espeak-ng can be initialised once per process; pyttsx3's flag records that it was.
+            if _espeak.Initialize(_espeak.AUDIO_OUTPUT_RETRIEVAL, 1000) == -1:
+                raise TtsError("espeak-ng could not be initialised", code="tts_failed")
+            EspeakDriver._moduleInitialized = True
+        _espeak.Cancel()  # whatever an abandoned engine left in espeak-ng's queue
+        self._timeout_s = settings.timeout_s
+        self._pcm = bytearray()
+        self._done = threading.Event()
+        _espeak.SetSynthCallback(self._on_synth)
+        EspeakDriver.setProperty("voice", self._voice_id(EspeakDriver, settings.voice))
+        EspeakDriver.setProperty("rate", settings.rate)
+        EspeakDriver.setProperty("volume", settings.volume)
 
-    def _voice_id(self, wanted: str) -> str:
-        for voice in self._engine.getProperty("voices"):
+    @staticmethod
+    def _voice_id(driver: Any, wanted: str) -> str:
+        for voice in driver.getProperty("voices"):
             if voice.id == wanted or voice.id.endswith(f"/{wanted}") or wanted in (voice.languages or []):
                 return str(voice.id)
         raise TtsError(f"espeak-ng has no voice {wanted!r} (is espeak-ng-data installed?)")
 
+    def _on_synth(self, wav: Any, numsamples: int, events: Any) -> int:
+        """espeak-ng's callback (on its own thread): keep the samples, note the end of the message."""
+        if numsamples > 0:
+            self._pcm += ctypes.string_at(wav, numsamples * ctypes.sizeof(ctypes.c_short))
+        i = 0
+        while events[i].type != self._espeak.EVENT_LIST_TERMINATED:
+            if events[i].type == self._espeak.EVENT_MSG_TERMINATED:
+                self._done.set()
+            i += 1
+        return 0
+
     def render(self, text: str) -> tuple[bytes, int]:
         """One sentence → (mono PCM16, sample rate)."""
-        fd, name = tempfile.mkstemp(prefix="tts-", suffix=".wav")
-        os.close(fd)
-        path = Path(name)
-        try:
-            path.unlink()
-            self._engine.save_to_file(text, str(path))
-            self._engine.runAndWait()
-            if not path.exists():
-                raise TtsError("语音合成没有产生音频", code="tts_failed")
-            with wave.open(str(path), "rb") as wav:
-                return wav.readframes(wav.getnframes()), wav.getframerate()
-        finally:
-            path.unlink(missing_ok=True)
+        self._pcm = bytearray()
+        self._done.clear()
+        self._espeak.Synth(text, flags=self._espeak.ENDPAUSE | self._espeak.CHARS_UTF8)
+        if not self._done.wait(self._timeout_s):
+            self._espeak.Cancel()
+            raise TtsError("语音合成超时，请稍后再试", code="tts_timeout")
+        if not self._pcm:
+            raise TtsError("语音合成没有产生音频", code="tts_failed")
+        return bytes(self._pcm), SAMPLE_RATE
 
 
 def _acquire_worker(settings: VoiceSettings) -> EngineWorker[Pyttsx3Voice]:
@@ -132,7 +151,7 @@ class Pyttsx3TextToSpeech:
         self.settings = settings or VoiceSettings()
         self._worker = _acquire_worker(self.settings)
         self._closed = False
-        self._info = TtsInfo(f"pyttsx3:espeak-ng:{self.settings.voice}", "zh", 22050)
+        self._info = TtsInfo(f"pyttsx3:espeak-ng:{self.settings.voice}", "zh", SAMPLE_RATE)
 
     @property
     def info(self) -> TtsInfo:
