@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,14 +61,29 @@ class Speech:
     tts: TextToSpeech | None = None
     tts_error: str | None = None
 
+    failures: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Component → (error code, monotonic time) of its last use, when that use failed."""
+
+    def failed(self, component: str, err: BotError) -> None:
+        """A use of the engine failed (crash, hang): the component is red until a use works again."""
+        self.failures[component] = (err.code, time.monotonic())
+
+    def worked(self, component: str) -> None:
+        """A use of the engine worked."""
+        self.failures.pop(component, None)
+
     def health(self) -> dict[str, dict[str, Any]]:
         """The ``stt`` and ``tts`` components of ``/healthz`` (not required for text turns)."""
         out: dict[str, dict[str, Any]] = {}
         for name, engine, error in (("stt", self.stt, self.stt_error), ("tts", self.tts, self.tts_error)):
             if engine is None:
                 out[name] = {"ok": False, "required": False, "error": error or "not configured"}
-            else:
-                out[name] = {"ok": True, "required": False, "engine": engine.info.name}
+                continue
+            out[name] = {"ok": True, "required": False, "engine": engine.info.name}
+            if name in self.failures:
+                code, at = self.failures[name]
+                failed_s_ago = round(time.monotonic() - at, 1)
+                out[name].update(ok=False, error=code, failed_s_ago=failed_s_ago)
         return out
 
     def close(self) -> None:
@@ -145,6 +161,49 @@ class GrammarWithFallback:
         return _FallbackSession(self._engine, inner, self._max_bytes)
 
 
+class _WatchedSession:
+    """A recogniser session that reports its failures and successes to the ``stt`` component."""
+
+    def __init__(self, inner: SttSession, speech: Speech):
+        self._inner, self._speech = inner, speech
+
+    def accept(self, pcm: bytes) -> str | None:
+        try:
+            return self._inner.accept(pcm)
+        except SttError as err:
+            self._speech.failed("stt", err)
+            raise
+
+    def finish(self) -> str:
+        try:
+            text = self._inner.finish()
+        except SttError as err:
+            self._speech.failed("stt", err)
+            raise
+        self._speech.worked("stt")
+        return text
+
+
+class _Watched:
+    """A SpeechToText whose sessions report to the ``stt`` component of ``/healthz``."""
+
+    def __init__(self, engine: SpeechToText, speech: Speech):
+        self._engine, self._speech = engine, speech
+
+    @property
+    def info(self) -> SttInfo:
+        """The wrapped engine's capabilities."""
+        return self._engine.info
+
+    def start(self, grammar: Sequence[str] | None = None) -> SttSession:
+        """A watched session."""
+        try:
+            return _WatchedSession(self._engine.start(grammar), self._speech)
+        except SttError as err:
+            self._speech.failed("stt", err)
+            raise
+
+
 class LiveLog(EventLog):
     """An EventLog that also hands every event (and the synthesised audio) to a sink as it happens."""
 
@@ -206,7 +265,8 @@ class VoicePipeline:
         if self.speech.stt is None:
             _LOGGER.info("spoken turn refused: no recogniser")
             raise SttError("语音识别暂时不可用，请用文字输入", code="stt_unavailable")
-        return GrammarWithFallback(self.speech.stt, self.speech.settings.max_utterance_ms)
+        fallback = GrammarWithFallback(self.speech.stt, self.speech.settings.max_utterance_ms)
+        return _Watched(fallback, self.speech)
 
     async def grammar_for(self, principal: Principal) -> list[str] | None:
         """Phrases the next utterance is expected to be among, from the dialogue state (or None)."""
@@ -279,9 +339,13 @@ class VoicePipeline:
                 log.audio(wav)
                 chunks += 1
         except (TtsError, InputError) as err:
+            if isinstance(err, TtsError):
+                self.speech.failed("tts", err)
             log.add(
                 EventType.ERROR, code=err.code, message="语音播报失败，请看屏幕上的文字", status=err.status
             )
+        else:
+            self.speech.worked("tts")
         log.add(EventType.TTS_END, chunks=chunks)
 
 

@@ -121,11 +121,16 @@ async def test_recogniser_crash_is_an_apology_and_the_next_spoken_turn_works(
         "/api/v1/converse/audio", data=wav, headers={**headers, "Idempotency-Key": "a-1"}
     )
     assert_apology(resp.status, await resp.json())
+    health = await (await client.get("/healthz")).json()
+    stt = health["components"]["stt"]
+    assert (stt["ok"], stt["required"], stt["error"]) == (False, False, "stt_crashed"), stt
     resp = await client.post(
         "/api/v1/converse/audio", data=wav, headers={**headers, "Idempotency-Key": "a-1"}
     )
     body = await resp.json()
     assert resp.status == 200 and body["transcript"] and body["replies"], body
+    health = await (await client.get("/healthz")).json()
+    assert health["components"]["stt"]["ok"] is True, "green again once it recognised an utterance"
     engine.dispose()
 
 
@@ -140,9 +145,12 @@ async def test_synthesiser_hang_is_cut_by_the_watchdog_and_the_next_run_speaks(
     try:
         async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
             first = await voice_run(ws, pcm)
+            red = (await (await client.get("/healthz")).json())["components"]["tts"]
             second = await voice_run(ws, pcm)
+            green = (await (await client.get("/healthz")).json())["components"]["tts"]
     finally:
         tts.worker.close()
+    assert (red["ok"], red["error"], green["ok"]) == (False, "tts_timeout", True), (red, green)
     errors = [e for e in first if isinstance(e, dict) and e["type"] == "error"]
     assert [e["data"]["code"] for e in errors] == ["tts_timeout"], first
     assert is_chinese(errors[0]["data"]["message"]) and first[-1]["type"] == "run-end"
