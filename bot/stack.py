@@ -68,7 +68,10 @@ def components(config: Config, model: Path) -> list[Component]:
     run_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     endpoints = write_endpoints(config, run_dir / "endpoints.yml")
-    rasa_argv = [str(rasa_executable(config)), "run", "--model", str(model), "--endpoints", str(endpoints)]
+    # Rasa's CLI through bot.rasa_serve: the same ``rasa run`` with one measured fix for 3.6.21.
+    rasa_executable(config)  # fails clearly when the engine environment is missing
+    rasa_argv = [str(config.engine_venv / "bin" / "python"), "-m", "bot.rasa_serve", "run"]
+    rasa_argv += ["--model", str(model), "--endpoints", str(endpoints)]
     credentials = str(config.project_dir / "credentials.yml")
     rasa_argv += ["--credentials", credentials, "-i", "127.0.0.1", "-p", str(config.rasa_port)]
     # One argv item: a random token may start with "-" and read as an option.
