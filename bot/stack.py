@@ -68,7 +68,7 @@ def components(config: Config, model: Path) -> list[Component]:
     run_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     endpoints = write_endpoints(config, run_dir / "endpoints.yml")
-    # Rasa's CLI through bot.rasa_serve: the same ``rasa run`` with one measured fix for 3.6.21.
+    # Rasa's CLI through bot.rasa_serve: the same ``rasa run`` with two measured fixes for 3.6.21.
     rasa_executable(config)  # fails clearly when the engine environment is missing
     rasa_argv = [str(config.engine_venv / "bin" / "python"), "-m", "bot.rasa_serve", "run"]
     rasa_argv += ["--model", str(model), "--endpoints", str(endpoints)]
