@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlmodel import Session
-
 from bot.config import Config
-from bot.errors import StoreError
 from bot.finance.catalog_io import import_catalog, list_catalog
 from bot.finance.catalog_parse import read_catalog_file
 from bot.finance.catalog_rows import ROW_MODELS
 from bot.finance.quote import installment_card
 from bot.finance.repo import quote_for_sku
-from bot.store.db import make_engine, session_scope
+from bot.store.db import in_session
 
 DEFAULT_TENANT = "demo"
 T = TypeVar("T")
@@ -47,26 +42,10 @@ def register(subparsers: Any) -> None:
     lst.set_defaults(handler=_list)
 
 
-@contextmanager
-def _session(config: Config) -> Iterator[Session]:
-    engine = make_engine(config.db_url)
-    try:
-        with session_scope(engine) as session:
-            yield session
-    except StoreError as err:
-        hint = f"{err.message} ({config.db_url}; is the schema there? run `bot db upgrade`)"
-        raise StoreError(hint) from err
-    finally:
-        engine.dispose()
-
-
-def _in_session(config: Config, work: Callable[[Session], T]) -> T:
-    with _session(config) as session:
-        return work(session)
-
-
 def _quote(args: argparse.Namespace, config: Config) -> int:
-    quote = _in_session(config, lambda s: quote_for_sku(s, args.tenant, args.sku, args.periods, args.plan))
+    quote = in_session(
+        config.db_url, lambda s: quote_for_sku(s, args.tenant, args.sku, args.periods, args.plan)
+    )
     card = installment_card(quote)
     print(json.dumps(card, ensure_ascii=False, indent=2) if args.json else quote_text(card))
     return 0
@@ -93,13 +72,13 @@ def quote_text(card: dict[str, Any]) -> str:
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     catalog = read_catalog_file(args.file, args.kind)
-    report = _in_session(config, lambda s: import_catalog(s, args.tenant, catalog))
+    report = in_session(config.db_url, lambda s: import_catalog(s, args.tenant, catalog))
     print(f"imported {args.file} for tenant {args.tenant}\n{report.summary()}")
     return 0
 
 
 def _list(args: argparse.Namespace, config: Config) -> int:
-    catalog = _in_session(config, lambda s: list_catalog(s, args.tenant))
+    catalog = in_session(config.db_url, lambda s: list_catalog(s, args.tenant))
     if args.json:
         print(json.dumps(catalog, ensure_ascii=False, indent=2))
         return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.invariants import check_all, summary
-from bot.store.db import make_engine, session_scope
+from bot.store.db import in_session
 
 
 def register(subparsers: Any) -> None:
@@ -19,12 +19,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    engine = make_engine(config.db_url)
-    try:
-        with session_scope(engine) as session:
-            violations = check_all(session)
-    finally:
-        engine.dispose()
+    violations = in_session(config.db_url, check_all)
     if args.json:
         body = {
             "violations": [v.as_json() for v in violations],

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
-from bot.errors import StoreError
 from bot.periods import DEFAULT_TZ
-from bot.store.db import make_engine, session_scope
+from bot.store.db import in_session
 from bot.telemetry.formats import ADAPTERS
 from bot.telemetry.ingest import IngestReport, import_payload
 from bot.telemetry.records import TelemetryFormatError
@@ -46,20 +45,13 @@ def _read(path: Path) -> str:
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     payload = _read(args.file)
-    engine = make_engine(config.db_url)
     try:
-        with session_scope(engine) as session:
-            report = import_payload(session, args.format, payload, tz=args.tz)
+        report = in_session(config.db_url, lambda s: import_payload(s, args.format, payload, tz=args.tz))
     except TelemetryFormatError as err:
         expected = ADAPTERS[args.format].summary
         raise TelemetryFormatError(
             f"{args.file}: {err.message}; --format {args.format} expects {expected}"
         ) from err
-    except StoreError as err:
-        hint = f"{err.message} ({config.db_url}; is the schema there? run `bot db upgrade`)"
-        raise StoreError(hint) from err
-    finally:
-        engine.dispose()
     print(json.dumps(report_json(report), ensure_ascii=False) if args.json else report_text(report))
     return 0
 

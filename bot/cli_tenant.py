@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
-
-from sqlmodel import Session
+from typing import Any
 
 from bot.config import Config
-from bot.store.db import make_engine, session_scope
+from bot.store.db import in_session
 from bot.tenant_config import apply_tenant_config, dump_tenant_config, load_tenant_config, tenant_config_of
 
 
@@ -31,27 +28,15 @@ def register(subparsers: Any) -> None:
     check.set_defaults(handler=_check)
 
 
-T = TypeVar("T")
-
-
-def _in_session(config: Config, work: Callable[[Session], T]) -> T:
-    engine = make_engine(config.db_url)
-    try:
-        with session_scope(engine) as session:
-            return work(session)
-    finally:
-        engine.dispose()
-
-
 def _apply(args: argparse.Namespace, config: Config) -> int:
     cfg = load_tenant_config(args.file)
-    _in_session(config, lambda s: apply_tenant_config(s, cfg))
+    in_session(config.db_url, lambda s: apply_tenant_config(s, cfg))
     print(f"applied {args.file} to tenant {cfg.id} ({cfg.brand}, assistant {cfg.assistant_name})")
     return 0
 
 
 def _show(args: argparse.Namespace, config: Config) -> int:
-    cfg = _in_session(config, lambda s: tenant_config_of(s, args.tenant_id))
+    cfg = in_session(config.db_url, lambda s: tenant_config_of(s, args.tenant_id))
     if args.json:
         print(json.dumps(cfg.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

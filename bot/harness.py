@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import load_config
+from bot.supervisor import proc_stats
 from bot.training import train
 
 BOT = str(Path(sys.executable).parent / "bot")
@@ -109,15 +110,7 @@ class RunningStack:
         """Pids of the processes ``bot up`` started."""
         if self.proc is None:
             return []
-        kids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.proc.pid:
-                kids.append(int(stat.parent.name))
-        return kids
+        return [pid for pid, fields in proc_stats() if int(fields[1]) == self.proc.pid]
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         """Signal ``bot up`` and wait for it to exit."""

@@ -31,7 +31,7 @@ from bot.errors import StoreError
 from bot.seed import seed_demo
 from bot.speech_models import file_sha256
 from bot.store.catalog import Product
-from bot.store.db import make_engine, migrate, session_scope
+from bot.store.db import in_session, make_engine, migrate
 from bot.store.models import Tenant
 from bot.tenant_config import apply_tenant_config, tenant_config_of
 from bot.training import train
@@ -57,17 +57,8 @@ def box(root: Path) -> Config:
     return config
 
 
-def in_db(config: Config, work: Callable[[Session], Any]) -> Any:
-    engine = make_engine(config.db_url)
-    try:
-        with session_scope(engine) as session:
-            return work(session)
-    finally:
-        engine.dispose()
-
-
 def price(config: Config) -> Decimal:
-    return in_db(config, lambda s: s.get(Product, {"tenant_id": "demo", "sku": SKU}).price)  # type: ignore[no-any-return]
+    return in_session(config.db_url, lambda s: s.get(Product, {"tenant_id": "demo", "sku": SKU}).price)  # type: ignore[no-any-return]
 
 
 def set_release(config: Config, new_price: str, assistant: str) -> None:
@@ -78,11 +69,11 @@ def set_release(config: Config, new_price: str, assistant: str) -> None:
         cfg = tenant_config_of(session, "demo")
         apply_tenant_config(session, cfg.model_copy(update={"assistant_name": assistant}))
 
-    in_db(config, change)
+    in_session(config.db_url, change)
 
 
 def assistant(config: Config) -> str:
-    return in_db(config, lambda s: s.get(Tenant, "demo").assistant_name)  # type: ignore[no-any-return]
+    return in_session(config.db_url, lambda s: s.get(Tenant, "demo").assistant_name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

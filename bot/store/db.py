@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -20,6 +20,7 @@ from sqlmodel import Session, create_engine
 from bot.errors import StoreError
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -67,6 +68,20 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def in_session(db_url: str, work: Callable[[Session], T]) -> T:
+    """``work`` in one session of a short-lived engine (CLI commands); a StoreError names the
+    database (without its password) and the likely fix."""
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as session:
+            return work(session)
+    except StoreError as err:
+        where = make_url(db_url).render_as_string(hide_password=True)
+        raise StoreError(f"{err.message} ({where}; is the schema there? run `bot db upgrade`)") from err
+    finally:
+        engine.dispose()
 
 
 def ping(engine: Engine) -> None:
