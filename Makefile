@@ -66,7 +66,7 @@ lint: $(APP)/.synced ## ruff (lint + format check) and mypy
 	$(APP)/bin/mypy bot actions
 
 stories-check: setup nlu ## Designer report: rasa data validate, conversation tests, unused intents/responses
-	$(PY) -m bot.stories_check
+	$(PY) -m bot.rasa.stories_check
 
 bench: setup train ## Run the benchmarks → bench/results.json and bench/RESULTS.md
 	$(PY) -m bench

@@ -13,12 +13,13 @@ from sqlmodel import Session
 from actions.offering import DeviceTopicAction, Responder, make_offer, request_consent
 from actions.runtime import Events, awaiting, entity_or_slot, household_session, now, render, say, topic
 from actions.tenancy import config_of, decline_feature
-from bot import aftercare_offers, consent, device_status
 from bot.errors import BotError, NotFoundError
 from bot.finance.aftercare import insurance_card, insurance_handoffs, warranty_card
-from bot.finance.repo import insurance_products
+from bot.finance.catalog import insurance_products
+from bot.household import consent, device_status
 from bot.store.repo import HouseholdRef
-from bot.tenant_config import partner_handoffs
+from bot.tenants.config import partner_handoffs
+from bot.topics import aftercare
 
 _REFUSALS = {
     "too_old": "utter_warranty_too_old",
@@ -52,23 +53,21 @@ def respond_warranty(
     if device_type is None:
         say(dispatcher, "utter_ask_warranty_device")
         return []
-    missing = consent.missing(session, ref.household_id, aftercare_offers.WARRANTY_SCOPES)
+    missing = consent.missing(session, ref.household_id, aftercare.WARRANTY_SCOPES)
     if missing:
         return request_consent(dispatcher, domain, (s.value for s in missing), "warranty")
     try:
-        device = aftercare_offers.oldest(
-            device_status.statuses(session, ref.household_id, now(), device_type)
-        )
+        device = aftercare.oldest(device_status.statuses(session, ref.household_id, now(), device_type))
     except NotFoundError:
         say(dispatcher, "utter_no_such_device", device_type=device_type)
         return []
-    outcome = aftercare_offers.warranty_for(session, ref.tenant.id, device)
-    values = aftercare_offers.device_values(device)
+    outcome = aftercare.warranty_for(session, ref.tenant.id, device)
+    values = aftercare.device_values(device)
     if outcome.quote is None:
         say(dispatcher, _REFUSALS.get(outcome.refusal or "", "utter_warranty_no_plan"), **values)
         return offer_subscription(dispatcher, tracker, domain, session, ref, device_type)
-    values.update(aftercare_offers.warranty_values(outcome.quote))
-    cand = aftercare_offers.warranty_candidate(
+    values.update(aftercare.warranty_values(outcome.quote))
+    cand = aftercare.warranty_candidate(
         outcome.quote,
         device,
         text=render(domain, "utter_warranty_offer", **values),
@@ -97,11 +96,11 @@ def offer_subscription(
     device_type: str,
 ) -> Events:
     """The maintenance subscription for the category (or the whole home), if the catalog has one."""
-    terms = aftercare_offers.subscription_for(session, ref.tenant.id, device_type)
+    terms = aftercare.subscription_for(session, ref.tenant.id, device_type)
     if terms is None:
         return []
     values = {"name": terms.name, "price": str(terms.price)}
-    cand = aftercare_offers.subscription_candidate(
+    cand = aftercare.subscription_candidate(
         terms,
         seller=ref.tenant.name,
         text=render(domain, "utter_subscription_offer", **values),
@@ -110,7 +109,7 @@ def offer_subscription(
     decision = make_offer(session, ref, tracker, cand, topic="ask_warranty")
     if decision.offer is None:
         return []
-    card = aftercare_offers.subscription_card(terms, decision.offer.offer_id)
+    card = aftercare.subscription_card(terms, decision.offer.offer_id)
     say(dispatcher, "utter_subscription_offer", card, **values)
     say(dispatcher, "utter_ask_apply")
     return [SlotSet("offer_id", str(decision.offer.offer_id)), awaiting("apply")]
@@ -143,7 +142,7 @@ class ActionInsurance(Action):
                     return events
                 handoff = handoffs[0]
                 values = {"name": handoff.name, "insurer": handoff.insurer}
-                cand = aftercare_offers.insurance_candidate(
+                cand = aftercare.insurance_candidate(
                     handoff,
                     text=render(domain, "utter_insurance_handoff", **values),
                     explanation=render(domain, "utter_explain_insurance", device_type=device_type, **values),

@@ -11,12 +11,13 @@ from sqlmodel import Session
 
 from actions.runtime import Events, awaiting, household_session, now, render, say
 from actions.tenancy import config_of
-from bot import applications, commitment, offers
-from bot.applications import ApplicationError
-from bot.catalog_choice import to_count
 from bot.errors import BotError, NotFoundError
-from bot.offer_records import OfferRecord
+from bot.offers import applications, records
+from bot.offers.applications import ApplicationError
+from bot.offers.records import OfferRecord
 from bot.store.repo import HouseholdRef
+from bot.topics import commitment
+from bot.topics.catalog_choice import to_count
 
 
 def _offer(session: Session, ref: HouseholdRef, tracker: Tracker) -> OfferRecord | None:
@@ -24,7 +25,7 @@ def _offer(session: Session, ref: HouseholdRef, tracker: Tracker) -> OfferRecord
     if offer_id is None:
         return None
     try:
-        record = offers.why(session, ref.household_id, offer_id)
+        record = records.why(session, ref.household_id, offer_id)
     except NotFoundError:
         return None
     return record if commitment.applicable(record) else None
@@ -134,7 +135,7 @@ class ActionCancelApplication(Action):
         try:
             with household_session(tracker) as (session, ref):
                 app = applications.cancel(session, None, ref.household_id, now())
-                record = offers.why(session, ref.household_id, app.offer_id)
+                record = records.why(session, ref.household_id, app.offer_id)
         except NotFoundError:
             say(dispatcher, "utter_cancel_nothing")
             return [awaiting(None)]

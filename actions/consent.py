@@ -11,11 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.aftercare import respond_warranty
-from actions.runtime import CONSENT_NOTICE_VERSION, Events, awaiting, household_session, now, render, say
+from actions.runtime import Events, awaiting, household_session, now, render, say
 from actions.trade_in import respond_trade_in
 from actions.upgrade import respond_saving
-from bot import consent, data_rights
 from bot.errors import BotError
+from bot.household import consent, data_rights
 from bot.store.models import ConsentScope
 from bot.store.repo import HouseholdRef
 
@@ -63,7 +63,7 @@ class ActionConsentGrant(Action):
                         ref.household_id,
                         scope,
                         channel="voice",
-                        notice_version=CONSENT_NOTICE_VERSION,
+                        notice_version=consent.NOTICE_VERSION,
                         now=now(),
                     )
                 say(dispatcher, "utter_consent_granted", data=spoken_scopes(domain, scopes))
@@ -98,7 +98,7 @@ class ActionConsentRevoke(Action):
                         ref.household_id,
                         scope,
                         channel="voice",
-                        notice_version=CONSENT_NOTICE_VERSION,
+                        notice_version=consent.NOTICE_VERSION,
                         now=now(),
                     )
         except BotError:
@@ -122,7 +122,7 @@ class ActionDeleteData(Action):
                 erased = data_rights.erase_device_data(
                     session,
                     ref.household_id,
-                    notice_version=CONSENT_NOTICE_VERSION,
+                    notice_version=consent.NOTICE_VERSION,
                     now=now(),
                     channel="voice",
                 )

@@ -9,8 +9,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import Events, awaiting, entity_or_slot, household_session, now, render, say, topic
-from bot import device_status
 from bot.errors import BotError, NotFoundError
+from bot.household import device_status
 
 MAX_SPOKEN = 2
 """Devices described by voice at most (the card lists them all)."""

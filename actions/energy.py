@@ -22,10 +22,10 @@ from actions.runtime import (
     say,
     topic,
 )
-from bot import consent, energy, upgrade
-from bot.consumers import biggest_consumer, spoken_share
 from bot.errors import BotError, NotFoundError
+from bot.household import consent
 from bot.store.repo import HouseholdRef
+from bot.topics import energy, upgrade
 
 _DEFAULT_PERIOD = "this_month"
 
@@ -82,9 +82,9 @@ class ActionEnergyUsage(Action):
             say(dispatcher, "utter_energy_usage_device", card, device_type=result.device_type, **values)
             return
         say(dispatcher, "utter_energy_usage_household", card, **values)
-        top = biggest_consumer(session, ref.household_id, ref.tenant.timezone, result.period, now())
+        top = energy.biggest_consumer(session, ref.household_id, ref.tenant.timezone, result.period, now())
         if top is not None:
-            share = spoken_share(top.kwh, result.kwh)
+            share = energy.spoken_share(top.kwh, result.kwh)
             say(
                 dispatcher,
                 "utter_energy_biggest",

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import household_session, say
 from bot.errors import BotError
-from bot.tenant_config import config_of_row, wording
+from bot.tenants.config import config_of_row, wording
 
 
 class ActionGreet(Action):

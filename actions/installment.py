@@ -15,8 +15,16 @@ from sqlmodel import Session
 from actions.offering import make_offer
 from actions.runtime import Events, awaiting, household_session, latest_entity, now, render, say, topic
 from actions.tenancy import config_of, decline_feature, feature_off
-from bot import consent, offers, quote_offer
-from bot.catalog_choice import (
+from bot.errors import BotError, InputError, NotFoundError
+from bot.finance.catalog import quote_for_sku
+from bot.finance.installments import is_interest_free
+from bot.finance.quote import InstallmentQuote, installment_card
+from bot.household import consent
+from bot.offers import records
+from bot.store.catalog import Product
+from bot.store.repo import HouseholdRef
+from bot.topics import installment
+from bot.topics.catalog_choice import (
     MAX_OPTIONS,
     catalog_of,
     choice_card,
@@ -26,12 +34,7 @@ from bot.catalog_choice import (
     to_amount,
     to_count,
 )
-from bot.errors import BotError, InputError, NotFoundError
-from bot.finance.quote import InstallmentQuote, installment_card
-from bot.finance.repo import quote_for_sku
-from bot.store.catalog import Product
-from bot.store.repo import HouseholdRef
-from bot.upgrade import DATA_SCOPES
+from bot.topics.upgrade import DATA_SCOPES
 
 
 class ValidateInstallmentForm(FormValidationAction):
@@ -73,7 +76,7 @@ class ValidateInstallmentForm(FormValidationAction):
             return {"product": None}
         try:
             with household_session(tracker) as (session, ref):
-                product = quote_offer.product_of(session, ref.tenant.id, str(value))
+                product = installment.product_of(session, ref.tenant.id, str(value))
                 choices = periods_available(session, ref.tenant.id, product)
         except NotFoundError:
             say(dispatcher, "utter_product_unknown")
@@ -97,12 +100,12 @@ class ValidateInstallmentForm(FormValidationAction):
             return {"periods": str(periods)}
         try:
             with household_session(tracker) as (session, ref):
-                product = quote_offer.product_of(session, ref.tenant.id, str(sku))
+                product = installment.product_of(session, ref.tenant.id, str(sku))
                 choices = periods_available(session, ref.tenant.id, product)
         except BotError:
             return {"periods": str(periods)}
         if periods not in choices:
-            spoken = quote_offer.spoken_list(str(n) for n in choices)
+            spoken = installment.spoken_list(str(n) for n in choices)
             say(
                 dispatcher,
                 "utter_periods_unavailable",
@@ -166,7 +169,7 @@ class ActionAskProduct(Action):
             say(dispatcher, "utter_no_installment_products", subject=subject)
             return [SlotSet("device_type", None), SlotSet("brand", None)]
         options.sort(key=lambda p: (p.price, p.sku))
-        spoken = quote_offer.spoken_products(options, MAX_OPTIONS - 1)
+        spoken = installment.spoken_products(options, MAX_OPTIONS - 1)
         say(
             dispatcher,
             "utter_ask_product_options",
@@ -188,12 +191,12 @@ class ActionAskPeriods(Action):
     ) -> list[dict[str, Any]]:
         try:
             with household_session(tracker) as (session, ref):
-                product = quote_offer.product_of(session, ref.tenant.id, str(tracker.get_slot("product")))
+                product = installment.product_of(session, ref.tenant.id, str(tracker.get_slot("product")))
                 choices = periods_available(session, ref.tenant.id, product)
         except BotError:
             say(dispatcher, "utter_service_error")
             return []
-        spoken = quote_offer.spoken_list(str(n) for n in choices)
+        spoken = installment.spoken_list(str(n) for n in choices)
         say(dispatcher, "utter_ask_periods", product=short_name(product), choices=spoken)
         return []
 
@@ -234,21 +237,21 @@ def quote_turn(
     periods: int,
 ) -> Events:
     """Quote ``sku`` over ``periods``, audit the offer, say it and ask whether to apply."""
-    product = quote_offer.product_of(session, ref.tenant.id, sku)
+    product = installment.product_of(session, ref.tenant.id, sku)
     try:
         quote = quote_for_sku(session, ref.tenant.id, sku, periods)
     except InputError:
         say(dispatcher, "utter_quote_unavailable", product=short_name(product), periods=periods)
         return [SlotSet("periods", None)]
     saving = _paired_saving(session, ref, tracker, sku)
-    values = quote_offer.quote_values(quote, product)
+    values = installment.quote_values(quote, product)
     if saving is not None:
         values["monthly_saving"] = str(saving)
     sentences = _sentences(quote, saving)
     text = "".join(render(domain, name, **values) for name in sentences)
     explanation = render(domain, "utter_explain_installment", **values)
     scopes = DATA_SCOPES if saving is not None else frozenset()
-    cand = quote_offer.candidate(
+    cand = installment.candidate(
         quote, text=text, explanation=explanation, monthly_saving=saving, data_scopes=scopes
     )
     decision = make_offer(session, ref, tracker, cand, topic="ask_installment")
@@ -273,7 +276,7 @@ def quote_turn(
 
 
 def _sentences(quote: InstallmentQuote, saving: Decimal | None) -> list[str]:
-    first = "utter_quote_interest_free" if quote_offer.interest_free(quote) else "utter_quote"
+    first = "utter_quote_interest_free" if is_interest_free(quote) else "utter_quote"
     costs = "utter_quote_costs_down" if quote.down_payment > 0 else "utter_quote_costs"
     return [first, costs] + (["utter_quote_saving"] if saving is not None else [])
 
@@ -309,17 +312,17 @@ class ActionCostDetails(Action):
     ) -> None:
         sku = tracker.get_slot("product")
         if sku and tracker.active_loop_name == "installment_form":
-            product = quote_offer.product_of(session, ref.tenant.id, str(sku))
+            product = installment.product_of(session, ref.tenant.id, str(sku))
             choices = periods_available(session, ref.tenant.id, product)
-            options = quote_offer.apr_by_periods(session, ref.tenant.id, product.sku, choices)
+            options = installment.apr_by_periods(session, ref.tenant.id, product.sku, choices)
             say(dispatcher, "utter_cost_details_options", product=short_name(product), options=options)
             return
         terms = _current_terms(session, ref, tracker)
         if terms is None:
             say(dispatcher, "utter_cost_details_no_quote")
             return
-        values = quote_offer.terms_values(terms)
-        free = Decimal(str(terms["apr"])) == 0 and Decimal(str(terms["fees_total"])) == 0
+        values = installment.terms_values(terms)
+        free = is_interest_free(terms)
         say(dispatcher, "utter_cost_details_free" if free else "utter_cost_details", **values)
 
 
@@ -328,7 +331,7 @@ def _current_terms(session: Session, ref: HouseholdRef, tracker: Tracker) -> dic
     offer_id = to_count(tracker.get_slot("offer_id"))
     if offer_id is not None:
         try:
-            record = offers.why(session, ref.household_id, offer_id)
+            record = records.why(session, ref.household_id, offer_id)
         except NotFoundError:
             record = None
         if record is not None and record.kind == "installment":
@@ -340,4 +343,4 @@ def _current_terms(session: Session, ref: HouseholdRef, tracker: Tracker) -> dic
         quote = quote_for_sku(session, ref.tenant.id, str(sku), periods)
     except InputError:
         return None
-    return quote_offer.quote_terms(quote)
+    return installment.quote_terms(quote)

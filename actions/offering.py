@@ -14,7 +14,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.runtime import (
-    CONSENT_NOTICE_VERSION,
     Events,
     awaiting,
     entity_or_slot,
@@ -24,10 +23,11 @@ from actions.runtime import (
     say,
     topic,
 )
-from actions.tenancy import config_of, decline_feature, kind_enabled
-from bot import offers
+from actions.tenancy import config_of, decline_feature
 from bot.errors import BotError
-from bot.offer_types import Candidate, Decision, OfferContext, Refusal, RefusalReason
+from bot.household import consent
+from bot.offers import service as offers
+from bot.offers.types import Candidate, Decision, OfferContext
 from bot.store.repo import HouseholdRef
 
 Responder = Callable[
@@ -76,17 +76,13 @@ def make_offer(
 ) -> Decision:
     """Let the offer service decide (consent, stop-offers, caps, truthfulness) and audit it."""
     context = OfferContext(ref.household_id, tracker.sender_id, topic, proactive)
-    cfg = config_of(ref)
-    if not kind_enabled(cfg, candidate.kind):
-        refusal = Refusal(candidate.kind, candidate.subject, RefusalReason.FEATURE_DISABLED)
-        return Decision(None, (refusal,))
-    return offers.decide(session, context, [candidate], now(), cfg.caps())
+    return offers.decide(session, context, [candidate], now(), offers.caps_of(config_of(ref)))
 
 
 def proactive_blocked(session: Session, ref: HouseholdRef, tracker: Tracker, *, topic: str) -> bool:
     """True when no proactive offer could be made now (checked before computing a costly candidate)."""
     context = OfferContext(ref.household_id, tracker.sender_id, topic, True)
-    return offers.proactive_refusal(session, context, now(), config_of(ref).caps()) is not None
+    return offers.proactive_refusal(session, context, now(), offers.caps_of(config_of(ref))) is not None
 
 
 def consent_card(domain: Mapping[str, Any], scopes: Iterable[str], purpose: str) -> dict[str, Any]:
@@ -100,7 +96,7 @@ def consent_card(domain: Mapping[str, Any], scopes: Iterable[str], purpose: str)
         ],
         "purpose": render(domain, f"utter_consent_purpose_{purpose}"),
         "withdraw": render(domain, "utter_consent_card_withdraw"),
-        "notice_version": CONSENT_NOTICE_VERSION,
+        "notice_version": consent.NOTICE_VERSION,
         "suggestions": [render(domain, "utter_suggest_yes"), render(domain, "utter_suggest_no")],
     }
 

@@ -12,11 +12,12 @@ from sqlmodel import Session
 from actions.offering import make_offer
 from actions.runtime import Events, awaiting, household_session, latest_entity, render, say, topic
 from actions.tenancy import config_of, decline_feature
-from bot import points, points_view
-from bot.aftercare_offers import subscription_candidate, subscription_card
 from bot.errors import BotError
 from bot.finance.aftercare import SubscriptionTerms
+from bot.household import points as household_points
 from bot.store.repo import HouseholdRef
+from bot.topics import points
+from bot.topics.aftercare import subscription_candidate, subscription_card
 
 
 class ActionGreenPoints(Action):
@@ -50,11 +51,11 @@ class ActionGreenPoints(Action):
         ref: HouseholdRef,
         device_type: str | None,
     ) -> Events:
-        balance = points.balance(session, ref.household_id)
-        rate = points_view.earning_rate(session, ref.tenant.id)
-        items = points_view.rewards(session, ref.tenant.id, device_type) if device_type else []
-        listed = items or points_view.all_rewards(session, ref.tenant.id)
-        card = points_view.points_card(session, ref.household_id, rate, listed)
+        balance = household_points.balance(session, ref.household_id)
+        rate = points.earning_rate(session, ref.tenant.id)
+        items = points.rewards(session, ref.tenant.id, device_type) if device_type else []
+        listed = items or points.all_rewards(session, ref.tenant.id)
+        card = points.points_card(session, ref.household_id, rate, listed)
         card["title"] = render(domain, "utter_card_title_points")
         say(
             dispatcher,
@@ -65,7 +66,7 @@ class ActionGreenPoints(Action):
         )
         if not items:
             if listed:
-                say(dispatcher, "utter_points_options", options=points_view.spoken_rewards(listed))
+                say(dispatcher, "utter_points_options", options=points.spoken_rewards(listed))
             return []
         reward = items[0]
         price = reward.points_price or 0

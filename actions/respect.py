@@ -9,8 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.consent import spoken_scopes
 from actions.runtime import household_session, now, render, say
-from bot import offers
 from bot.errors import BotError, NotFoundError
+from bot.offers import records
+from bot.offers import service as offers
 
 
 class ActionWhyOffer(Action):
@@ -24,7 +25,7 @@ class ActionWhyOffer(Action):
     ) -> list[dict[str, Any]]:
         try:
             with household_session(tracker) as (session, ref):
-                record = offers.why(session, ref.household_id)
+                record = records.why(session, ref.household_id)
         except NotFoundError:
             say(dispatcher, "utter_why_offer_none")
             return []

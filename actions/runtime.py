@@ -19,15 +19,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import load_config
-from bot.seed import NOTICE_VERSION
 from bot.store.db import make_engine, session_scope, utcnow
 from bot.store.repo import HouseholdRef, household_of_conversation
 
 _LOGGER = logging.getLogger(__name__)
 _FIELD = re.compile(r"{([^\n{}]+?)}")
 
-CONSENT_NOTICE_VERSION = NOTICE_VERSION
-"""Version of the privacy notice a voice grant or withdrawal refers to."""
 Events = list[dict[str, Any]]
 
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import household_session, render
 from bot.errors import BotError
-from bot.tenant_config import TenantConfig, config_of_row, wording
+from bot.tenants.config import TenantConfig, config_of_row, wording
 
 
 class ActionSessionStart(Action):

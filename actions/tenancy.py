@@ -10,30 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import household_session, render, say
 from bot.errors import BotError
-from bot.offer_types import OfferKind
 from bot.store.repo import HouseholdRef
-from bot.tenant_config import TenantConfig, config_of_row
-
-FEATURE_OF_KIND: Mapping[OfferKind, str] = {
-    OfferKind.INSTALLMENT: "installments",
-    OfferKind.WARRANTY: "warranty",
-    OfferKind.INSURANCE: "insurance",
-    OfferKind.TRADE_IN: "trade_in",
-    OfferKind.POINTS: "points",
-    OfferKind.SUBSCRIPTION: "subscription",
-}
-"""The feature switch that governs each offer kind (upgrades are advice, not a financial service)."""
+from bot.tenants.config import TenantConfig, config_of_row
 
 
 def config_of(ref: HouseholdRef) -> TenantConfig:
     """The configuration of the household's tenant."""
     return config_of_row(ref.tenant)
-
-
-def kind_enabled(cfg: TenantConfig, kind: OfferKind) -> bool:
-    """Whether the tenant offers this kind at all."""
-    feature = FEATURE_OF_KIND.get(kind)
-    return feature is None or cfg.feature_enabled(feature)
 
 
 def feature_off(tracker: Tracker, feature: str) -> TenantConfig | None:

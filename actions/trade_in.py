@@ -11,11 +11,12 @@ from sqlmodel import Session
 
 from actions.offering import DeviceTopicAction, Responder, make_offer, request_consent
 from actions.runtime import Events, awaiting, now, render, say
-from bot import consent, device_status, trade_in_offer
-from bot.aftercare_offers import oldest
 from bot.errors import NotFoundError
 from bot.finance.trade_in import trade_in_card
+from bot.household import consent, device_status
 from bot.store.repo import HouseholdRef
+from bot.topics import trade_in
+from bot.topics.aftercare import oldest
 
 
 class ActionTradeIn(DeviceTopicAction):
@@ -44,24 +45,24 @@ def respond_trade_in(
     if device_type is None:
         say(dispatcher, "utter_ask_trade_in_device")
         return []
-    missing = consent.missing(session, ref.household_id, trade_in_offer.TRADE_IN_SCOPES)
+    missing = consent.missing(session, ref.household_id, trade_in.TRADE_IN_SCOPES)
     if missing:
         return request_consent(dispatcher, domain, (s.value for s in missing), "trade_in")
     try:
         device = oldest(device_status.statuses(session, ref.household_id, now(), device_type))
-        quote, product = trade_in_offer.quote_for_device(
+        quote, product = trade_in.quote_for_device(
             session, ref.tenant.id, device, tracker.get_slot("upgrade_sku")
         )
     except NotFoundError as err:
         response = "utter_no_such_device" if err.code == "no_such_device" else "utter_trade_in_unsupported"
         say(dispatcher, response, device_type=device_type)
         return []
-    values = trade_in_offer.trade_in_values(quote, device, product)
+    values = trade_in.trade_in_values(quote, device, product)
     sentences = [
         "utter_trade_in_quote",
         "utter_trade_in_subsidy" if quote.subsidy > 0 else "utter_trade_in_no_subsidy",
     ]
-    cand = trade_in_offer.trade_in_candidate(
+    cand = trade_in.trade_in_candidate(
         quote,
         device,
         seller=ref.tenant.name,

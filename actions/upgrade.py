@@ -14,9 +14,10 @@ from sqlmodel import Session
 from actions.offering import DeviceTopicAction, Responder, make_offer, request_consent
 from actions.runtime import Events, awaiting, now, render, say
 from actions.tenancy import config_of
-from bot import consent, upgrade
 from bot.errors import NotFoundError
+from bot.household import consent
 from bot.store.repo import HouseholdRef
+from bot.topics import upgrade
 
 
 class ActionEnergySaving(DeviceTopicAction):

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import load_config
-from bot.harness import make_stack
-from bot.speech_models import ModelError, resolve
+from bot.speech.registry import ModelError, resolve
+from bot.testing.harness import make_stack
 
 HERE = Path(__file__).resolve().parent
 RESULTS_JSON = HERE / "results.json"

@@ -35,8 +35,8 @@ from bench import turns
 from bench.stats import percentile
 from bot.config import PROJECT_ROOT, load_config
 from bot.errors import StackError
-from bot.harness import RunningStack, free_port
-from bot.training import engine_env, rasa_executable, train
+from bot.rasa.training import engine_env, rasa_executable, train
+from bot.testing.harness import RunningStack, free_port
 
 PIPELINE: list[dict[str, Any]] = [
     {"name": "JiebaTokenizer"},

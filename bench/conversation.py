@@ -22,10 +22,10 @@ from sqlmodel import select
 
 from bench.stats import percentile
 from bench.turns import QUESTIONS
-from bot.harness import RunningStack, rss_mb
 from bot.store.db import make_engine, session_scope, utcnow
 from bot.store.models import Device, DeviceCategory, Household, TokenRole
 from bot.store.repo import issue_token
+from bot.testing.harness import RunningStack, rss_mb
 
 LONG_TURNS, WINDOW = 550, 50
 GROWTH_TURNS, GROWTH_WARMUP, GROWTH_DEVICES, GROWTH_CLIENTS = 10_000, 200, 40, 4

@@ -1,6 +1,6 @@
 """Load: N concurrent households mixing text and audio turns, a same-household burst and a 3× peak.
 
-Households ``load-<i>-speaker|panel`` (``bot.seed_load``) each run a coroutine: short multi-turn
+Households ``load-<i>-speaker|panel`` (``bot.testing.seed_load``) each run a coroutine: short multi-turn
 flows (energy → saving → installment → confirm, trade-in, aftercare, small talk) and, now and then,
 a spoken turn (a WAV made once by espeak-ng in the recogniser's language, sent to
 ``/api/v1/converse/audio``), with think time between turns. Phases: steady, a burst (several
@@ -33,9 +33,9 @@ import aiohttp
 
 from bench.load_stack import invariant_violations, prepare, stack_pids
 from bench.stats import percentile
-from bot.harness import RunningStack, make_stack, rss_mb
-from bot.invariants import client_ledger
-from bot.seed_load import panel_token, speaker_token
+from bot.store.invariants import client_ledger
+from bot.testing.harness import RunningStack, make_stack, rss_mb
+from bot.testing.seed_load import panel_token, speaker_token
 
 HOUSEHOLDS = 50
 DURATION_S = 120.0

@@ -7,9 +7,9 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from bot.harness import RunningStack
-from bot.seed_load import seed_load
 from bot.store.db import make_engine, utcnow
+from bot.testing.harness import RunningStack
+from bot.testing.seed_load import seed_load
 
 
 def spoken_wavs(stack: RunningStack) -> list[bytes]:

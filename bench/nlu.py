@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import percentile
-from bot.harness import RunningStack
-from bot.nlu.client import DESIGNER_TOKEN, parse_via_gateway
+from bot.cli.nlu_client import DESIGNER_TOKEN, parse_via_gateway
 from bot.nlu.evaluate import read_examples, render, score
-from bot.normalize import normalize
+from bot.nlu.normalize import normalize
+from bot.testing.harness import RunningStack
 
 HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "nlu_heldout.yml"
 ROUNDS = 3

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from bot.audio import SAMPLE_RATE, wav_to_pcm16
 from bot.config import load_config
-from bot.speech_models import ModelError, find_spec, model_path, resolve
-from bot.stt.stream import UtteranceStream
-from bot.stt.vosk_engine import VoskSpeechToText
-from bot.tts import TtsError
-from bot.tts.pyttsx3_engine import Pyttsx3TextToSpeech
-from bot.vad import VadSettings
+from bot.speech.audio import SAMPLE_RATE, wav_to_pcm16
+from bot.speech.registry import ModelError, find_spec, model_path, resolve
+from bot.speech.stt.stream import UtteranceStream
+from bot.speech.stt.vosk_engine import VoskSpeechToText
+from bot.speech.tts.base import TtsError
+from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
+from bot.speech.vad import VadSettings
 
 PHRASES = {
     "zh": ("我家空调这个月用了多少度电", "分十二期每个月还多少", "年化利率是多少", "好的确认", "不用了谢谢"),

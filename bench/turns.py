@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from bench.stats import percentile
-from bot.harness import RunningStack, rss_mb
+from bot.testing.harness import RunningStack, rss_mb
 
 QUESTIONS = (
     "我家空调这个月用了多少度电",

@@ -20,9 +20,9 @@ import aiohttp
 from bench.speech import PHRASES, _speech
 from bench.stats import percentile
 from bot.config import load_config
-from bot.harness import RunningStack
-from bot.speech_config import SpeechSettings
-from bot.speech_models import resolve
+from bot.speech.registry import resolve
+from bot.speech.settings import SpeechSettings
+from bot.testing.harness import RunningStack
 
 FRAME_MS = 30
 ROUNDS = 4

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+APOLOGY = "抱歉，系统开小差了，请稍后再试。"
+"""What a household hears when something failed on our side (never a stack trace or an English message)."""
+
 
 class BotError(Exception):
     """Base of every error the product reports to a caller."""

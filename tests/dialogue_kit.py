@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.seed import seed_demo
+from bot.seed.demo import seed_demo
 from bot.store.db import make_engine, utcnow
 from bot.store.models import Conversation, Device, Household
 from bot.store.tables import metadata

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
+from bot.finance.catalog_io import import_catalog
+from bot.seed.tenants import packaged_catalog
 from bot.store.models import Household, Tenant
 
 TENANT_ID = "acme"
@@ -36,3 +38,8 @@ def add_household(session: Session, name: str = "张家", tenant_id: str = TENAN
     if household.id is None:
         raise RuntimeError("household not saved")
     return household.id
+
+
+def load_demo_catalog(session: Session, tenant_id: str) -> None:
+    """Import the packaged demo catalog for ``tenant_id`` (idempotent, as the seed does)."""
+    import_catalog(session, tenant_id, packaged_catalog("demo"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.dialogue import Reply
+from bot.conversation.dialogue import Reply
 from bot.errors import DialogueError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.pipeline import APOLOGY
+from bot.errors import APOLOGY
 
 DISK_FULL_TRIGGER = (
     "CREATE TRIGGER disk_full BEFORE INSERT ON turn BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"

@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from decimal import Decimal, localcontext
 from typing import Any
 
-from bot.finance.catalog_io import demo_catalog_text
-from bot.finance.catalog_parse import parse_json_catalog
+from bot.seed.tenants import packaged_catalog
 from bot.store.catalog import FinancePlan, Product, WarrantyPlan
 
 
 def demo_rows(kind: str) -> list[Any]:
     """Table rows of one section of the packaged demo catalog, for tenant ``demo``."""
-    return [row.to_table("demo") for row in parse_json_catalog(demo_catalog_text())[kind]]
+    return [row.to_table("demo") for row in packaged_catalog("demo")[kind]]
 
 
 def npv(monthly_rate: Decimal, received: Decimal, payments: Sequence[Decimal]) -> Decimal:

@@ -12,17 +12,17 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import Engine
 
-from bot.audio import pcm16_to_wav
 from bot.config import Config
-from bot.dialogue_state import DialogueState
+from bot.conversation.dialogue_state import DialogueState
+from bot.conversation.pipeline import Speech
 from bot.gateway.app import create_app
-from bot.pipeline import Speech
-from bot.seed import seed_demo
-from bot.speech_config import SpeechSettings
+from bot.seed.demo import seed_demo
+from bot.speech.audio import pcm16_to_wav
+from bot.speech.settings import SpeechSettings
+from bot.speech.stt.base import SttInfo
+from bot.speech.tts.base import TtsInfo
 from bot.store.db import make_engine, utcnow
 from bot.store.tables import metadata
-from bot.stt import SttInfo
-from bot.tts import TtsInfo
 
 ZHANG = {"Authorization": "Bearer demo-zhang-speaker"}
 ZHANG_PANEL = {"Authorization": "Bearer demo-zhang-panel"}

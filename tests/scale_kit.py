@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bot.harness import RunningStack, make_stack
+from bot.testing.harness import RunningStack, make_stack
 from tests.fault_proxy import ThreadedProxy
 
 PG_HOST = "127.0.0.1"

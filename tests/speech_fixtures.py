@@ -6,7 +6,7 @@ import functools
 import subprocess
 from pathlib import Path
 
-from bot.stt.vosk_engine import VoskSpeechToText
+from bot.speech.stt.vosk_engine import VoskSpeechToText
 
 KOREAN_PHRASES = ("네 좋아요", "아니요", "감사합니다", "안녕하세요", "십이 개월")
 """Five phrases a confirm/choose-period dialogue state hears (yes fine, no, thanks, hello, twelve months)."""

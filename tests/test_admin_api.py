@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot import admin, applications, offers
+from bot.admin import services as admin
 from bot.finance.catalog_io import list_catalog
-from bot.offers import Candidate, OfferContext, OfferKind
+from bot.offers import applications
+from bot.offers import service as offers
+from bot.offers.types import Candidate, OfferContext, OfferKind
 from bot.store.db import utcnow
 from bot.store.models import ApiToken, Device, Household
 from bot.store.repo import hash_token

@@ -9,19 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
-from bot.analysis import (
-    Candidate,
-    UsageBasis,
-    annual_price,
-    annual_use,
-    device_usage,
-    household_usage,
-    measured_saving,
-    rank_upgrades,
-    rating_check,
-    saving_vs_installment,
-    upgrade_saving,
-)
+from bot.energy.measured import UsageBasis, annual_price, annual_use, measured_saving, rating_check
+from bot.energy.upgrades import Candidate, rank_upgrades, saving_vs_installment, upgrade_saving
+from bot.energy.usage import device_usage, household_usage
 from bot.errors import InputError, NotFoundError
 from bot.periods import resolve
 from bot.store.models import Device, EnergyReading, Household, Tenant

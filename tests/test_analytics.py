@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.analytics.consumer import EventHandler
-from bot.analytics.events import BadEventError, EventRow, rows_for
+from bot.analytics.rows import BadEventError, EventRow, rows_for
 from bot.analytics.store import record, report
-from bot.cli import main
+from bot.cli.main import main
 from bot.errors import StoreError
 from bot.retry import Backoff
 from bot.store.analytics import AnalyticsEvent
@@ -308,7 +308,7 @@ def test_cli_consume_needs_a_broker_url(
 
 def test_bot_up_supervises_each_consumer_only_when_its_broker_is_configured(tmp_path: Path) -> None:
     from bot.config import Config
-    from bot.stack import consumers
+    from bot.stack.up import consumers
 
     assert consumers(Config(), tmp_path) == []
     both = consumers(

@@ -1,7 +1,7 @@
 """The analytics consumer against real RabbitMQ and PostgreSQL: delivery, redelivery, outages.
 
 Messages are published exactly as Rasa 3.6's ``PikaEventBroker`` does: JSON body, persistent,
-through the fanout exchange ``<queue>.exchange`` bound to the durable queue (``bot.endpoints``).
+through the fanout exchange ``<queue>.exchange`` bound to the durable queue (``bot.rasa.endpoints``).
 Outages are made with a TCP proxy in front of the real service; the services themselves are
 never touched.
 """
@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.analytics.consumer import EventHandler, consume, declare, drain, exchange_for
-from bot.analytics.events import rows_for
+from bot.analytics.rows import rows_for
 from bot.analytics.store import record
 from bot.retry import Backoff
 from bot.store.db import make_engine, migrate

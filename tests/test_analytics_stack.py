@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import aiomqtt
 import pytest
 
-from bot.harness import RunningStack
+from bot.testing.harness import RunningStack
 from tests.scale_kit import ProductionProfile, pg_rows, production_stack, require_services, unique_name
 
 pytestmark = pytest.mark.scale

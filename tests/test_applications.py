@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from bot import applications, offers
-from bot.applications import ApplicationError, ApplicationState
 from bot.errors import NotFoundError
-from bot.offers import Candidate, OfferContext, OfferKind
+from bot.offers import applications
+from bot.offers import service as offers
+from bot.offers.applications import ApplicationError, ApplicationState
+from bot.offers.types import Candidate, OfferContext, OfferKind
 from bot.store.ledger import Application
 from tests.factories import add_household
 

@@ -1,4 +1,4 @@
-"""bot.audio: every common WAV becomes 16 kHz mono PCM16 through a real resampler; non-audio is refused."""
+"""bot.speech.audio: every common WAV becomes 16 kHz mono PCM16 by a real resampler; non-audio refused."""
 
 from __future__ import annotations
 
@@ -13,14 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.audio import (
-    AudioError,
-    pcm16_chunks,
-    pcm16_to_wav,
-    raw_to_pcm16,
-    read_header,
-    wav_to_pcm16,
-)
+from bot.speech.audio import AudioError, pcm16_chunks, pcm16_to_wav, raw_to_pcm16, read_header, wav_to_pcm16
 
 ENCODINGS = {
     "u8": ["-e", "unsigned-integer", "-b", "8"],

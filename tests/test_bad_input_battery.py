@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bot.audio import pcm16_to_wav
-from bot.pipeline import Speech
-from bot.speech_config import SpeechSettings
+from bot.conversation.pipeline import Speech
+from bot.speech.audio import pcm16_to_wav
+from bot.speech.settings import SpeechSettings
 from bot.store.ledger import OfferAudit
 from bot.store.models import ConsentEvent, Turn
 from tests.fakes import FakeDialogue

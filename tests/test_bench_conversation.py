@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.dialogue_state import DialogueState
+from bot.conversation.dialogue_state import DialogueState
+from bot.conversation.turns import MAX_CONVERSATION_TURNS, TurnRequest, TurnRunner
 from bot.store.db import session_scope
 from bot.store.models import Conversation
 from bot.store.repo import authenticate
-from bot.turns import MAX_CONVERSATION_TURNS, TurnRequest, TurnRunner
 from tests.fakes import FakeDialogue
 from tests.gateway_kit import FakeStates, demo_engine
 

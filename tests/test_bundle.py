@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from bot import harness
 from bot.bundle import manifest as mf
 from bot.bundle.active import ACTIVE, PREVIOUS, active_bundle, bundle_health, bundles_dir, linked
 from bot.bundle.archive import write_archive
@@ -25,16 +24,17 @@ from bot.bundle.engine import stt_notice, stt_reference
 from bot.bundle.errors import BundleError
 from bot.bundle.install import install_bundle, load_installed, rollback
 from bot.bundle.verify import verify_bundle
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import Config, load_config
 from bot.errors import StoreError
-from bot.seed import seed_demo
-from bot.speech_models import file_sha256
+from bot.rasa.training import train
+from bot.seed.demo import seed_demo
+from bot.speech.registry import file_sha256
 from bot.store.catalog import Product
 from bot.store.db import in_session, make_engine, migrate
 from bot.store.models import Tenant
-from bot.tenant_config import apply_tenant_config, tenant_config_of
-from bot.training import train
+from bot.tenants.config import apply_tenant_config, tenant_config_of
+from bot.testing import harness
 
 SKU = "HAIER-BCD470-G1"
 

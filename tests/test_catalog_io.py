@@ -10,16 +10,12 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.errors import InputError, NotFoundError
-from bot.finance.catalog_io import (
-    demo_catalog_text,
-    import_catalog,
-    import_catalog_file,
-    list_catalog,
-    load_demo_catalog,
-)
+from bot.finance.catalog_io import import_catalog, import_catalog_file, list_catalog
 from bot.finance.catalog_parse import CatalogRejected, parse_csv_catalog, parse_json_catalog
+from bot.seed.tenants import packaged_catalog
 from bot.store.catalog import FinancePlan, Product, TradeInRule
 from bot.store.models import Tenant
+from tests.factories import load_demo_catalog
 
 PRODUCT = {
     "sku": "T-1",
@@ -207,7 +203,7 @@ def test_inconsistent_finance_plans_are_rejected(change: dict[str, object], reas
 
 def test_import_for_an_unknown_tenant_is_refused(session: Session) -> None:
     with pytest.raises(NotFoundError):
-        import_catalog(session, "nobody", parse_json_catalog(demo_catalog_text()))
+        import_catalog(session, "nobody", packaged_catalog("demo"))
 
 
 def test_csv_needs_a_kind_and_other_file_types_are_refused(tmp_path: Path, session: Session) -> None:

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.finance.catalog_io import DEMO_CATALOG
+from bot.cli.main import main
 from bot.store.db import make_engine, session_scope
 from bot.store.models import Tenant
 from bot.store.tables import metadata
 
-DEMO_FILE = Path(__file__).resolve().parent.parent / "bot" / "data" / DEMO_CATALOG
+DEMO_FILE = Path(__file__).resolve().parent.parent / "bot" / "seed" / "data" / "demo_catalog.json"
 
 
 @pytest.fixture

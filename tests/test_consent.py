@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from bot import consent
 from bot.errors import InputError, NotFoundError
+from bot.household import consent
 from bot.store.db import make_engine
 from bot.store.models import ConsentEvent, ConsentScope
 from bot.store.tables import metadata

@@ -19,8 +19,8 @@ from actions.points import ActionGreenPoints
 from actions.respect import ActionStopOffers, ActionWhyOffer
 from actions.trade_in import ActionTradeIn
 from actions.upgrade import ActionEnergySaving
-from bot import consent
 from bot.finance.installments import apr_from_cash_flows, display_apr
+from bot.household import consent
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import EnergyReading
 from tests.dialogue_kit import card_of, db, demo_db_file, each_text, names, talk

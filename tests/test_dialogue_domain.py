@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from actions.installment import ActionInstallmentQuote
-from bot.catalog_choice import periods_available
-from bot.finance.repo import products
-from bot.seed import DEMO_TENANT_ID
+from bot.finance.catalog import products
+from bot.seed.demo import DEMO_TENANT_ID
+from bot.topics.catalog_choice import periods_available
 from tests.dialogue_kit import FREE_WORDS, ROOT, card_of, db, demo_db_file, domain, each_text, responses, talk
 
 __all__ = ["db", "demo_db_file"]

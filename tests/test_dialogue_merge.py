@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.dialogue import Reply, merge_messages
+from bot.conversation.dialogue import Reply, merge_messages
 
 
 def test_card_sent_after_its_text_is_attached_to_it() -> None:

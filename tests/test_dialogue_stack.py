@@ -11,10 +11,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.finance.installments import apr_from_cash_flows, display_apr
-from bot.harness import RunningStack, make_stack
 from bot.store.db import make_engine
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import Household
+from bot.testing.harness import RunningStack, make_stack
 
 pytestmark = pytest.mark.stack
 

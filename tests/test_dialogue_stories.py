@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.stories_check import run_conversation_tests, unused_intents
+from bot.rasa.stories_check import run_conversation_tests, unused_intents
 
 pytestmark = pytest.mark.stack
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, config_env, load_config
-from bot.dialogue import Reply
-from bot.endpoints import endpoints, event_broker, lock_store, redact, tracker_store, write_endpoints
+from bot.conversation.dialogue import Reply
 from bot.errors import ConfigError, StackError
-from bot.store_checks import RasaLogWatch, TrackerGuardedDialogue, TrackerStoreFallback, fail_on_findings
+from bot.rasa.endpoints import endpoints, event_broker, lock_store, redact, tracker_store, write_endpoints
+from bot.rasa.store_checks import RasaLogWatch, TrackerGuardedDialogue, TrackerStoreFallback, fail_on_findings
 from tests.fakes import FakeDialogue
 
 PRODUCTION = replace(

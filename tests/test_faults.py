@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.harness import RunningStack, make_stack
 from bot.store.db import make_engine
+from bot.testing.harness import RunningStack, make_stack
 from tests.fault_kit import DISK_FULL_TRIGGER, assert_apology
 from tests.fault_proxy import ThreadedProxy
 from tests.scale_kit import PG_PORT, SERVICES, pg_url, production_profile, require_services

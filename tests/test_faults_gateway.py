@@ -15,12 +15,11 @@ from typing import Any
 import aiohttp
 from sqlalchemy import text
 
-from bot.audio import wav_to_pcm16
-from bot.pipeline import Speech
-from bot.speech_config import SpeechSettings
-from bot.stt import SttError, SttInfo
-from bot.stt.base import SttSession
-from bot.tts.worker import EngineWorker
+from bot.conversation.pipeline import Speech
+from bot.speech.audio import wav_to_pcm16
+from bot.speech.settings import SpeechSettings
+from bot.speech.stt.base import SttError, SttInfo, SttSession
+from bot.speech.tts.worker import EngineWorker
 from tests.fakes import FakeDialogue
 from tests.fault_kit import DISK_FULL_TRIGGER, assert_apology, is_chinese
 from tests.gateway_kit import ZHANG, FakeStt, FakeTts, demo_engine, make_client, silence_wav
@@ -91,7 +90,7 @@ class _Crashing:
 
 
 class HangingTts(FakeTts):
-    """Synthesis through the real watchdog worker (``bot.tts.worker``) whose engine hangs once."""
+    """Synthesis through the real watchdog worker (``bot.speech.tts.worker``) whose engine hangs once."""
 
     def __init__(self) -> None:
         super().__init__()

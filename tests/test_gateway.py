@@ -11,12 +11,12 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.audio import pcm16_to_wav
 from bot.config import Config
-from bot.dialogue_state import DialogueState
+from bot.conversation.dialogue_state import DialogueState
+from bot.conversation.pipeline import Speech
 from bot.gateway.app import create_app
-from bot.pipeline import Speech
-from bot.speech_config import SpeechSettings
+from bot.speech.audio import pcm16_to_wav
+from bot.speech.settings import SpeechSettings
 from bot.store.db import utcnow
 from bot.store.models import Conversation
 from tests.fakes import FakeDialogue

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.audio import pcm16_to_wav, wav_to_pcm16
-from bot.pipeline import Speech
-from bot.speech_config import SpeechSettings
+from bot.conversation.pipeline import Speech
+from bot.speech.audio import pcm16_to_wav, wav_to_pcm16
+from bot.speech.settings import SpeechSettings
 from tests.fakes import FakeDialogue
 from tests.gateway_kit import ZHANG, FakeStt, FakeTts, demo_engine, make_client
 from tests.speech_fixtures import espeak_wav, korean_engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ratelimit import RateLimited, RateLimiter, retry_after_header
+from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
 
 
 class Clock:

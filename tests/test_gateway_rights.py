@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bot import applications, consent, offers
-from bot.offers import Candidate, OfferContext, OfferKind
+from bot.household import consent
+from bot.offers import applications
+from bot.offers import service as offers
+from bot.offers.types import Candidate, OfferContext, OfferKind
 from bot.store.db import utcnow
 from bot.store.models import ApiToken, ConsentScope, Device, EnergyReading, Household
 from bot.store.repo import hash_token

@@ -8,18 +8,12 @@ import pytest
 from sqlmodel import Session
 
 from bot.errors import InputError
-from bot.finance.catalog_io import load_demo_catalog
-from bot.finance.installments import (
-    FeeTerms,
-    apr_text,
-    build_installment,
-    display_apr,
-    is_interest_free,
-)
+from bot.finance.catalog import quote_for_sku
+from bot.finance.installments import FeeTerms, apr_text, build_installment, display_apr, is_interest_free
 from bot.finance.quote import best_quote, installment_card, quote_installment
-from bot.finance.repo import quote_for_sku
 from bot.store.catalog import FeeStructure, FinancePlan, Product, split_list
 from bot.store.models import Tenant
+from tests.factories import load_demo_catalog
 from tests.finance_fixtures import demo_plan, demo_product, demo_rows, npv
 
 D = Decimal

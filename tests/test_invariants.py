@@ -10,10 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot import applications, consent, offers
-from bot.cli import main
-from bot.invariants import check_all, client_ledger, summary
-from bot.offers import Candidate, OfferContext, OfferKind
+from bot.cli.main import main
+from bot.household import consent
+from bot.offers import applications
+from bot.offers import service as offers
+from bot.offers.types import Candidate, OfferContext, OfferKind
+from bot.store.invariants import check_all, client_ledger, summary
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import Device, Turn
 from tests.factories import add_household

@@ -14,12 +14,12 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bench.load import run
-from bot.consent import in_force
-from bot.harness import RunningStack
-from bot.seed_load import panel_token, seed_load, speaker_token
+from bot.household.consent import in_force
 from bot.store.db import utcnow
 from bot.store.models import Device, EnergyReading, Household
 from bot.store.repo import authenticate
+from bot.testing.harness import RunningStack
+from bot.testing.seed_load import panel_token, seed_load, speaker_token
 from tests.gateway_kit import demo_engine
 from tests.scale_kit import ProductionProfile, production_stack
 

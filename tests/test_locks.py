@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.conversation.locks import DeviceLocks, LocalLocks, LockUnavailable, RedisLocks, make_locks
+from bot.conversation.turns import TurnRequest, TurnRunner
 from bot.gateway.app import create_app
-from bot.harness import free_port
-from bot.locks import DeviceLocks, LocalLocks, LockUnavailable, RedisLocks, make_locks
 from bot.store.repo import Principal
-from bot.turns import TurnRequest, TurnRunner
+from bot.testing.harness import free_port
 from tests.fakes import FakeDialogue
 from tests.gateway_kit import ZHANG, demo_engine, no_speech
 

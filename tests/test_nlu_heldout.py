@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from bot.cli.nlu_client import DESIGNER_TOKEN, parse_via_gateway
 from bot.errors import BotError
-from bot.harness import RunningStack, make_stack
-from bot.nlu.client import DESIGNER_TOKEN, parse_via_gateway
 from bot.nlu.evaluate import read_examples, render, score
+from bot.testing.harness import RunningStack, make_stack
 
 pytestmark = pytest.mark.stack
 

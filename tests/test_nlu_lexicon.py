@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.cli_nlu import merged_catalogs
+from bot.cli.nlu import merged_catalogs
 from bot.config import load_config
 from bot.nlu.lexicon import CATEGORY_ALIASES, TIME_PERIODS, build_lexicon, load_catalog
 from bot.nlu.lookups import render_lookups, render_patterns, render_user_dict

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from bot.nlu.normalize import normalize
 from bot.nlu.numerals import extract_numbers, parse_number
-from bot.normalize import normalize
 
 
 def found(text: str) -> list[tuple[str, int | float]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.nlu.normalize import normalize
 from bot.nlu.text import char_origins, moved_span
-from bot.normalize import normalize
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import InputError
-from bot.normalize import MAX_TEXT_CHARS, checked_turn_text, normalize
+from bot.nlu.normalize import MAX_TEXT_CHARS, checked_turn_text, normalize
 
 
 def test_recogniser_spacing_is_joined_like_typed_text() -> None:

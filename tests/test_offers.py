@@ -15,9 +15,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, func, select
 
-from bot import consent, offers
 from bot.errors import InputError, NotFoundError, StoreError
-from bot.offers import Candidate, Caps, OfferContext, OfferKind, RefusalReason
+from bot.household import consent
+from bot.offers import records
+from bot.offers import service as offers
+from bot.offers.types import Candidate, Caps, OfferContext, OfferKind, RefusalReason
 from bot.store.db import make_engine
 from bot.store.ledger import OfferAudit
 from bot.store.models import ConsentScope
@@ -124,7 +126,7 @@ def test_failed_audit_write_returns_no_offer(file_engine: Engine) -> None:
     finally:
         event.remove(OfferAudit, "before_insert", fail)
     assert _audit_rows(file_engine) == 0
-    assert offers.offers_shown(session, hh) == ()
+    assert records.offers_shown(session, hh) == ()
     session.close()
 
 
@@ -247,10 +249,10 @@ def test_why_answers_from_the_audit_row(session: Session, hh: int) -> None:
     grant_id = consent.in_force(session, hh)[ConsentScope.ENERGY_DATA]
     offer = offers.decide(session, _ctx(hh, topic="ask_energy_usage"), [UPGRADE], T0).offer
     assert offer is not None and offer.consent_refs == (grant_id,)
-    answer = offers.why(session, hh, offer.offer_id)
+    answer = records.why(session, hh, offer.offer_id)
     assert answer.explanation == UPGRADE.explanation
     assert answer.data_scopes == ("energy_data",) and answer.consent_refs == (grant_id,)
-    assert offers.why(session, hh).offer_id == offer.offer_id  # latest when no id given
+    assert records.why(session, hh).offer_id == offer.offer_id  # latest when no id given
 
 
 def test_why_does_not_reveal_another_households_offer(session: Session, hh: int) -> None:
@@ -258,9 +260,9 @@ def test_why_does_not_reveal_another_households_offer(session: Session, hh: int)
     offer = offers.decide(session, _ctx(hh, proactive=False), [INSTALLMENT], T0).offer
     assert offer is not None
     with pytest.raises(NotFoundError):
-        offers.why(session, other, offer.offer_id)
+        records.why(session, other, offer.offer_id)
     with pytest.raises(NotFoundError):
-        offers.why(session, other)
+        records.why(session, other)
 
 
 def test_offers_shown_lists_own_offers_newest_first(session: Session, hh: int) -> None:
@@ -268,7 +270,7 @@ def test_offers_shown_lists_own_offers_newest_first(session: Session, hh: int) -
     first = offers.decide(session, _ctx(hh, proactive=False), [INSTALLMENT], T0).offer
     second = offers.decide(session, _ctx(hh, "s2"), [UPGRADE], T0 + timedelta(minutes=5)).offer
     offers.decide(session, _ctx(other, proactive=False), [INSTALLMENT], T0)
-    shown = offers.offers_shown(session, hh)
+    shown = records.offers_shown(session, hh)
     assert first is not None and second is not None
     assert [r.offer_id for r in shown] == [second.offer_id, first.offer_id]
     assert shown[1].as_json()["apr"] == "0.1303"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
-from bot.audio import pcm16_to_wav, wav_to_pcm16
-from bot.harness import RunningStack, make_stack
+from bot.speech.audio import pcm16_to_wav, wav_to_pcm16
+from bot.testing.harness import RunningStack, make_stack
 from tests.speech_fixtures import espeak_wav, korean_model_dir
 
 pytestmark = pytest.mark.stack

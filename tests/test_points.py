@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import points
 from bot.errors import BotError, InputError, NotFoundError
-from bot.points import InsufficientPoints, MeasuredSaving, Reward
+from bot.household import points
+from bot.household.points import InsufficientPoints, MeasuredSaving, Reward
 from bot.store.db import make_engine
 from bot.store.ledger import PointsEntry, PointsRule
 from bot.store.models import Device, Household, Tenant

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from bot.harness import RunningStack, free_port, make_stack
-from bot.stack import group_members
+from bot.stack.up import group_members
+from bot.testing.harness import RunningStack, free_port, make_stack
 from tests.fault_proxy import ThreadedProxy
 from tests.scale_kit import (
     AMQP_URL,

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from bot.config import load_config
-from bot.training import engine_env, rasa_executable
+from bot.rasa.training import engine_env, rasa_executable
 
 pytestmark = pytest.mark.stack
 

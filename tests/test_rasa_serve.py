@@ -1,4 +1,4 @@
-"""``bot.rasa_serve`` (run in the engine environment): Rasa 3.6.21's check of action-server answers,
+"""``bot.rasa.serve`` (run in the engine environment): Rasa 3.6.21's check of action-server answers,
 with its validator built once, accepts and rejects exactly what stock Rasa does, with the same
 messages; the indexed event-type lookup resolves every name as Rasa's own loop does."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.config import load_config
-from bot.training import engine_env
+from bot.rasa.training import engine_env
 
 SCRIPT = r"""
 import json, sys
@@ -19,7 +19,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.utils.common import all_subclasses
-from bot.rasa_serve import index_event_types, reuse_action_result_validator
+from bot.rasa.serve import index_event_types, reuse_action_result_validator
 
 action = RemoteAction("action_energy_usage", None)
 def outcomes(cases):

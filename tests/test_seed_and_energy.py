@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from bot import energy
-from bot.analysis import household_usage
+from bot.energy.usage import household_usage
 from bot.errors import NotFoundError
 from bot.periods import resolve
-from bot.seed import DEMO_TENANT_ID, seed_demo
+from bot.seed.demo import DEMO_TENANT_ID, seed_demo
 from bot.store.models import ApiToken, ConsentEvent, Device, EnergyReading, Household, Tenant
 from bot.store.repo import authenticate
+from bot.topics import energy
 
 NOW = datetime(2026, 7, 20, 4, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.stt import transcribe_wav
+from bot.speech.stt.stream import transcribe_wav
 from tests.speech_fixtures import KOREAN_GRAMMAR, espeak_wav, korean_engine, korean_model_dir
 
 BOT = str(Path(sys.executable).parent / "bot")

@@ -15,13 +15,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from bot.audio import read_header
 from bot.config import Config
 from bot.gateway.app import create_app
-from bot.harness import RunningStack, free_port, make_stack
-from bot.seed import seed_demo
+from bot.seed.demo import seed_demo
+from bot.speech.audio import read_header
 from bot.store.db import make_engine, utcnow
 from bot.store.tables import metadata
+from bot.testing.harness import RunningStack, free_port, make_stack
 from tests.fakes import FakeDialogue
 from tests.speech_fixtures import KOREAN_GRAMMAR, espeak_wav, korean_model_dir
 

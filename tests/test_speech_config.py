@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import load_config
 from bot.errors import ConfigError
-from bot.speech_config import SpeechSettings
+from bot.speech.settings import SpeechSettings
 
 
 def test_file_then_command_line(tmp_path: Path) -> None:

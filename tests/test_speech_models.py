@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import speech_models as sm
 from bot.errors import NotFoundError
-from bot.harness import free_port
-from bot.stt import transcribe_wav
-from bot.stt.vosk_engine import VoskSpeechToText
+from bot.speech import registry as sm
+from bot.speech.stt.stream import transcribe_wav
+from bot.speech.stt.vosk_engine import VoskSpeechToText
+from bot.testing.harness import free_port
 from tests.speech_fixtures import KOREAN_GRAMMAR, espeak_wav, korean_model_dir
 
 BOT = str(Path(sys.executable).parent / "bot")

@@ -12,12 +12,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import load_config
-from bot.harness import RunningStack, alive, make_stack
 from bot.periods import resolve
-from bot.seed import DEMO_TENANT_ID
-from bot.stack import group_members
+from bot.seed.demo import DEMO_TENANT_ID
+from bot.stack.up import group_members
 from bot.store.db import make_engine, utcnow
 from bot.store.models import Device, EnergyReading, Household, Tenant
+from bot.testing.harness import RunningStack, alive, make_stack
 
 pytestmark = pytest.mark.stack
 

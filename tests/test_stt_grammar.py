@@ -6,20 +6,14 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from bot.finance.catalog_io import load_demo_catalog
-from bot.finance.repo import finance_plans, products
+from bot.conversation.grammar import GrammarState, grammar_for_state, period_phrases, phrases_for
+from bot.finance.catalog import finance_plans, products
+from bot.speech.stt.grammar import compile_grammar, segment
+from bot.speech.stt.text import clean_transcript
+from bot.speech.tts.numbers import integer_zh
 from bot.store.catalog import FinancePlan
 from bot.store.models import Tenant
-from bot.stt.grammar import (
-    GrammarState,
-    compile_grammar,
-    grammar_for_state,
-    period_phrases,
-    phrases_for,
-    segment,
-)
-from bot.stt.text import clean_transcript
-from bot.tts.numbers import integer_zh
+from tests.factories import load_demo_catalog
 
 VOCAB = {
     "分",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.audio import wav_to_pcm16
-from bot.vad import FRAME_BYTES, FRAME_MS, Endpointer, VadEventType, VadSettings
+from bot.speech.audio import wav_to_pcm16
+from bot.speech.vad import FRAME_BYTES, FRAME_MS, Endpointer, VadEventType, VadSettings
 from tests.speech_fixtures import espeak_wav
 
 VOICED, QUIET = b"\x01" * FRAME_BYTES, b"\x00" * FRAME_BYTES

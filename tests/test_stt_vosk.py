@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.audio import wav_to_pcm16
-from bot.stt import AsyncUtteranceStream, SttError, SttUpdate, UtteranceStream
-from bot.stt.vosk_engine import VoskSpeechToText
-from bot.vad import VadSettings
+from bot.speech.audio import wav_to_pcm16
+from bot.speech.stt.base import SttError
+from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStream
+from bot.speech.stt.vosk_engine import VoskSpeechToText
+from bot.speech.vad import VadSettings
 from tests.speech_fixtures import KOREAN_GRAMMAR, KOREAN_PHRASES, espeak_wav, korean_engine
 
 LEAD_S, TAIL_S = 0.5, 1.5

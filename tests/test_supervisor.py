@@ -10,9 +10,9 @@ import pytest
 
 from bot.config import Config
 from bot.gateway.infra_health import InfraHealth, infra_components
-from bot.harness import alive, free_port
-from bot.stack import Stack
-from bot.supervisor import Component, GaveUp, Supervisor, backoff_s
+from bot.stack.supervisor import Component, GaveUp, Supervisor, backoff_s
+from bot.stack.up import Stack
+from bot.testing.harness import alive, free_port
 
 
 def crasher(tmp_path: Path, lives: int) -> Component:

@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.errors import InputError
-from bot.tariff import (
+from bot.energy.tariff import (
     SCHEDULE_KEYS,
     average_price,
     device_share_cost,
@@ -17,6 +16,7 @@ from bot.tariff import (
     schedule,
     tiered_charge,
 )
+from bot.errors import InputError
 
 D = Decimal
 

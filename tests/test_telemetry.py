@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.store.db import make_engine
 from bot.store.models import Device, EnergyReading, Household, Tenant
 from bot.store.tables import metadata

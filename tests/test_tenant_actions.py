@@ -24,7 +24,7 @@ from actions.trade_in import ActionTradeIn
 from actions.upgrade import ActionEnergySaving
 from bot.store.db import utcnow
 from bot.store.ledger import OfferAudit
-from bot.tenant_config import apply_tenant_config, tenant_config_of
+from bot.tenants.config import apply_tenant_config, tenant_config_of
 from tests.dialogue_kit import card_of, db, demo_db_file, domain, names, talk
 
 __all__ = ["db", "demo_db_file"]

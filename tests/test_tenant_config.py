@@ -14,16 +14,17 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from bot import applications, offers
-from bot.cli import main
+from bot.cli.main import main
 from bot.errors import ConfigError
 from bot.finance.aftercare import InsuranceHandoff
-from bot.offers import Candidate, OfferContext, OfferKind, RefusalReason
-from bot.seed_tenants import packaged_tenant_config
+from bot.offers import applications
+from bot.offers import service as offers
+from bot.offers.types import Candidate, Decision, OfferContext, OfferKind, RefusalReason
+from bot.seed.tenants import packaged_tenant_config
 from bot.store.db import make_engine
 from bot.store.models import Tenant
 from bot.store.tables import metadata
-from bot.tenant_config import (
+from bot.tenants.config import (
     TenantConfig,
     _toml_table,
     apply_tenant_config,
@@ -169,9 +170,9 @@ def _tenant_with(session: Session, **update: Any) -> int:
     return add_household(session, "王家", tenant_id="zhijia")
 
 
-def _proactive(session: Session, hh: int, at: datetime, sid: str) -> offers.Decision:
+def _proactive(session: Session, hh: int, at: datetime, sid: str) -> Decision:
     cfg = tenant_config_of(session, "zhijia")
-    return offers.decide(session, OfferContext(hh, sid, None, True), [TIP], at, cfg.caps())
+    return offers.decide(session, OfferContext(hh, sid, None, True), [TIP], at, offers.caps_of(cfg))
 
 
 def test_quiet_hours_hold_back_proactive_offers_in_tenant_local_time(session: Session) -> None:

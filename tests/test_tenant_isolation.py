@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bot import applications, offers
 from bot.config import Config
 from bot.gateway.app import create_app
-from bot.offers import Candidate, OfferContext, OfferKind
+from bot.offers import applications
+from bot.offers import service as offers
+from bot.offers.types import Candidate, OfferContext, OfferKind
 from bot.store.catalog import Product
 from bot.store.db import utcnow
 from bot.store.ledger import Application, OfferAudit

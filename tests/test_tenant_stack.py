@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.harness import RunningStack, make_stack
+from bot.testing.harness import RunningStack, make_stack
 
 pytestmark = pytest.mark.stack
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.audio import read_header
 from bot.errors import InputError
-from bot.tts.base import TtsError
-from bot.tts.pyttsx3_engine import Pyttsx3TextToSpeech, VoiceSettings, sentences
-from bot.tts.worker import EngineWorker
+from bot.speech.audio import read_header
+from bot.speech.tts.base import TtsError
+from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech, VoiceSettings, sentences
+from bot.speech.tts.worker import EngineWorker
 
 BOT = str(Path(sys.executable).parent / "bot")
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.tts.numbers import decimal_zh, integer_zh, money_zh, speakable
+from bot.speech.tts.numbers import decimal_zh, integer_zh, money_zh, speakable
 
 
 @pytest.mark.parametrize(

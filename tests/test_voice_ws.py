@@ -17,12 +17,12 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.audio import SAMPLE_RATE, pcm16_to_wav, wav_to_pcm16
-from bot.dialogue_state import DialogueState
-from bot.pipeline import Speech
-from bot.speech_config import SpeechSettings
-from bot.stt.grammar import CONFIRM_PHRASES
-from bot.tts.pyttsx3_engine import Pyttsx3TextToSpeech
+from bot.conversation.dialogue_state import DialogueState
+from bot.conversation.grammar import CONFIRM_PHRASES
+from bot.conversation.pipeline import Speech
+from bot.speech.audio import SAMPLE_RATE, pcm16_to_wav, wav_to_pcm16
+from bot.speech.settings import SpeechSettings
+from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
 from tests.fakes import FakeDialogue
 from tests.gateway_kit import (
     LI,
@@ -256,14 +256,14 @@ class _Engine:
         if grammar is None:
             return _Session("공 일 이", self.free_audio)
         if self.grammar_breaks:
-            from bot.stt import SttError
+            from bot.speech.stt.base import SttError
 
             raise SttError("no phrase fits", code="grammar_empty")
         return _Session("[unk]", self.grammar_audio)
 
 
 def test_grammar_mode_falls_back_to_free_recognition_of_the_same_audio() -> None:
-    from bot.pipeline import GrammarWithFallback
+    from bot.conversation.pipeline import GrammarWithFallback
 
     engine = _Engine()
     session = GrammarWithFallback(engine, 20000).start(["好的"])

@@ -17,7 +17,7 @@ from typing import Protocol
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
-from bot.analytics.events import BadEventError, EventRow, rows_for
+from bot.analytics.rows import BadEventError, EventRow, rows_for
 from bot.errors import StoreError
 from bot.retry import Backoff, sleep_or_stop
 
@@ -28,7 +28,7 @@ Recorder = Callable[[Sequence[EventRow]], int]
 
 
 def exchange_for(queue: str) -> str:
-    """Fanout exchange Rasa publishes through (``bot.endpoints.event_broker`` names it so)."""
+    """Fanout exchange Rasa publishes through (``bot.rasa.endpoints.event_broker`` names it so)."""
     return f"{queue}.exchange"
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.analytics.events import EventRow
+from bot.analytics.rows import EventRow
 from bot.store.analytics import AnalyticsEvent
 from bot.store.db import session_scope, utcnow
 

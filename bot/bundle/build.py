@@ -19,15 +19,15 @@ from bot.bundle.archive import write_archive
 from bot.bundle.engine import engine_versions, model_rasa_version, stt_reference
 from bot.bundle.errors import BundleError
 from bot.config import Config
+from bot.conversation.grammar import GrammarState, phrases_for
 from bot.errors import NotFoundError
+from bot.finance.catalog import finance_plans, products
 from bot.finance.catalog_io import list_catalog
-from bot.finance.repo import finance_plans, products
-from bot.speech_config import SpeechSettings
-from bot.speech_models import file_sha256
+from bot.rasa.training import MODEL_PREFIX, SPACY_DIR, train
+from bot.speech.registry import file_sha256
+from bot.speech.settings import SpeechSettings
 from bot.store.db import make_engine, migrate, session_scope
-from bot.stt.grammar import GrammarState, phrases_for
-from bot.tenant_config import dump_tenant_config, tenant_config_of
-from bot.training import MODEL_PREFIX, SPACY_DIR, train
+from bot.tenants.config import dump_tenant_config, tenant_config_of
 
 
 @dataclass(frozen=True)

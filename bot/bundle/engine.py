@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot import speech_models as sm
 from bot.bundle.archive import read_member
 from bot.bundle.errors import corrupt
 from bot.config import Config
 from bot.errors import StackError
+from bot.speech import registry as sm
 
 
 def _engine_site(config: Config) -> Path:

@@ -23,9 +23,9 @@ from bot.bundle.errors import BundleError, mismatch
 from bot.bundle.verify import Verified, check_contents, check_engine, check_files, verify_into
 from bot.config import Config
 from bot.finance.catalog_io import import_catalog
-from bot.speech_models import file_sha256
+from bot.speech.registry import file_sha256
 from bot.store.db import make_engine, migrate, session_scope
-from bot.tenant_config import apply_tenant_config
+from bot.tenants.config import apply_tenant_config
 
 Apply = Callable[[Config, Verified], None]
 

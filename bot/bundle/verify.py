@@ -14,7 +14,7 @@ from bot.bundle.errors import BundleError, corrupt, mismatch
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.finance.catalog_parse import Catalog, CatalogRejected, parse_json_catalog
-from bot.tenant_config import TenantConfig, load_tenant_config
+from bot.tenants.config import TenantConfig, load_tenant_config
 
 REQUIRED = (mf.TENANT_FILE, mf.CATALOG_FILE, mf.GRAMMAR_FILE, mf.STT_REF_FILE, f"{mf.SPACY_DIR}/meta.json")
 

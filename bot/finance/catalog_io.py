@@ -1,23 +1,21 @@
-"""Catalog import (all or nothing), listing, and the packaged demo catalog."""
+"""Catalog import (all or nothing) and listing, in the import shape."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, SQLModel, select
 
 from bot.errors import NotFoundError
-from bot.finance.catalog_parse import Catalog, parse_json_catalog, read_catalog_file
+from bot.finance.catalog_parse import Catalog, read_catalog_file
 from bot.finance.catalog_rows import ROW_MODELS
 from bot.store.catalog import split_list
 from bot.store.models import Tenant
 
 _LIST_COLUMNS = frozenset({"eligible_categories", "eligible_brands", "categories"})
-DEMO_CATALOG = "demo_catalog.json"
 
 
 @dataclass
@@ -91,13 +89,3 @@ def list_catalog(session: Session, tenant_id: str) -> dict[str, list[dict[str, A
         rows = session.exec(select(table).where(table.tenant_id == tenant_id).order_by(key))  # type: ignore[attr-defined]
         result[kind] = [row_dict(row) for row in rows]
     return result
-
-
-def demo_catalog_text() -> str:
-    """The packaged demo catalog (JSON, import shape)."""
-    return resources.files("bot.data").joinpath(DEMO_CATALOG).read_text(encoding="utf-8")
-
-
-def load_demo_catalog(session: Session, tenant_id: str) -> None:
-    """Import the demo catalog for a tenant; idempotent (a second run changes nothing)."""
-    import_catalog(session, tenant_id, parse_json_catalog(demo_catalog_text()))

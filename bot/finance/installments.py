@@ -86,6 +86,9 @@ class _HasApr(Protocol):
     @property
     def apr_exact(self) -> Decimal: ...
 
+    @property
+    def fees_total(self) -> Decimal: ...
+
 
 def _check_terms(principal: Decimal, terms: FeeTerms) -> None:
     if terms.periods < 1:
@@ -207,9 +210,12 @@ def apr_text(apr: Decimal) -> str:
 
 
 def is_interest_free(quote: _HasApr | Mapping[str, Any]) -> bool:
-    """True only when the APR is exactly 0: the one case where "免息/0利息" may be said."""
+    """True only when the APR is exactly 0 and nothing is charged: the one case "免息/0利息" may be said.
+
+    Takes an installment or quote, or audited terms / a card (``apr`` and ``fees_total`` strings).
+    """
     if isinstance(quote, Mapping):
         apr = Decimal(str(quote["apr"]))
         fees = Decimal(str(quote.get("fees_total", "0")))
         return apr == 0 and fees == 0
-    return quote.apr_exact == 0
+    return quote.apr_exact == 0 and quote.fees_total == 0

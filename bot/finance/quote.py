@@ -46,6 +46,11 @@ class InstallmentQuote:
         return self.installment.apr
 
     @property
+    def fees_total(self) -> Decimal:
+        """Every fee charged over the plan."""
+        return self.installment.fees_total
+
+    @property
     def total_cost(self) -> Decimal:
         """Everything the buyer pays: down payment, repayments and upfront fee (= price + fees)."""
         return self.price + self.installment.fees_total

@@ -1,4 +1,4 @@
-"""Manufacturer admin API (``/api/v1/admin/*``): a tenant's admin token only; services in ``bot.admin``.
+"""Manufacturer admin API (``/api/v1/admin/*``): a tenant's admin token only (``bot.admin.services``).
 
 Device and designer tokens get 403 here; admin tokens get 403 on every household endpoint (they
 belong to no device). Ids of another tenant's households or devices are 404.
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from sqlmodel import Session
 
-from bot import admin
+from bot.admin import services as admin
 from bot.errors import InputError
 from bot.finance.catalog_parse import CatalogRejected
 from bot.gateway.keys import ENGINE

@@ -11,31 +11,21 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
-from bot.dialogue import Dialogue, RasaDialogue
-from bot.dialogue_state import NoStateReader, RasaStateReader, StateReader
-from bot.errors import BotError, StoreError
+from bot.conversation.dialogue import Dialogue, RasaDialogue
+from bot.conversation.dialogue_state import NoStateReader, RasaStateReader, StateReader
+from bot.conversation.locks import make_locks
+from bot.conversation.pipeline import Speech, VoicePipeline, load_speech
+from bot.conversation.turns import TurnRunner
+from bot.errors import APOLOGY, BotError, StoreError
 from bot.events import EventType, PipelineEvent
 from bot.gateway import admin_routes, nlu_routes, openapi, panel_routes, rights_routes, routes, voice_routes
 from bot.gateway.infra_health import INFRA, InfraHealth
-from bot.gateway.keys import (
-    CONFIG,
-    DIALOGUE,
-    ENGINE,
-    HTTP,
-    LIMITER,
-    PIPELINE,
-    RUNNER,
-    SETTINGS,
-    SPEECH,
-)
+from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
+from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
 from bot.gateway.settings import GatewaySettings
 from bot.gateway.store_health import STORE_HEALTH, StoreHealth
-from bot.locks import make_locks
-from bot.pipeline import APOLOGY, Speech, VoicePipeline, load_speech
-from bot.ratelimit import RateLimited, RateLimiter, retry_after_header
+from bot.rasa.store_checks import TrackerGuardedDialogue
 from bot.store.db import make_engine
-from bot.store_checks import TrackerGuardedDialogue
-from bot.turns import TurnRunner
 
 _LOGGER = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024

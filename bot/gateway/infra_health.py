@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Config
-from bot.endpoints import ADMIN_DB
-from bot.store_checks import RasaLogWatch, libpq_url, store_url
+from bot.rasa.endpoints import ADMIN_DB
+from bot.rasa.store_checks import RasaLogWatch, libpq_url, store_url
 
 CHECK_TIMEOUT_S = 3.0
 FALLBACK_WINDOW_S = 60.0

@@ -7,11 +7,11 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
-from bot.dialogue import Dialogue
+from bot.conversation.dialogue import Dialogue
+from bot.conversation.pipeline import Speech, VoicePipeline
+from bot.conversation.turns import TurnRunner
+from bot.gateway.ratelimit import RateLimiter
 from bot.gateway.settings import GatewaySettings
-from bot.pipeline import Speech, VoicePipeline
-from bot.ratelimit import RateLimiter
-from bot.turns import TurnRunner
 
 CONFIG = web.AppKey("config", Config)
 ENGINE = web.AppKey("engine", Engine)

@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.errors import BotError
 from bot.gateway.keys import DIALOGUE
 from bot.gateway.routes import json_body, principal_of
-from bot.normalize import checked_turn_text
+from bot.nlu.normalize import checked_turn_text
 from bot.store.models import TokenRole
 
 table = web.RouteTableDef()

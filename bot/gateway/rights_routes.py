@@ -15,16 +15,16 @@ import segno
 from aiohttp import web
 from sqlmodel import Session
 
-from bot import applications, consent, data_rights
-from bot.commitment import status_card
+from bot.conversation.turns import device_of
 from bot.errors import InputError
 from bot.gateway.keys import ENGINE
 from bot.gateway.routes import device_principal, json_body
-from bot.offer_records import why
-from bot.seed import NOTICE_VERSION
+from bot.household import consent, data_rights
+from bot.offers import applications, records
+from bot.offers.records import why
 from bot.store.db import session_scope, utcnow
 from bot.store.models import ConsentScope
-from bot.turns import device_of
+from bot.topics.commitment import status_card
 
 table = web.RouteTableDef()
 T = TypeVar("T")
@@ -67,7 +67,7 @@ def _change_request(body: dict[str, Any]) -> tuple[list[str], bool, str, str]:
     channel = body.get("channel", "api")
     if channel not in WRITE_CHANNELS:
         raise InputError("channel 只能是 panel 或 api", code="bad_channel")
-    notice = body.get("notice_version", NOTICE_VERSION)
+    notice = body.get("notice_version", consent.NOTICE_VERSION)
     if not isinstance(notice, str) or not 0 < len(notice.strip()) <= 20:
         raise InputError("notice_version 格式不正确", code="bad_notice_version")
     return sorted(set(scopes)), granted, channel, notice
@@ -92,7 +92,7 @@ async def change_consents(request: web.Request) -> web.Response:
 async def get_offers(request: web.Request) -> web.Response:
     """The audit of every offer shown to this household, newest first, with its explanation."""
     household_id = await _household(request)
-    return web.json_response(await _in_session(request, lambda s: data_rights.offer_audit(s, household_id)))
+    return web.json_response(await _in_session(request, lambda s: records.offer_audit(s, household_id)))
 
 
 def _offer_id(request: web.Request) -> int:
@@ -121,7 +121,7 @@ async def delete_data(request: web.Request) -> web.Response:
     erased = await _in_session(
         request,
         lambda s: data_rights.erase_device_data(
-            s, household_id, notice_version=NOTICE_VERSION, now=utcnow(), channel=channel
+            s, household_id, notice_version=consent.NOTICE_VERSION, now=utcnow(), channel=channel
         ),
     )
     return web.json_response(

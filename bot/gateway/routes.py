@@ -9,15 +9,15 @@ from typing import Any
 from aiohttp import web
 
 from bot.bundle.active import bundle_health
+from bot.conversation.turns import TurnRequest, check_turn_id, device_of
 from bot.errors import AuthError, BotError, InputError
 from bot.gateway.infra_health import INFRA, infra_components
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
 from bot.gateway.store_health import STORE_HEALTH
-from bot.normalize import checked_turn_text
-from bot.probe import probe
+from bot.nlu.normalize import checked_turn_text
+from bot.rasa.probe import probe
 from bot.store.db import ping, session_scope
 from bot.store.repo import Principal, authenticate, hash_token
-from bot.turns import TurnRequest, check_turn_id, device_of
 
 table = web.RouteTableDef()
 

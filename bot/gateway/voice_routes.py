@@ -22,15 +22,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from bot.errors import AuthError, BotError, InputError
+from bot.conversation.pipeline import Listener, LiveLog, VoicePipeline
+from bot.conversation.turns import TurnRequest, check_turn_id, device_of
+from bot.errors import APOLOGY, AuthError, BotError, InputError
 from bot.events import EventType
 from bot.gateway.keys import PIPELINE, SETTINGS
 from bot.gateway.routes import bearer_token, principal_for_token
 from bot.gateway.settings import GatewaySettings
-from bot.normalize import checked_turn_text
-from bot.pipeline import APOLOGY, Listener, LiveLog, VoicePipeline
+from bot.nlu.normalize import checked_turn_text
 from bot.store.repo import Principal
-from bot.turns import TurnRequest, check_turn_id, device_of
 
 _LOGGER = logging.getLogger(__name__)
 table = web.RouteTableDef()

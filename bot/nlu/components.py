@@ -20,16 +20,16 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import bot.nlu.spacy_zh  # noqa: F401  (registers the spaCy tokenizer used by models/spacy-zh)
+from bot.nlu.normalize import normalize
 from bot.nlu.numerals import extract_numbers
 from bot.nlu.text import moved_span
-from bot.normalize import normalize
 
 _LOGGER = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class TextNormalizer(GraphComponent):  # type: ignore[misc]
-    """Applies bot.normalize.normalize to every message, at training and at run time alike."""
+    """Applies bot.nlu.normalize.normalize to every message, at training and at run time alike."""
 
     @classmethod
     def create(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.normalize import normalize
+from bot.nlu.normalize import normalize
 
 _INTENT = re.compile(r"^\s*-\s*intent:\s*(\S+)\s*$")
 _EXAMPLE = re.compile(r"^\s+-\s+(.*\S)\s*$")

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.normalize import normalize
-
-DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "data" / "demo_catalog.json"
+from bot.nlu.normalize import normalize
 
 CATEGORY_ALIASES: Mapping[str, tuple[str, ...]] = {
     "空调": ("挂机", "柜机", "空调机", "变频空调", "中央空调", "冷气机", "空凋", "空掉"),
@@ -109,7 +107,7 @@ class Lexicon:
         return sorted({f for _, f, _ in self.all_forms() if re.search(r"[\u4e00-\u9fff]", f)})
 
 
-def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Any]:
+def load_catalog(path: Path) -> dict[str, Any]:
     """Read a catalog file in the `bot catalog import` JSON shape."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("products"), list):

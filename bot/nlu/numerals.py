@@ -2,7 +2,7 @@
 
 Handles Chinese and Arabic numerals and colloquial forms: 十二期 / 12期 / 分一年 → periods 12,
 三年延保 → years 3, 三千六 → 3600, 一万二 → 12000, 两千块 → 2000, 1.5万 → 15000. Input is text
-already normalised by :func:`bot.normalize.normalize` (half-width digits, recogniser spaces joined).
+already normalised by :func:`bot.nlu.normalize.normalize` (half-width digits, recogniser spaces joined).
 """
 
 from __future__ import annotations

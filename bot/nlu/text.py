@@ -1,4 +1,4 @@
-"""The turn normalisation of :mod:`bot.normalize`, with entity offsets carried across it.
+"""The turn normalisation of :mod:`bot.nlu.normalize`, with entity offsets carried across it.
 
 Training examples are annotated on the raw text (``[空调](device_type) 这个 月``); after the
 normaliser removes recogniser spaces and fillers their character offsets must follow.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from bot.normalize import normalize
+from bot.nlu.normalize import normalize
 
 
 def char_origins(original: str, normalized: str) -> list[int] | None:

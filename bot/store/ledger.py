@@ -1,7 +1,7 @@
 """Tables of the offer side: offer audit, applications, offer preferences, green-points ledger.
 
 The audit and points tables are append-only; an application row changes only along its state machine
-(``bot.applications``). Money and rates are ``Decimal`` columns, points are whole numbers.
+(``bot.offers.applications``). Money and rates are ``Decimal`` columns, points are whole numbers.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class Tenant(SQLModel, table=True):
     tariff_yuan_per_kwh: Decimal = Field(max_digits=8, decimal_places=4)
     """Tier-1 residential price, used where no tiered schedule applies."""
     config: str | None = Field(default=None)
-    """The tenant configuration (``bot.tenant_config.TenantConfig``) as JSON; None: defaults."""
+    """The tenant configuration (``bot.tenants.config.TenantConfig``) as JSON; None: defaults."""
 
 
 class Household(SQLModel, table=True):

@@ -64,6 +64,10 @@ def issue_token(
         )
 
 
+PROBE_PREFIX = "bot-store-probe-"
+"""Rasa sender ids of ``bot up``'s tracker-store probes (never a device's conversation, which is hex)."""
+
+
 def current_conversation(
     session: Session, device_id: int, household_id: int, now: datetime, idle: timedelta
 ) -> Conversation:

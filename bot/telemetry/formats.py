@@ -28,13 +28,7 @@ from zoneinfo import ZoneInfo
 
 from bot.telemetry import records as rec
 from bot.telemetry.power import PowerSamples
-from bot.telemetry.records import (
-    ParseResult,
-    ReadingIn,
-    RecordError,
-    Rejected,
-    TelemetryFormatError,
-)
+from bot.telemetry.records import ParseResult, ReadingIn, RecordError, Rejected, TelemetryFormatError
 
 
 class Adapter(Protocol):

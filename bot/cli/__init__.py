@@ -1,0 +1,1 @@
+"""The ``bot`` command line: one module per command group, and the gateway clients (chat, voice, HTTP)."""

@@ -1,0 +1,45 @@
+"""``bot seed --demo``: the demo tenants and households (the one command that imports ``bot.seed``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.config import Config
+from bot.seed.demo import seed_demo
+from bot.store.db import make_engine, migrate, utcnow
+
+DEMO_TOKENS = {
+    "demo-zhang-speaker": "张家客厅音箱（已授权用电数据）",
+    "demo-zhang-panel": "张家中控屏（已授权用电数据）",
+    "demo-li-speaker": "李家卧室音箱（未授权）",
+    "demo-designer": "对话设计师（NLU 调试）",
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add ``bot seed``."""
+    seed = subparsers.add_parser("seed", help="create demo data (idempotent)")
+    seed.add_argument("--demo", action="store_true", required=True, help="seed the demo households")
+    seed.set_defaults(handler=_seed)
+
+
+def _seed(args: argparse.Namespace, config: Config) -> int:
+    migrate(config.db_url)
+    engine = make_engine(config.db_url)
+    try:
+        report = seed_demo(engine, utcnow())
+    finally:
+        engine.dispose()
+    print(
+        f"demo seed: {report.households} households, {report.devices} devices, "
+        f"{report.readings_added} new readings"
+    )
+    _print_tokens()
+    return 0
+
+
+def _print_tokens() -> None:
+    print("demo tokens:")
+    for token, who in DEMO_TOKENS.items():
+        print(f"  {token:<20} {who}")

@@ -1,0 +1,361 @@
+"""The voice turn pipeline: audio → STT (streaming, VAD endpointing, grammar per dialogue state) → the
+same TurnRunner text turn → TTS → pipeline events.
+
+Engines are synchronous and sit behind ``bot.speech.stt``/``bot.speech.tts``; this is the one async
+layer, every blocking call goes through ``asyncio.to_thread``. The engines are loaded once per gateway process
+(:func:`load_speech`, from the app's ``cleanup_ctx``); a gateway without a provisioned model still
+serves text turns and reports the STT component down, naming the folder to provision.
+
+Grammar mode: after each turn the runner remembers the dialogue state
+(``bot.conversation.dialogue_state``); when it expects a closed answer, the next utterance is
+recognised against that state's phrase list (``bot.conversation.grammar``), and decoded again
+freely when the grammar heard nothing (or cannot be built for the model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from bot.config import Config
+from bot.conversation.dialogue_state import grammar_state
+from bot.conversation.grammar import grammar_for_state
+from bot.conversation.turns import TurnRequest, TurnRunner
+from bot.errors import APOLOGY, BotError, InputError
+from bot.events import EventLog, EventType
+from bot.nlu.normalize import checked_turn_text
+from bot.speech import registry
+from bot.speech.audio import SAMPLE_RATE, Resampler, decode, pcm16_chunks
+from bot.speech.settings import SpeechSettings
+from bot.speech.stt.base import SpeechToText, SttError, SttInfo, SttSession
+from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStream
+from bot.speech.stt.text import clean_transcript
+from bot.speech.stt.vosk_engine import VoskSpeechToText
+from bot.speech.tts.base import TextToSpeech, TtsError
+from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
+from bot.store.db import session_scope
+from bot.store.repo import Principal
+
+_LOGGER = logging.getLogger(__name__)
+
+NO_SPEECH = "没有听清，请再说一遍"
+Sink = Callable[[dict[str, Any] | bytes], None]
+"""Where a live run's output goes, in order: JSON events and WAV bytes."""
+
+
+@dataclass
+class Speech:
+    """The speech engines of one gateway process (None when down, with the reason)."""
+
+    settings: SpeechSettings
+    stt: SpeechToText | None = None
+    stt_error: str | None = None
+    tts: TextToSpeech | None = None
+    tts_error: str | None = None
+
+    failures: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Component → (error code, monotonic time) of its last use, when that use failed."""
+
+    def failed(self, component: str, err: BotError) -> None:
+        """A use of the engine failed (crash, hang): the component is red until a use works again."""
+        self.failures[component] = (err.code, time.monotonic())
+
+    def worked(self, component: str) -> None:
+        """A use of the engine worked."""
+        self.failures.pop(component, None)
+
+    def health(self) -> dict[str, dict[str, Any]]:
+        """The ``stt`` and ``tts`` components of ``/healthz`` (not required for text turns)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, engine, error in (("stt", self.stt, self.stt_error), ("tts", self.tts, self.tts_error)):
+            if engine is None:
+                out[name] = {"ok": False, "required": False, "error": error or "not configured"}
+                continue
+            out[name] = {"ok": True, "required": False, "engine": engine.info.name}
+            if name in self.failures:
+                code, at = self.failures[name]
+                failed_s_ago = round(time.monotonic() - at, 1)
+                out[name].update(ok=False, error=code, failed_s_ago=failed_s_ago)
+        return out
+
+    def close(self) -> None:
+        """Stop the synthesiser's thread."""
+        close = getattr(self.tts, "close", None)
+        if callable(close):
+            close()
+
+
+async def load_speech(config: Config) -> Speech:
+    """Load the recogniser model and start the synthesiser once; failures are reported, not raised."""
+    settings = SpeechSettings.from_config(config)
+    speech = Speech(settings)
+    try:
+        model = registry.resolve(settings.model, config.models_dir)
+        engine = VoskSpeechToText(model.path, model.language, model.name)
+        await asyncio.to_thread(engine.load)
+        speech.stt = engine
+    except BotError as err:
+        speech.stt_error = err.message
+        _LOGGER.warning("speech recognition down: %s", err.message)
+    tts = Pyttsx3TextToSpeech(settings.voice_settings())
+    try:
+        await asyncio.to_thread(tts.synthesize, "好")
+        speech.tts = tts
+    except BotError as err:
+        tts.close()
+        speech.tts_error = err.message
+        _LOGGER.warning("speech synthesis down: %s", err.message)
+    return speech
+
+
+class _FallbackSession:
+    """A grammar-mode session that decodes the utterance again freely when the grammar heard nothing."""
+
+    def __init__(self, engine: SpeechToText, inner: SttSession, max_bytes: int):
+        self._engine, self._inner, self._max = engine, inner, max_bytes
+        self._audio = bytearray()
+
+    def accept(self, pcm: bytes) -> str | None:
+        if len(self._audio) < self._max:
+            self._audio += pcm
+        return self._inner.accept(pcm)
+
+    def finish(self) -> str:
+        raw = self._inner.finish()
+        if clean_transcript(raw):
+            return raw
+        free = self._engine.start(None)
+        free.accept(bytes(self._audio))
+        return free.finish()
+
+
+class GrammarWithFallback:
+    """A SpeechToText that tries grammar mode and falls back to free recognition."""
+
+    def __init__(self, engine: SpeechToText, max_utterance_ms: int):
+        self._engine = engine
+        self._max_bytes = SAMPLE_RATE * 2 * max_utterance_ms // 1000
+
+    @property
+    def info(self) -> SttInfo:
+        """The wrapped engine's capabilities."""
+        return self._engine.info
+
+    def start(self, grammar: Sequence[str] | None = None) -> SttSession:
+        """Grammar session with fallback, or a free one."""
+        if grammar is None:
+            return self._engine.start(None)
+        try:
+            inner = self._engine.start(grammar)
+        except SttError as err:
+            _LOGGER.info("grammar not usable with this model (%s): free recognition", err.code)
+            return self._engine.start(None)
+        return _FallbackSession(self._engine, inner, self._max_bytes)
+
+
+class _WatchedSession:
+    """A recogniser session that reports its failures and successes to the ``stt`` component."""
+
+    def __init__(self, inner: SttSession, speech: Speech):
+        self._inner, self._speech = inner, speech
+
+    def accept(self, pcm: bytes) -> str | None:
+        try:
+            return self._inner.accept(pcm)
+        except SttError as err:
+            self._speech.failed("stt", err)
+            raise
+
+    def finish(self) -> str:
+        try:
+            text = self._inner.finish()
+        except SttError as err:
+            self._speech.failed("stt", err)
+            raise
+        self._speech.worked("stt")
+        return text
+
+
+class _Watched:
+    """A SpeechToText whose sessions report to the ``stt`` component of ``/healthz``."""
+
+    def __init__(self, engine: SpeechToText, speech: Speech):
+        self._engine, self._speech = engine, speech
+
+    @property
+    def info(self) -> SttInfo:
+        """The wrapped engine's capabilities."""
+        return self._engine.info
+
+    def start(self, grammar: Sequence[str] | None = None) -> SttSession:
+        """A watched session."""
+        try:
+            return _WatchedSession(self._engine.start(grammar), self._speech)
+        except SttError as err:
+            self._speech.failed("stt", err)
+            raise
+
+
+class LiveLog(EventLog):
+    """An EventLog that also hands every event (and the synthesised audio) to a sink as it happens."""
+
+    def __init__(self, sink: Sink | None = None):
+        super().__init__()
+        self._sink = sink
+
+    def add(self, type_: EventType, **data: Any) -> None:
+        """Record and forward an event."""
+        super().add(type_, **data)
+        if self._sink is not None:
+            self._sink(self.events[-1].to_json())
+
+    def audio(self, wav: bytes) -> None:
+        """Forward a WAV chunk."""
+        if self._sink is not None:
+            self._sink(wav)
+
+
+class Listener:
+    """The audio side of one spoken turn: any-rate PCM16 in, partial and final hypotheses out."""
+
+    def __init__(self, stream: AsyncUtteranceStream, sample_rate: int, max_audio_s: float):
+        self._stream = stream
+        self._resampler = None if sample_rate == SAMPLE_RATE else Resampler(sample_rate)
+        self._max_samples = int(max_audio_s * sample_rate)
+        self._samples = 0
+
+    async def feed(self, pcm: bytes) -> list[SttUpdate]:
+        """Consume a PCM16 frame at the stream's rate."""
+        if len(pcm) % 2:
+            raise InputError("PCM16 帧的字节数必须是偶数", code="bad_frame")
+        self._samples += len(pcm) // 2
+        if self._samples > self._max_samples:
+            raise InputError("说话时间太长了，请简短一些", code="audio_too_long", status=413)
+        if self._resampler is not None:
+            pcm = self._resampler.push(decode(pcm, "pcm", 16, 1))
+        return await self._stream.feed(pcm)
+
+    async def finish(self) -> list[SttUpdate]:
+        """End of the audio."""
+        updates: list[SttUpdate] = []
+        if self._resampler is not None:
+            updates += await self._stream.feed(self._resampler.push(np.zeros(0, np.float32), last=True))
+        return updates + await self._stream.finish()
+
+
+class VoicePipeline:
+    """Spoken turns over the shared TurnRunner."""
+
+    def __init__(self, runner: TurnRunner, speech: Speech, engine: Engine, max_audio_s: float):
+        self.runner = runner
+        self.speech = speech
+        self._engine = engine
+        self._max_audio_s = max_audio_s
+
+    def recogniser(self) -> SpeechToText:
+        """The loaded recogniser, or SttError (503) saying why there is none."""
+        if self.speech.stt is None:
+            _LOGGER.info("spoken turn refused: no recogniser")
+            raise SttError("语音识别暂时不可用，请用文字输入", code="stt_unavailable")
+        fallback = GrammarWithFallback(self.speech.stt, self.speech.settings.max_utterance_ms)
+        return _Watched(fallback, self.speech)
+
+    async def grammar_for(self, principal: Principal) -> list[str] | None:
+        """Phrases the next utterance is expected to be among, from the dialogue state (or None)."""
+        state = grammar_state(await self.runner.state_of(principal))
+        if state is None:
+            return None
+
+        def phrases() -> list[str] | None:
+            with session_scope(self._engine) as session:
+                return grammar_for_state(session, principal.tenant_id, state)
+
+        return await asyncio.to_thread(phrases)
+
+    async def listen(self, principal: Principal, sample_rate: int) -> Listener:
+        """A listener for one streamed utterance of this device."""
+        stt = self.recogniser()
+        grammar = await self.grammar_for(principal)
+        stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
+        return Listener(AsyncUtteranceStream(stream), sample_rate, self._max_audio_s)
+
+    async def audio_turn(self, principal: Principal, wav: bytes, turn_id: str | None) -> dict[str, Any]:
+        """A whole WAV → transcript → the text turn; a repeated ``turn_id`` returns the first outcome."""
+        stored = await self.runner.stored(principal, turn_id)
+        if stored is not None:
+            return stored
+        stt = self.recogniser()
+        grammar = await self.grammar_for(principal)
+        log = EventLog()
+        stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
+        finals = await asyncio.to_thread(self._transcribe, stream, wav)
+        text = spoken_text(finals)
+        log.add(EventType.STT_FINAL, text=text)
+        request = TurnRequest(principal, text, turn_id, transcript=text, inspect=True)
+        return await self.runner.run(request, log)
+
+    def _transcribe(self, stream: UtteranceStream, wav: bytes) -> list[str]:
+        finals: list[str] = []
+        for chunk in pcm16_chunks(io.BytesIO(wav), self._max_audio_s):
+            finals += [u.text for u in stream.feed(chunk) if u.final and u.text]
+        return finals + [u.text for u in stream.finish() if u.final and u.text]
+
+    async def respond(self, request: TurnRequest, log: LiveLog) -> None:
+        """Run the turn and speak its replies; a failing component becomes a spoken apology."""
+        try:
+            outcome = await self.runner.run(request, log, end=False)
+        except BotError as err:
+            await self.fail(err, log)
+            return
+        spoken = "".join(r["text"] for r in outcome["replies"] if r.get("text"))
+        await self.speak(spoken, log)
+        log.add(EventType.RUN_END)
+
+    async def fail(self, err: BotError, log: LiveLog) -> None:
+        """Error event, then its message spoken (a short apology for component failures), then run-end."""
+        message = err.message if err.status < 500 or _is_chinese(err.message) else APOLOGY
+        log.add(EventType.ERROR, code=err.code, message=message, status=err.status)
+        await self.speak(message, log)
+        log.add(EventType.RUN_END)
+
+    async def speak(self, text: str, log: LiveLog) -> None:
+        """Synthesise ``text`` sentence by sentence: tts-start, WAV chunks, tts-end."""
+        tts = self.speech.tts
+        if tts is None or not text.strip():
+            return
+        log.add(EventType.TTS_START, text=text)
+        chunks = 0
+        try:
+            parts: Iterator[bytes] = await asyncio.to_thread(tts.synthesize_stream, text)
+            while (wav := await asyncio.to_thread(next, parts, None)) is not None:
+                log.audio(wav)
+                chunks += 1
+        except (TtsError, InputError) as err:
+            if isinstance(err, TtsError):
+                self.speech.failed("tts", err)
+            log.add(
+                EventType.ERROR, code=err.code, message="语音播报失败，请看屏幕上的文字", status=err.status
+            )
+        else:
+            self.speech.worked("tts")
+        log.add(EventType.TTS_END, chunks=chunks)
+
+
+def spoken_text(finals: list[str]) -> str:
+    """The recognised utterances as one turn's text; 422 when nothing was understood."""
+    joined = " ".join(f for f in finals if f)
+    if not joined.strip():
+        raise InputError(NO_SPEECH, code="no_speech", status=422)
+    return checked_turn_text(joined)
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)

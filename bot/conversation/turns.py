@@ -1,0 +1,235 @@
+"""A text turn end to end: device → its conversation → (serialised) dialogue → replies, idempotent.
+
+Spoken turns go through here too (``bot.conversation.pipeline`` turns audio into the text of a
+TurnRequest), so typed and spoken turns share serialisation, idempotency and the dialogue-state
+bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from bot.conversation.dialogue import Dialogue, Reply
+from bot.conversation.dialogue_state import DialogueState, NoStateReader, StateReader
+from bot.conversation.locks import DeviceLocks, LocalLocks
+from bot.errors import InputError
+from bot.events import EventLog, EventType
+from bot.store.db import session_scope, utcnow
+from bot.store.models import Turn
+from bot.store.repo import Principal, current_conversation, find_turn, touch_conversation
+
+MAX_TURN_ID_CHARS = 80
+MAX_TRACKED_DEVICES = 10_000
+"""Dialogue states kept in memory (least recently used devices are forgotten first)."""
+MAX_CONVERSATION_TURNS = 50
+"""After this many turns a conversation is renewed at its next quiet point (nothing awaited). Rasa 3.6
+rebuilds the whole tracker on every message and sends it to the action server on every action, so a
+turn's cost grows with the conversation (~4x after 300 turns); the boundary costs the dialogue what
+30 idle minutes cost it: the slots (the last device and period asked about) and the session's offer
+cap start afresh (bench/RESULTS.md)."""
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the runner knows of a device's dialogue state after its latest turn."""
+
+    at: float
+    """When the turn ended (monotonic)."""
+    state: DialogueState
+    unread: tuple[str, list[Reply]] | None = None
+    """(conversation id, replies) of a turn whose state is still to be read from Rasa."""
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """An authenticated device's utterance (already normalised)."""
+
+    principal: Principal
+    text: str
+    turn_id: str | None
+    transcript: str | None = None
+    """For spoken turns: what the recogniser heard; stored in the outcome."""
+    inspect: bool = False
+    """Read the dialogue state before answering (adds the ``intent`` event; costs a tracker read)."""
+
+
+def with_card(state: DialogueState, replies: list[Reply]) -> DialogueState:
+    """The state with the type of the last card of ``replies`` (when there is one)."""
+    cards = [r.card.get("type") for r in replies if r.card is not None]
+    if not cards or not isinstance(cards[-1], str):
+        return state
+    return DialogueState(state.intent, state.confidence, state.entities, state.awaiting, cards[-1])
+
+
+def device_of(principal: Principal) -> tuple[int, int]:
+    """(device id, household id) of a device token; 403 for other tokens."""
+    if principal.device_id is None or principal.household_id is None:
+        raise InputError("只有设备凭证可以对话", code="not_a_device", status=403)
+    return principal.device_id, principal.household_id
+
+
+def check_turn_id(turn_id: object) -> str | None:
+    """A valid idempotency key or None; InputError otherwise."""
+    if turn_id is None:
+        return None
+    if not isinstance(turn_id, str):
+        raise InputError("turn_id 必须是字符串", code="bad_turn_id")
+    if not 0 < len(turn_id) <= MAX_TURN_ID_CHARS:
+        raise InputError("turn_id 格式不正确", code="bad_turn_id")
+    return turn_id
+
+
+class TurnRunner:
+    """Runs turns one at a time per device, so Rasa never sees two messages of a sender at once."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        dialogue: Dialogue,
+        idle: timedelta,
+        states: StateReader | None = None,
+        locks: DeviceLocks | None = None,
+    ):
+        self._engine = engine
+        self._dialogue = dialogue
+        self._idle = idle
+        self._states_reader = states or NoStateReader()
+        self._locks = locks or LocalLocks()
+        self._states: OrderedDict[int, _Known] = OrderedDict()
+        self._turns: OrderedDict[str, int] = OrderedDict()
+        """Turns of each recent conversation answered by this process."""
+
+    async def stored(self, principal: Principal, turn_id: str | None) -> dict[str, Any] | None:
+        """The outcome of an earlier turn of this device with ``turn_id``, if any."""
+        device_id, _ = device_of(principal)
+        turn_id = check_turn_id(turn_id)
+        if turn_id is None:
+            return None
+        return await asyncio.to_thread(self._stored, device_id, turn_id)
+
+    async def state_of(self, principal: Principal) -> DialogueState | None:
+        """The dialogue state after the device's latest turn (None when unknown or idle too long).
+
+        A plain turn does not read Rasa's tracker (that costs Rasa as much as a small turn): the
+        state is read here, once, when something needs it (grammar mode of the next spoken turn).
+        """
+        device_id = principal.device_id or -1
+        known = self._states.get(device_id)
+        if known is None or time.monotonic() - known.at > self._idle.total_seconds():
+            return None
+        if known.unread is not None:
+            conversation_id, replies = known.unread
+            self._remember(device_id, await self._read_state(conversation_id, replies), known.at)
+            return self._states[device_id].state
+        return known.state
+
+    async def run(
+        self, request: TurnRequest, log: EventLog | None = None, *, end: bool = True
+    ) -> dict[str, Any]:
+        """Answer the turn, or return the stored outcome of an earlier turn with the same id.
+
+        Events go to ``log`` as they happen (a live log streams them); ``end=False`` leaves the
+        ``run-end`` event to the caller (the voice pipeline still speaks the replies).
+        """
+        device_id, household_id = device_of(request.principal)
+        check_turn_id(request.turn_id)
+        async with self._locks.hold(device_id):
+            if request.turn_id is not None:
+                stored = await asyncio.to_thread(self._stored, device_id, request.turn_id)
+                if stored is not None:
+                    return stored
+            return await self._run_locked(request, device_id, household_id, log or EventLog(), end)
+
+    async def _run_locked(
+        self, request: TurnRequest, device_id: int, household_id: int, log: EventLog, end: bool
+    ) -> dict[str, Any]:
+        conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id)
+        if await self._worn_out(conversation_id):
+            conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id, True)
+        self._count(conversation_id)
+        replies = await self._dialogue.respond(conversation_id, request.text)
+        if request.inspect:
+            state = await self._read_state(conversation_id, replies)
+            self._remember(device_id, state)
+            if state.intent is not None:
+                log.add(EventType.INTENT, **state.intent_event())
+        else:
+            self._remember(device_id, with_card(DialogueState(), replies), unread=(conversation_id, replies))
+        log.add(EventType.DIALOGUE, replies=[r.to_json() for r in replies])
+        for reply in replies:
+            if reply.card is not None:
+                log.add(EventType.CARD, card_type=reply.card.get("type"))
+        if end:
+            log.add(EventType.RUN_END)
+        outcome: dict[str, Any] = {
+            "turn_id": request.turn_id or uuid.uuid4().hex,
+            "replies": [r.to_json() for r in replies],
+            "events": log.to_json(),
+        }
+        if request.transcript is not None:
+            outcome["transcript"] = request.transcript
+        await asyncio.to_thread(self._finish, device_id, conversation_id, request.turn_id, outcome)
+        return outcome
+
+    async def _read_state(self, conversation_id: str, replies: list[Reply]) -> DialogueState:
+        return with_card(await self._states_reader.read(conversation_id) or DialogueState(), replies)
+
+    def _remember(
+        self,
+        device_id: int,
+        state: DialogueState,
+        at: float | None = None,
+        unread: tuple[str, list[Reply]] | None = None,
+    ) -> None:
+        self._states.pop(device_id, None)
+        self._states[device_id] = _Known(time.monotonic() if at is None else at, state, unread)
+        while len(self._states) > MAX_TRACKED_DEVICES:
+            self._states.popitem(last=False)
+
+    def _stored(self, device_id: int, turn_id: str) -> dict[str, Any] | None:
+        with session_scope(self._engine) as session:
+            turn = find_turn(session, device_id, turn_id)
+            return json.loads(turn.outcome) if turn else None
+
+    async def _worn_out(self, conversation_id: str) -> bool:
+        """Long enough to renew, and at a quiet point (the dialogue state is known and awaits nothing)."""
+        if self._turns.get(conversation_id, 0) < MAX_CONVERSATION_TURNS:
+            return False
+        state = await self._states_reader.read(conversation_id)
+        return state is not None and state.awaiting is None
+
+    def _count(self, conversation_id: str) -> None:
+        self._turns[conversation_id] = self._turns.pop(conversation_id, 0) + 1
+        while len(self._turns) > MAX_TRACKED_DEVICES:
+            self._turns.popitem(last=False)
+
+    def _conversation(self, device_id: int, household_id: int, renew: bool = False) -> str:
+        idle = timedelta(0) if renew else self._idle  # renew: the last turn is always "too old"
+        with session_scope(self._engine) as session:
+            return current_conversation(session, device_id, household_id, utcnow(), idle).id
+
+    def _finish(
+        self, device_id: int, conversation_id: str, turn_id: str | None, outcome: dict[str, Any]
+    ) -> None:
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            touch_conversation(session, conversation_id, now)
+            if turn_id is not None:
+                session.add(
+                    Turn(
+                        device_id=device_id,
+                        turn_key=turn_id,
+                        conversation_id=conversation_id,
+                        created_at=now,
+                        outcome=json.dumps(outcome, ensure_ascii=False),
+                    )
+                )

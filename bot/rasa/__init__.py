@@ -1,0 +1,1 @@
+"""Serving and training Rasa: the adapted server, training by fingerprint, endpoints, store checks, probes."""

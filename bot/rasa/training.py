@@ -1,0 +1,115 @@
+"""Train the Rasa model in the engine environment, only when its inputs changed (fingerprint)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from bot.config import Config
+from bot.errors import StackError
+
+MODEL_PREFIX = "skill-"
+SPACY_DIR = "models/spacy-zh"
+"""The spaCy ``zh`` pipeline SpacyNLP loads (built from data/lexicon by ``bot.nlu.build``)."""
+_INPUTS = ("config.yml", "domain.yml", "bot/speech/stt/text.py")
+"""Besides ``data/`` and ``bot/nlu/*.py``: what the NLU reads or imports (``join_cjk``)."""
+
+
+def engine_env() -> dict[str, str]:
+    """Environment for Rasa processes: quiet TensorFlow, no telemetry prompts or uploads."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def rasa_executable(config: Config) -> Path:
+    """The ``rasa`` command of the engine environment, or a StackError saying how to create it."""
+    exe = config.engine_venv / "bin" / "rasa"
+    if not exe.exists():
+        raise StackError(f"Rasa engine environment missing at {config.engine_venv}: run `make setup`")
+    return exe
+
+
+def training_inputs(project: Path) -> list[Path]:
+    """Files whose content decides the model: pipeline, domain and all training data."""
+    data = sorted(p for p in (project / "data").rglob("*") if p.is_file())
+    components = sorted((project / "bot" / "nlu").glob("*.py"))
+    return [project / name for name in _INPUTS] + data + components
+
+
+def fingerprint(project: Path) -> str:
+    """Hash of the training inputs (paths and contents)."""
+    digest = hashlib.sha256()
+    for path in training_inputs(project):
+        digest.update(str(path.relative_to(project)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_path(config: Config) -> Path:
+    """Where the model for the current training inputs is (or will be) stored."""
+    return config.models_dir / f"{MODEL_PREFIX}{fingerprint(config.project_dir)}.tar.gz"
+
+
+def build_spacy(config: Config) -> Path:
+    """(Re)build the spaCy pipeline in the engine environment; it must exist to train and to run."""
+    out = config.project_dir / SPACY_DIR
+    argv = [str(config.engine_venv / "bin" / "python"), "-m", "bot.nlu.build", "--out", str(out)]
+    rasa_executable(config)  # fails clearly when the engine environment is missing
+    result = subprocess.run(
+        argv,
+        cwd=config.project_dir,
+        env=engine_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"building the spaCy pipeline failed:\n{result.stderr[-2000:]}")
+    return out
+
+
+def train(config: Config, force: bool = False) -> tuple[Path, float | None]:
+    """Train unless a model for the current inputs exists; returns the model and seconds spent."""
+    path = model_path(config)
+    if path.exists() and not force:
+        return path, None
+    started = time.monotonic()
+    build_spacy(config)
+    argv = [
+        str(rasa_executable(config)),
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(config.models_dir),
+        "--fixed-model-name",
+        path.name.removesuffix(".tar.gz"),
+    ]
+    result = subprocess.run(
+        argv,
+        cwd=config.project_dir,
+        env=engine_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 or not path.exists():
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise StackError(f"rasa train failed (exit {result.returncode}):\n{tail}")
+    return path, time.monotonic() - started

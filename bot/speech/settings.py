@@ -1,0 +1,69 @@
+"""Speech settings: the ``[speech]`` table of the TOML config file, validated once and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Config
+from bot.errors import ConfigError
+from bot.speech.tts.pyttsx3_engine import VoiceSettings
+from bot.speech.vad import VadSettings
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """How the assistant listens and speaks."""
+
+    model: str | None = None
+    """Vosk model: registry name or folder; None picks the first provisioned Chinese model."""
+    trailing_silence_ms: int = 450
+    """Silence that ends an utterance (VAD endpointing). Every ms of it is waited for after each
+    question; 450 (was 600) still lets a speaker pause briefly mid-sentence (bench/RESULTS.md)."""
+    vad_aggressiveness: int = 2
+    """webrtcvad mode 0–3."""
+    max_utterance_ms: int = 20000
+    """Longest utterance before it is cut."""
+    voice: str = "cmn"
+    """espeak-ng voice of the synthesiser."""
+    speech_rate: int = 175
+    """Words per minute of the synthesiser."""
+    tts_timeout_s: float = 10.0
+    """Watchdog deadline of one synthesised sentence."""
+
+    @classmethod
+    def from_config(cls, config: Config, **overrides: Any) -> SpeechSettings:
+        """Defaults, then the config file's ``[speech]`` table, then non-None overrides (CLI)."""
+        table = config.extra.get("speech", {})
+        if not isinstance(table, dict):
+            raise ConfigError("[speech] must be a table")
+        values = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise ConfigError(f"unknown speech setting(s): {', '.join(sorted(unknown))}")
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """ConfigError for values no engine accepts."""
+        if not 0 <= self.vad_aggressiveness <= 3:
+            raise ConfigError("speech.vad_aggressiveness must be 0–3")
+        if not 90 <= self.trailing_silence_ms <= 5000:
+            raise ConfigError("speech.trailing_silence_ms must be 90–5000")
+        if not 1000 <= self.max_utterance_ms <= 120000:
+            raise ConfigError("speech.max_utterance_ms must be 1000–120000")
+
+    def vad(self) -> VadSettings:
+        """Endpointer settings."""
+        return VadSettings(
+            aggressiveness=self.vad_aggressiveness,
+            trailing_silence_ms=self.trailing_silence_ms,
+            max_utterance_ms=self.max_utterance_ms,
+        )
+
+    def voice_settings(self) -> VoiceSettings:
+        """Synthesiser settings."""
+        return VoiceSettings(voice=self.voice, rate=self.speech_rate, timeout_s=self.tts_timeout_s)

@@ -1,0 +1,156 @@
+"""Streaming recognition with VAD endpointing: PCM in, partial and final results out.
+
+The endpointer opens a recogniser session when speech starts (with its pre-roll), feeds it while the
+utterance lasts and finalises it after the configured trailing silence. Audio outside utterances
+never reaches the recogniser, so long silences cost neither CPU nor memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from bot.speech.audio import SAMPLE_RATE, pcm16_chunks
+from bot.speech.stt.base import SpeechToText, SttError, SttSession
+from bot.speech.stt.text import clean_transcript
+from bot.speech.vad import Endpointer, IsSpeech, VadEvent, VadEventType, VadSettings
+
+
+@dataclass(frozen=True)
+class SttUpdate:
+    """A partial or final hypothesis of the current utterance."""
+
+    final: bool
+    text: str
+    """Normalised for NLU (Chinese words joined, unknown-word markers dropped)."""
+    raw: str
+    """As the recogniser produced it."""
+    at_ms: int
+    """Stream time (ms of audio consumed) when it was produced."""
+
+
+DECODED_SILENCE_MS = 180
+"""Silence after speech that is still decoded at once. Later silence is held back while the endpointer
+waits for the end of the utterance: the recogniser does not spend the wait decoding it (so the final
+result is not queued behind it), and a pause followed by more speech is decoded in order after all."""
+
+
+class UtteranceStream:
+    """One audio stream, any number of utterances, one recogniser session per utterance."""
+
+    def __init__(
+        self,
+        engine: SpeechToText,
+        grammar: Sequence[str] | None = None,
+        vad: VadSettings | None = None,
+        is_speech: IsSpeech | None = None,
+    ):
+        if engine.info.sample_rate != SAMPLE_RATE:
+            raise SttError(
+                f"engine wants {engine.info.sample_rate} Hz audio; the pipeline gives {SAMPLE_RATE}"
+            )
+        self._engine = engine
+        self._grammar = grammar
+        self._endpointer = Endpointer(vad, is_speech)
+        self._session: SttSession | None = None
+        self._spare: SttSession | None = None
+        self._held: list[bytes] = []
+        self._heard = 0
+        """Utterances finished so far."""
+
+    @property
+    def stream_ms(self) -> int:
+        """Audio consumed so far."""
+        return self._endpointer.stream_ms
+
+    def feed(self, pcm: bytes) -> list[SttUpdate]:
+        """Consume 16 kHz mono PCM16; returns the hypotheses it produced."""
+        if self._session is None and self._spare is None and self._heard == 0:
+            # A recogniser takes a while to create: have it ready before the (first) speech starts.
+            # Not again after an utterance: most streams end there and it would be wasted work.
+            self._spare = self._engine.start(self._grammar)
+        return self._handle(self._endpointer.feed(pcm))
+
+    def finish(self) -> list[SttUpdate]:
+        """End of the audio: finalise an utterance still open."""
+        return self._handle(self._endpointer.flush())
+
+    def _handle(self, events: Iterable[VadEvent]) -> list[SttUpdate]:
+        updates: list[SttUpdate] = []
+        for event in events:
+            if event.type is VadEventType.START:
+                self._session = self._spare or self._engine.start(self._grammar)
+                self._spare, self._held = None, []
+            if self._session is None:
+                continue
+            if event.type is VadEventType.END:
+                raw = self._session.finish()  # the held trailing silence is never decoded
+                self._session, self._held = None, []
+                self._heard += 1
+                updates.append(SttUpdate(True, clean_transcript(raw), raw, event.at_ms))
+            elif event.silence_ms > DECODED_SILENCE_MS:
+                self._held.append(event.audio)  # likely the trailing silence: decode only if speech resumes
+            elif (partial := self._session.accept(self._release(event.audio))) is not None:
+                updates.append(SttUpdate(False, clean_transcript(partial), partial, event.at_ms))
+        return updates
+
+    def _release(self, audio: bytes) -> bytes:
+        """Held pause audio (speech resumed after it) followed by ``audio``."""
+        if not self._held:
+            return audio
+        audio, self._held = b"".join([*self._held, audio]), []
+        return audio
+
+
+class AsyncUtteranceStream:
+    """The async face of an UtteranceStream: every blocking call runs off the event loop, in order."""
+
+    def __init__(self, stream: UtteranceStream):
+        self._stream = stream
+        self._lock = asyncio.Lock()
+
+    async def feed(self, pcm: bytes) -> list[SttUpdate]:
+        """Consume PCM in a worker thread."""
+        async with self._lock:
+            return await asyncio.to_thread(self._stream.feed, pcm)
+
+    async def finish(self) -> list[SttUpdate]:
+        """Finalise in a worker thread."""
+        async with self._lock:
+            return await asyncio.to_thread(self._stream.finish)
+
+
+@dataclass
+class Transcript:
+    """The result of recognising a whole recording."""
+
+    utterances: list[str] = field(default_factory=list)
+    """Final text of each utterance, in order (empty ones left out)."""
+    audio_ms: int = 0
+
+    @property
+    def text(self) -> str:
+        """All utterances joined."""
+        return " ".join(self.utterances)
+
+
+def transcribe_pcm(stream: UtteranceStream, chunks: Iterable[bytes]) -> Transcript:
+    """Feed 16 kHz PCM chunks through ``stream`` and collect the finals."""
+    result = Transcript()
+    for chunk in chunks:
+        result.utterances += [u.text for u in stream.feed(chunk) if u.final and u.text]
+    result.utterances += [u.text for u in stream.finish() if u.final and u.text]
+    result.audio_ms = stream.stream_ms
+    return result
+
+
+def transcribe_wav(
+    engine: SpeechToText,
+    wav: BinaryIO,
+    grammar: Sequence[str] | None = None,
+    vad: VadSettings | None = None,
+) -> Transcript:
+    """A WAV stream (any common format) → transcript; AudioError for what is not audio."""
+    return transcribe_pcm(UtteranceStream(engine, grammar, vad), pcm16_chunks(wav))

@@ -1,0 +1,132 @@
+"""Vosk (Kaldi) behind the SpeechToText interface: the model is loaded once, one recogniser per session."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.speech.stt.base import SttError, SttInfo
+from bot.speech.stt.grammar import compile_grammar
+
+_LOGGER = logging.getLogger(__name__)
+
+REQUIRED_FILES = ("am/final.mdl", "conf/model.conf")
+GRAPHS = (("graph/HCLG.fst",), ("graph/HCLr.fst", "graph/Gr.fst"))
+"""A static graph, or a dynamic one (lookahead: what grammar mode needs)."""
+
+
+def model_problems(model_dir: Path) -> list[str]:
+    """What is missing for ``model_dir`` to be a loadable Vosk model (empty when it looks complete)."""
+    if not model_dir.is_dir():
+        return [f"{model_dir} is not a folder"]
+    problems = [f"missing {name}" for name in REQUIRED_FILES if not (model_dir / name).is_file()]
+    if not any(all((model_dir / f).is_file() for f in graph) for graph in GRAPHS):
+        problems.append("missing graph/HCLG.fst (or graph/HCLr.fst + graph/Gr.fst)")
+    return problems
+
+
+class VoskSession:
+    """One utterance on its own KaldiRecognizer."""
+
+    def __init__(self, recognizer: Any):
+        self._rec = recognizer
+        self._segments: list[str] = []
+        self._partial = ""
+
+    def accept(self, pcm: bytes) -> str | None:
+        """Feed PCM16; returns the partial text when it changed."""
+        if not pcm:
+            return None
+        if self._rec.AcceptWaveform(pcm):
+            # Vosk's own endpointer closed a segment: keep it, the utterance goes on.
+            self._keep(json.loads(self._rec.Result()).get("text", ""))
+            return self._update("")
+        return self._update(json.loads(self._rec.PartialResult()).get("partial", ""))
+
+    def finish(self) -> str:
+        """The final raw text of the whole utterance."""
+        self._keep(json.loads(self._rec.FinalResult()).get("text", ""))
+        return " ".join(self._segments)
+
+    def _keep(self, text: str) -> None:
+        if text.strip():
+            self._segments.append(text.strip())
+
+    def _update(self, partial: str) -> str | None:
+        text = " ".join([*self._segments, partial]).strip()
+        if text == self._partial:
+            return None
+        self._partial = text
+        return text
+
+
+class VoskSpeechToText:
+    """A Vosk model; thread-safe to share, each session belongs to one caller."""
+
+    def __init__(self, model_dir: Path, language: str = "zh", name: str | None = None):
+        self._dir = model_dir
+        self._info = SttInfo(f"vosk:{name or model_dir.name}", language, 16000, model_dir)
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self._grammars: dict[tuple[str, ...], str] = {}
+
+    @property
+    def info(self) -> SttInfo:
+        """Engine, language and audio format."""
+        return self._info
+
+    def load(self) -> Any:
+        """Load the model (once); SttError naming the folder when it is missing or broken."""
+        with self._lock:
+            if self._model is None:
+                problems = model_problems(self._dir)
+                if problems:
+                    raise SttError(f"speech model at {self._dir} unusable: {'; '.join(problems)}")
+                import vosk
+
+                vosk.SetLogLevel(-1)
+                try:
+                    self._model = vosk.Model(str(self._dir))
+                except Exception as err:
+                    raise SttError(f"speech model at {self._dir} failed to load: {err}") from err
+                _LOGGER.info("loaded Vosk model %s", self._dir)
+            return self._model
+
+    def has_word(self, word: str) -> bool:
+        """Whether the model's vocabulary contains ``word``."""
+        return int(self.load().vosk_model_find_word(word)) >= 0
+
+    @property
+    def supports_grammar(self) -> bool:
+        """Grammar mode needs a dynamic graph (small models); big static graphs ignore it."""
+        return all((self._dir / f).is_file() for f in GRAPHS[1])
+
+    def start(self, grammar: Sequence[str] | None = None) -> VoskSession:
+        """A new recogniser, restricted to ``grammar`` phrases when given (and supported)."""
+        import vosk
+
+        model = self.load()
+        if grammar is not None and not self.supports_grammar:
+            _LOGGER.warning("model %s has a static graph: grammar ignored", self._dir.name)
+            grammar = None
+        if grammar is None:
+            return VoskSession(vosk.KaldiRecognizer(model, self._info.sample_rate))
+        spec = self._grammar_spec(tuple(grammar))
+        return VoskSession(vosk.KaldiRecognizer(model, self._info.sample_rate, spec))
+
+    def _grammar_spec(self, grammar: tuple[str, ...]) -> str:
+        spec = self._grammars.get(grammar)
+        if spec is None:
+            phrases = compile_grammar(grammar, self.has_word)
+            if not phrases:
+                raise SttError(
+                    "none of the grammar phrases can be said with this model", code="grammar_empty"
+                )
+            spec = json.dumps(phrases, ensure_ascii=False)
+            if len(self._grammars) < 64:
+                self._grammars[grammar] = spec
+        return spec

@@ -1,0 +1,1 @@
+"""Text to speech: a small interface, pyttsx3/espeak-ng on a dedicated thread, Chinese number reading."""

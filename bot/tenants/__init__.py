@@ -1,0 +1,1 @@
+"""Manufacturers as tenants: each tenant's validated configuration (features, caps, partners, wording)."""

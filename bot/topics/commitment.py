@@ -1,0 +1,63 @@
+"""Binding steps in conversation: what is read back before confirming, and the status card.
+
+The read-back comes from the audited offer itself (seller, item, periods, monthly amount, APR,
+total), so what the household confirms is exactly what was offered. Completion happens out of
+band: the ``application_status`` card carries the panel action and a QR payload for the phone.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bot.finance.installments import apr_text
+from bot.offers.applications import APPLICABLE_KINDS, ApplicationRecord
+from bot.offers.records import OfferRecord
+from bot.offers.types import OfferKind
+
+QR_SCHEME = "homefin://application"
+"""The phone app (or the partner's page) opens this to complete an application."""
+
+
+def applicable(record: OfferRecord) -> bool:
+    """True when the offer can be applied for (installments, warranties, subscriptions, trade-ins)."""
+    return OfferKind(record.kind) in APPLICABLE_KINDS
+
+
+def read_back(record: OfferRecord) -> tuple[str, dict[str, str]]:
+    """What to read back, from the audit row: ``installment``, ``points`` or ``purchase``, and values."""
+    terms = record.terms
+    if record.kind == OfferKind.INSTALLMENT:
+        return "installment", {
+            "seller": terms.get("partner", ""),
+            "item": terms.get("product", ""),
+            "periods": terms.get("periods", ""),
+            "apr_text": apr_text(Decimal(terms.get("apr", "0"))),
+            "monthly": terms.get("monthly_payment", ""),
+            "total": terms.get("total_cost", ""),
+        }
+    if terms.get("points_price"):
+        return "points", {"item": terms.get("name", ""), "points": terms["points_price"]}
+    return "purchase", {
+        "seller": terms.get("seller", ""),
+        "item": terms.get("name", ""),
+        "price": terms.get("price", ""),
+    }
+
+
+def status_card(
+    app: ApplicationRecord, record: OfferRecord, title: str, *, phone_only: bool = False
+) -> dict[str, Any]:
+    """The ``application_status`` card: state, the terms read back, and how to complete it
+    (``phone_only``: the amount is above the tenant's out-of-band threshold, QR only)."""
+    card: dict[str, Any] = {"type": "application_status", "title": title, **app.as_json()}
+    card["terms"] = dict(record.terms)
+    if record.apr is not None:
+        apr = Decimal(record.terms.get("apr", str(record.apr)))
+        card["apr"], card["apr_text"] = str(apr), apr_text(apr)
+    card["completion"] = {
+        "channels": ["qr"] if phone_only else ["panel", "qr"],
+        "qr_payload": f"{QR_SCHEME}/{app.application_id}?offer={app.offer_id}",
+        "voice_binding": False,
+    }
+    return card
