@@ -28,6 +28,7 @@ from bot.topics.catalog_choice import (
     MAX_OPTIONS,
     catalog_of,
     choice_card,
+    installment_options,
     periods_available,
     resolve,
     short_name,
@@ -154,13 +155,7 @@ class ActionAskProduct(Action):
             return []
         try:
             with household_session(tracker) as (session, ref):
-                options = [
-                    p
-                    for p in catalog_of(session, ref.tenant.id)
-                    if category in (None, p.category)
-                    and brand in (None, p.brand)
-                    and periods_available(session, ref.tenant.id, p)
-                ]
+                options = installment_options(session, ref.tenant.id, category, brand)
         except BotError:
             say(dispatcher, "utter_service_error")
             return []
@@ -168,7 +163,6 @@ class ActionAskProduct(Action):
         if not options:
             say(dispatcher, "utter_no_installment_products", subject=subject)
             return [SlotSet("device_type", None), SlotSet("brand", None)]
-        options.sort(key=lambda p: (p.price, p.sku))
         spoken = installment.spoken_products(options, MAX_OPTIONS - 1)
         say(
             dispatcher,

@@ -39,7 +39,7 @@ def talk(db: Engine, states: FakeStates | None, turns: int) -> FakeDialogue:
 
     async def run() -> None:
         for i in range(turns):
-            await runner.run(TurnRequest(principal, f"第{i}句", None))
+            await runner.run(TurnRequest(principal.device(), f"第{i}句", None))
 
     asyncio.run(run())
     return dialogue

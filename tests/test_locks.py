@@ -88,7 +88,7 @@ async def test_turn_runner_asks_its_locks_before_touching_the_dialogue(engine: E
     runner = TurnRunner(engine, dialogue, timedelta(minutes=30), locks=Refusing())
     principal = Principal("device", "acme", device_id=1, household_id=1)
     with pytest.raises(LockUnavailable):
-        await runner.run(TurnRequest(principal, "你好", "t-1"))
+        await runner.run(TurnRequest(principal.device(), "你好", "t-1"))
     assert dialogue.calls == [], "nothing half-done"
 
 

@@ -42,7 +42,7 @@ from bot.speech.stt.vosk_engine import VoskSpeechToText
 from bot.speech.tts.base import TextToSpeech, TtsError
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
 from bot.store.db import session_scope
-from bot.store.repo import Principal
+from bot.store.repo import DeviceRef
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -268,38 +268,38 @@ class VoicePipeline:
         fallback = GrammarWithFallback(self.speech.stt, self.speech.settings.max_utterance_ms)
         return _Watched(fallback, self.speech)
 
-    async def grammar_for(self, principal: Principal) -> list[str] | None:
+    async def grammar_for(self, device: DeviceRef) -> list[str] | None:
         """Phrases the next utterance is expected to be among, from the dialogue state (or None)."""
-        state = grammar_state(await self.runner.state_of(principal))
+        state = grammar_state(await self.runner.state_of(device))
         if state is None:
             return None
 
         def phrases() -> list[str] | None:
             with session_scope(self._engine) as session:
-                return grammar_for_state(session, principal.tenant_id, state)
+                return grammar_for_state(session, device.tenant_id, state)
 
         return await asyncio.to_thread(phrases)
 
-    async def listen(self, principal: Principal, sample_rate: int) -> Listener:
+    async def listen(self, device: DeviceRef, sample_rate: int) -> Listener:
         """A listener for one streamed utterance of this device."""
         stt = self.recogniser()
-        grammar = await self.grammar_for(principal)
+        grammar = await self.grammar_for(device)
         stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
         return Listener(AsyncUtteranceStream(stream), sample_rate, self._max_audio_s)
 
-    async def audio_turn(self, principal: Principal, wav: bytes, turn_id: str | None) -> dict[str, Any]:
+    async def audio_turn(self, device: DeviceRef, wav: bytes, turn_id: str | None) -> dict[str, Any]:
         """A whole WAV → transcript → the text turn; a repeated ``turn_id`` returns the first outcome."""
-        stored = await self.runner.stored(principal, turn_id)
+        stored = await self.runner.stored(device, turn_id)
         if stored is not None:
             return stored
         stt = self.recogniser()
-        grammar = await self.grammar_for(principal)
+        grammar = await self.grammar_for(device)
         log = EventLog()
         stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
         finals = await asyncio.to_thread(self._transcribe, stream, wav)
         text = spoken_text(finals)
         log.add(EventType.STT_FINAL, text=text)
-        request = TurnRequest(principal, text, turn_id, transcript=text, inspect=True)
+        request = TurnRequest(device, text, turn_id, transcript=text, inspect=True)
         return await self.runner.run(request, log)
 
     def _transcribe(self, stream: UtteranceStream, wav: bytes) -> list[str]:

@@ -21,13 +21,11 @@ from sqlalchemy.engine import Engine
 from bot.conversation.dialogue import Dialogue, Reply
 from bot.conversation.dialogue_state import DialogueState, NoStateReader, StateReader
 from bot.conversation.locks import DeviceLocks, LocalLocks
-from bot.errors import InputError
 from bot.events import EventLog, EventType
 from bot.store.db import session_scope, utcnow
 from bot.store.models import Turn
-from bot.store.repo import Principal, current_conversation, find_turn, touch_conversation
+from bot.store.repo import DeviceRef, current_conversation, find_turn, touch_conversation
 
-MAX_TURN_ID_CHARS = 80
 MAX_TRACKED_DEVICES = 10_000
 """Dialogue states kept in memory (least recently used devices are forgotten first)."""
 MAX_CONVERSATION_TURNS = 50
@@ -51,9 +49,9 @@ class _Known:
 
 @dataclass(frozen=True)
 class TurnRequest:
-    """An authenticated device's utterance (already normalised)."""
+    """A device's utterance, checked at the edge: normalised text and a valid ``turn_id`` or None."""
 
-    principal: Principal
+    device: DeviceRef
     text: str
     turn_id: str | None
     transcript: str | None = None
@@ -68,24 +66,6 @@ def with_card(state: DialogueState, replies: list[Reply]) -> DialogueState:
     if not cards or not isinstance(cards[-1], str):
         return state
     return DialogueState(state.intent, state.confidence, state.entities, state.awaiting, cards[-1])
-
-
-def device_of(principal: Principal) -> tuple[int, int]:
-    """(device id, household id) of a device token; 403 for other tokens."""
-    if principal.device_id is None or principal.household_id is None:
-        raise InputError("只有设备凭证可以对话", code="not_a_device", status=403)
-    return principal.device_id, principal.household_id
-
-
-def check_turn_id(turn_id: object) -> str | None:
-    """A valid idempotency key or None; InputError otherwise."""
-    if turn_id is None:
-        return None
-    if not isinstance(turn_id, str):
-        raise InputError("turn_id 必须是字符串", code="bad_turn_id")
-    if not 0 < len(turn_id) <= MAX_TURN_ID_CHARS:
-        raise InputError("turn_id 格式不正确", code="bad_turn_id")
-    return turn_id
 
 
 class TurnRunner:
@@ -108,21 +88,19 @@ class TurnRunner:
         self._turns: OrderedDict[str, int] = OrderedDict()
         """Turns of each recent conversation answered by this process."""
 
-    async def stored(self, principal: Principal, turn_id: str | None) -> dict[str, Any] | None:
+    async def stored(self, device: DeviceRef, turn_id: str | None) -> dict[str, Any] | None:
         """The outcome of an earlier turn of this device with ``turn_id``, if any."""
-        device_id, _ = device_of(principal)
-        turn_id = check_turn_id(turn_id)
         if turn_id is None:
             return None
-        return await asyncio.to_thread(self._stored, device_id, turn_id)
+        return await asyncio.to_thread(self._stored, device.device_id, turn_id)
 
-    async def state_of(self, principal: Principal) -> DialogueState | None:
+    async def state_of(self, device: DeviceRef) -> DialogueState | None:
         """The dialogue state after the device's latest turn (None when unknown or idle too long).
 
         A plain turn does not read Rasa's tracker (that costs Rasa as much as a small turn): the
         state is read here, once, when something needs it (grammar mode of the next spoken turn).
         """
-        device_id = principal.device_id or -1
+        device_id = device.device_id
         known = self._states.get(device_id)
         if known is None or time.monotonic() - known.at > self._idle.total_seconds():
             return None
@@ -140,8 +118,7 @@ class TurnRunner:
         Events go to ``log`` as they happen (a live log streams them); ``end=False`` leaves the
         ``run-end`` event to the caller (the voice pipeline still speaks the replies).
         """
-        device_id, household_id = device_of(request.principal)
-        check_turn_id(request.turn_id)
+        device_id, household_id = request.device.device_id, request.device.household_id
         async with self._locks.hold(device_id):
             if request.turn_id is not None:
                 stored = await asyncio.to_thread(self._stored, device_id, request.turn_id)

@@ -15,10 +15,9 @@ import segno
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.conversation.turns import device_of
 from bot.errors import InputError
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import device_principal, json_body
+from bot.gateway.routes import json_body, request_device
 from bot.household import consent, data_rights
 from bot.offers import applications, records
 from bot.offers.records import why
@@ -33,7 +32,7 @@ WRITE_CHANNELS = frozenset({"panel", "api"})
 
 
 async def _household(request: web.Request) -> int:
-    return device_of(await device_principal(request))[1]
+    return (await request_device(request)).household_id
 
 
 async def _in_session(request: web.Request, work: Callable[[Session], T]) -> T:

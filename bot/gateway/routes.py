@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.bundle.active import bundle_health
-from bot.conversation.turns import TurnRequest, check_turn_id, device_of
+from bot.conversation.turns import TurnRequest
 from bot.errors import AuthError, BotError, InputError
 from bot.gateway.infra_health import INFRA, infra_components
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
@@ -17,13 +17,15 @@ from bot.gateway.store_health import STORE_HEALTH
 from bot.nlu.normalize import checked_turn_text
 from bot.rasa.probe import probe
 from bot.store.db import ping, session_scope
-from bot.store.repo import Principal, authenticate, hash_token
+from bot.store.repo import DeviceRef, Principal, authenticate, hash_token
 
 table = web.RouteTableDef()
 
 WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
 REQUIRED_COMPONENTS = ("database", "rasa", "actions")
 """Components without which no turn can be answered (speech only matters to spoken turns)."""
+MAX_TURN_ID_CHARS = 80
+"""Longest idempotency key accepted (``turn_id``, ``Idempotency-Key``)."""
 
 
 def bearer_token(header: str) -> str:
@@ -56,12 +58,21 @@ async def principal_of(request: web.Request) -> Principal:
     return await asyncio.to_thread(lookup)
 
 
-async def device_principal(request: web.Request) -> Principal:
+async def request_device(request: web.Request) -> DeviceRef:
     """The device behind the bearer token, within its rate limit; 401/403/429 otherwise."""
     token = bearer_token(request.headers.get("Authorization", ""))
-    principal = await principal_for_token(request.app, token)
-    device_of(principal)
-    return principal
+    return (await principal_for_token(request.app, token)).device()
+
+
+def check_turn_id(turn_id: object) -> str | None:
+    """A valid idempotency key or None; InputError otherwise."""
+    if turn_id is None:
+        return None
+    if not isinstance(turn_id, str):
+        raise InputError("turn_id 必须是字符串", code="bad_turn_id")
+    if not 0 < len(turn_id) <= MAX_TURN_ID_CHARS:
+        raise InputError("turn_id 格式不正确", code="bad_turn_id")
+    return turn_id
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -101,28 +112,28 @@ async def json_body(request: web.Request) -> dict[str, Any]:
 @table.post("/api/v1/converse")
 async def converse(request: web.Request) -> web.Response:
     """A text turn: ``{"text", "turn_id"?}`` → replies with cards and pipeline events."""
-    principal = await device_principal(request)
+    device = await request_device(request)
     body = await json_body(request)
     turn_id = check_turn_id(body.get("turn_id"))
     text = checked_turn_text(body.get("text"))
     inspect = body.get("debug", False)
     if not isinstance(inspect, bool):
         raise InputError("debug 必须是 true 或 false", code="bad_debug")
-    outcome = await request.app[RUNNER].run(TurnRequest(principal, text, turn_id, inspect=inspect))
+    outcome = await request.app[RUNNER].run(TurnRequest(device, text, turn_id, inspect=inspect))
     return web.json_response(outcome)
 
 
 @table.post("/api/v1/converse/audio")
 async def converse_audio(request: web.Request) -> web.Response:
     """A spoken turn: a WAV body (any common rate/channels) → transcript, replies, cards and events."""
-    principal = await device_principal(request)
+    device = await request_device(request)
     if request.content_type not in WAV_TYPES:
         raise InputError(
             "请发送 WAV 音频（Content-Type: audio/wav）", code="unsupported_media_type", status=415
         )
     turn_id = check_turn_id(request.headers.get("Idempotency-Key") or request.query.get("turn_id"))
     wav = await read_body(request, request.app[SETTINGS].max_audio_bytes)
-    outcome = await request.app[PIPELINE].audio_turn(principal, wav, turn_id)
+    outcome = await request.app[PIPELINE].audio_turn(device, wav, turn_id)
     return web.json_response(outcome)
 
 

@@ -23,14 +23,14 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from bot.conversation.pipeline import Listener, LiveLog, VoicePipeline
-from bot.conversation.turns import TurnRequest, check_turn_id, device_of
+from bot.conversation.turns import TurnRequest
 from bot.errors import APOLOGY, AuthError, BotError, InputError
 from bot.events import EventType
 from bot.gateway.keys import PIPELINE, SETTINGS
-from bot.gateway.routes import bearer_token, principal_for_token
+from bot.gateway.routes import bearer_token, check_turn_id, principal_for_token
 from bot.gateway.settings import GatewaySettings
 from bot.nlu.normalize import checked_turn_text
-from bot.store.repo import Principal
+from bot.store.repo import DeviceRef
 
 _LOGGER = logging.getLogger(__name__)
 table = web.RouteTableDef()
@@ -45,7 +45,7 @@ async def voice(request: web.Request) -> web.WebSocketResponse:
     token = None
     if "Authorization" in request.headers:
         token = bearer_token(request.headers["Authorization"])
-        device_of(await principal_for_token(request.app, token))
+        (await principal_for_token(request.app, token)).device()
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(max_msg_size=settings.ws_max_frame_bytes * 4)
     if not ws.can_prepare(request).ok:
@@ -73,7 +73,7 @@ class VoiceSession:
         self._app = app
         self._ws = ws
         self._token = token
-        self._principal: Principal | None = None
+        self._device: DeviceRef | None = None
         self._settings: GatewaySettings = app[SETTINGS]
         self._pipeline: VoicePipeline = app[PIPELINE]
         self._out: asyncio.Queue[dict[str, Any] | bytes | None] = asyncio.Queue()
@@ -137,7 +137,7 @@ class VoiceSession:
     async def _start(self, message: dict[str, Any]) -> None:
         if self._log is not None:
             raise InputError("上一轮对话还没有结束", code="run_active", status=409)
-        principal = await self._authenticate(message)
+        device = await self._authenticate(message)
         rate = message.get("sample_rate", 16000)
         if message.get("format", "pcm16") != "pcm16":
             raise InputError("只支持 pcm16 格式", code="unsupported_format", status=415)
@@ -145,24 +145,22 @@ class VoiceSession:
             raise InputError(f"采样率必须在 {MIN_RATE}–{MAX_RATE} Hz 之间", code="bad_sample_rate")
         turn_id = check_turn_id(message.get("turn_id"))
         self._log = LiveLog(self._out.put_nowait)
-        stored = await self._pipeline.runner.stored(principal, turn_id)
+        stored = await self._pipeline.runner.stored(device, turn_id)
         if stored is not None:
             self._replay(stored)
             return
         self._turn_id = turn_id
-        self._listener = await self._pipeline.listen(principal, rate)
+        self._listener = await self._pipeline.listen(device, rate)
 
-    async def _authenticate(self, message: dict[str, Any]) -> Principal:
+    async def _authenticate(self, message: dict[str, Any]) -> DeviceRef:
         """Every run is authenticated (and rate-limited) again: a revoked token stops at once."""
         if self._token is None:
             token = message.get("token")
             if not isinstance(token, str) or not token.strip():
                 raise AuthError("缺少设备凭证", code="missing_token")
             self._token = token.strip()
-        principal = await principal_for_token(self._app, self._token)
-        device_of(principal)
-        self._principal = principal
-        return principal
+        self._device = (await principal_for_token(self._app, self._token)).device()
+        return self._device
 
     async def _audio(self, pcm: bytes) -> None:
         if self._log is None:
@@ -199,12 +197,12 @@ class VoiceSession:
         return True
 
     async def _respond(self, text: str, log: LiveLog) -> None:
-        principal = self._principal
-        if principal is None:
+        device = self._device
+        if device is None:
             return
         try:
             text = checked_turn_text(text)
-            request = TurnRequest(principal, text, self._turn_id, transcript=text, inspect=True)
+            request = TurnRequest(device, text, self._turn_id, transcript=text, inspect=True)
         except BotError as err:
             await self._pipeline.fail(err, log)
         else:

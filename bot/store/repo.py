@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bot.errors import AuthError, NotFoundError
+from bot.errors import AuthError, InputError, NotFoundError
 from bot.store.models import ApiToken, Conversation, Device, Household, Tenant, Turn
 
 
@@ -26,6 +26,21 @@ class Principal:
     tenant_id: str
     device_id: int | None
     household_id: int | None
+
+    def device(self) -> DeviceRef:
+        """The device this token belongs to; 403 ``not_a_device`` for designer and admin tokens."""
+        if self.device_id is None or self.household_id is None:
+            raise InputError("只有设备凭证可以对话", code="not_a_device", status=403)
+        return DeviceRef(self.tenant_id, self.household_id, self.device_id)
+
+
+@dataclass(frozen=True)
+class DeviceRef:
+    """A device token's device: what a turn, a data-rights request or a voice run speaks for."""
+
+    tenant_id: str
+    household_id: int
+    device_id: int
 
 
 def authenticate(session: Session, token: str) -> Principal:

@@ -9,6 +9,7 @@ any error (``tenants/zhijia.toml: offers.quiet_hours.start: …``).
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from collections.abc import Sequence
@@ -219,7 +220,7 @@ def tenant_config_of(session: Session, tenant_id: str) -> TenantConfig:
 def config_of_row(tenant: Tenant) -> TenantConfig:
     """The configuration stored on a tenant row, or one derived from its columns."""
     if tenant.config:
-        return parse_tenant_config(json.loads(tenant.config), f"tenant {tenant.id}")
+        return _stored_config(tenant.id, tenant.config)
     return TenantConfig(
         id=tenant.id,
         name=tenant.name,
@@ -228,6 +229,12 @@ def config_of_row(tenant: Tenant) -> TenantConfig:
         timezone=tenant.timezone,
         tariff=TariffConfig(region=tenant.tariff_region, flat_price=tenant.tariff_yuan_per_kwh),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _stored_config(tenant_id: str, stored: str) -> TenantConfig:
+    """Parsed once per stored version: every action call reads its tenant's configuration."""
+    return parse_tenant_config(json.loads(stored), f"tenant {tenant_id}")
 
 
 def wording(cfg: TenantConfig, text: str | None) -> str | None:

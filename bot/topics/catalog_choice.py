@@ -94,6 +94,22 @@ def periods_available(session: Session, tenant_id: str, product: Product) -> tup
     return tuple(sorted({p.periods for p in plans if ineligibility(product, p, p.periods) is None}))
 
 
+def installment_options(
+    session: Session, tenant_id: str, category: str | None, brand: str | None
+) -> list[Product]:
+    """Products of the category and brand (None: any) that some plan can finance, cheapest first."""
+    return sorted(
+        (
+            p
+            for p in catalog_of(session, tenant_id)
+            if category in (None, p.category)
+            and brand in (None, p.brand)
+            and periods_available(session, tenant_id, p)
+        ),
+        key=lambda p: (p.price, p.sku),
+    )
+
+
 def choice_card(options: Sequence[Product], category: str | None) -> dict[str, Any]:
     """The ``product_choice`` card: the products to pick from, with price and grade."""
     return {
