@@ -9,26 +9,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-import shutil
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.seed.demo import seed_demo
-from bot.store.db import make_engine, utcnow
+from bot.store.db import utcnow
 from bot.store.models import Conversation, Device, Household
-from bot.store.tables import metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 _FIELD = re.compile(r"{([^\n{}]+?)}")
@@ -54,23 +49,6 @@ def responses() -> dict[str, list[str]]:
 def fill(template: str, values: Mapping[str, Any]) -> str:
     """Fill a template the way Rasa does; a missing value is an error here (Rasa would say the raw text)."""
     return _FIELD.sub(lambda m: str(values[m.group(1)]), template)
-
-
-def seeded_engine(now: datetime | None = None) -> Engine:
-    """A fresh in-memory database with the schema and the demo seed (a year of readings)."""
-    engine = make_engine("sqlite://")
-    metadata.create_all(engine)
-    seed_demo(engine, now or utcnow())
-    return engine
-
-
-def seeded_file(path: Path, now: datetime | None = None) -> Path:
-    """A demo-seeded SQLite file (copy it per test: seeding a year of readings takes seconds)."""
-    engine = make_engine(f"sqlite:///{path}")
-    metadata.create_all(engine)
-    seed_demo(engine, now or utcnow())
-    engine.dispose()
-    return path
 
 
 def open_conversation(engine: Engine, household: str, conversation_id: str) -> int:
@@ -175,28 +153,6 @@ def each_text(said: list[Said]) -> Iterator[str]:
     """Every variation of every message."""
     for s in said:
         yield from s.texts()
-
-
-# ---- pytest fixtures (import them into a test module to use them) ---------------------------
-
-
-@pytest.fixture(scope="session")
-def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo seed, once per test session."""
-    return seeded_file(tmp_path_factory.mktemp("demo") / "seed.db")
-
-
-@pytest.fixture
-def db(demo_db_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A private copy of the seeded database, used by the actions under test."""
-    import actions.runtime
-
-    target = tmp_path / "bot.db"
-    shutil.copy(demo_db_file, target)
-    engine = make_engine(f"sqlite:///{target}")
-    monkeypatch.setattr(actions.runtime, "engine", lambda: engine)
-    yield engine
-    engine.dispose()
 
 
 def talk(engine: Engine, household: str) -> Conversation_:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.conversation.dialogue import Reply
+from bot.conversation.dialogue_state import DialogueState
 from bot.errors import DialogueError
+from bot.speech.audio import pcm16_to_wav
+from bot.speech.stt.base import SttInfo
+from bot.speech.tts.base import TtsInfo
 
 
 class FakeDialogue:
@@ -46,3 +52,71 @@ class FakeDialogue:
         if self.down:
             raise DialogueError("Rasa server unreachable")
         return {"model": "fake"}
+
+
+def silence_wav(seconds: float = 0.3, rate: int = 16000) -> bytes:
+    """A WAV of silence."""
+    return pcm16_to_wav(bytes(int(rate * seconds) * 2), rate)
+
+
+@dataclass
+class FakeStt:
+    """A recogniser that 'hears' the next scripted sentence; partials are its growing prefixes."""
+
+    script: list[str]
+    grammars: list[Sequence[str] | None] = field(default_factory=list)
+
+    @property
+    def info(self) -> SttInfo:
+        return SttInfo("fake", "zh", 16000)
+
+    def start(self, grammar: Sequence[str] | None = None) -> _FakeSttSession:
+        self.grammars.append(grammar)
+        return _FakeSttSession(self.script.pop(0) if self.script else "")
+
+
+class _FakeSttSession:
+    def __init__(self, text: str):
+        self._text = text
+        self._fed = 0
+
+    def accept(self, pcm: bytes) -> str | None:
+        self._fed += 1
+        shown = self._text[: min(len(self._text), self._fed // 3)]
+        return " ".join(shown) if self._fed % 3 == 0 and shown else None
+
+    def finish(self) -> str:
+        return " ".join(self._text)
+
+
+@dataclass
+class FakeTts:
+    """A synthesiser producing one short silent WAV per sentence; records what it was asked to say."""
+
+    said: list[str] = field(default_factory=list)
+
+    @property
+    def info(self) -> TtsInfo:
+        return TtsInfo("fake", "zh", 16000)
+
+    def synthesize(self, text: str) -> bytes:
+        self.said.append(text)
+        return silence_wav(0.1)
+
+    def synthesize_stream(self, text: str) -> Iterator[bytes]:
+        self.said.append(text)
+        for part in text.split("。"):
+            if part.strip():
+                yield silence_wav(0.1)
+
+
+@dataclass
+class FakeStates:
+    """A StateReader answering with a fixed state."""
+
+    state: DialogueState | None = None
+    read_for: list[str] = field(default_factory=list)
+
+    async def read(self, sender: str) -> DialogueState | None:
+        self.read_for.append(sender)
+        return self.state

@@ -176,10 +176,3 @@ def production_stack(
             yield stack, profile
         finally:
             stack.stop()
-
-
-@pytest.fixture(scope="module")
-def prod_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningStack, ProductionProfile]]:
-    """Module-wide production-profile stack: 2 gateway workers, 2 action workers."""
-    with production_stack(tmp_path_factory.mktemp("prod")) as running:
-        yield running

@@ -3,9 +3,7 @@ the regulator's export (equal to what the household sees in 我的数据), devic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +19,7 @@ from bot.store.db import utcnow
 from bot.store.models import ApiToken, Device, Household
 from bot.store.repo import hash_token
 from tests.fakes import FakeDialogue
-from tests.gateway_kit import ZHANG, Client, demo_engine, make_client
+from tests.gateway_kit import ZHANG, Client, make_client
 
 WANG = {"Authorization": "Bearer demo-wang-speaker"}
 WANG_PANEL = {"Authorization": "Bearer demo-wang-panel"}
@@ -49,27 +47,20 @@ def _candidate(subject: str, total: str) -> Candidate:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
+async def client(aiohttp_client: Any, demo_db: Engine) -> Client:
+    return await make_client(aiohttp_client, demo_db, FakeDialogue())
 
 
-@pytest.fixture
-async def client(aiohttp_client: Any, db: Engine) -> Client:
-    return await make_client(aiohttp_client, db, FakeDialogue())
-
-
-def _wang(db: Engine) -> int:
-    with Session(db) as session:
+def _wang(demo_db: Engine) -> int:
+    with Session(demo_db) as session:
         household = session.exec(select(Household).where(Household.name == "王家")).one()
         assert household.id is not None
         return household.id
 
 
-def _offers(db: Engine, household_id: int, *, applied: int, plain: int) -> list[int]:
+def _offers(demo_db: Engine, household_id: int, *, applied: int, plain: int) -> list[int]:
     ids = []
-    with Session(db, expire_on_commit=False) as session:
+    with Session(demo_db, expire_on_commit=False) as session:
         for n in range(applied + plain):
             context = OfferContext(household_id, f"s{n}", None, False)
             offer = offers.decide(session, context, [_candidate(f"SKU-{n}", "3000.00")], utcnow()).offer
@@ -80,17 +71,17 @@ def _offers(db: Engine, household_id: int, *, applied: int, plain: int) -> list[
     return ids
 
 
-async def test_a_json_catalog_is_imported_for_the_admins_tenant_only(client: Client, db: Engine) -> None:
+async def test_a_json_catalog_is_imported_for_the_admins_tenant_only(client: Client, demo_db: Engine) -> None:
     resp = await client.post("/api/v1/admin/catalog", headers=ADMIN, json={"products": [PRODUCT]})
     assert resp.status == 200
     assert (await resp.json())["created"] == {"products": 1}
-    with Session(db) as session:
+    with Session(demo_db) as session:
         assert "ZJ-HUB-1" in {p["sku"] for p in list_catalog(session, "zhijia")["products"]}
         assert "ZJ-HUB-1" not in {p["sku"] for p in list_catalog(session, "demo")["products"]}
 
 
 async def test_csv_rows_import_and_one_bad_row_rejects_the_whole_body_with_its_reason(
-    client: Client, db: Engine
+    client: Client, demo_db: Engine
 ) -> None:
     csv_headers = {**ADMIN, "Content-Type": "text/csv"}
     bad = await client.post("/api/v1/admin/catalog?kind=products", headers=csv_headers, data=CSV_BAD)
@@ -98,7 +89,7 @@ async def test_csv_rows_import_and_one_bad_row_rejects_the_whole_body_with_its_r
     body = await bad.json()
     assert body["error"]["code"] == "catalog_rejected"
     assert [(p["where"], p["field"]) for p in body["problems"]] == [("line 3", "price")]
-    with Session(db) as session:
+    with Session(demo_db) as session:
         assert "ZJ-A" not in {p["sku"] for p in list_catalog(session, "zhijia")["products"]}
     ok = await client.post("/api/v1/admin/catalog?kind=products", headers=csv_headers, data=CSV_OK)
     assert ok.status == 200 and (await ok.json())["created"] == {"products": 1}
@@ -122,7 +113,7 @@ async def test_catalog_bodies_that_cannot_be_read_are_refused(
     assert (await resp.json())["error"]["code"] == code
 
 
-async def test_devices_are_counted_without_personal_data(client: Client, db: Engine) -> None:
+async def test_devices_are_counted_without_personal_data(client: Client, demo_db: Engine) -> None:
     resp = await client.get("/api/v1/admin/devices", headers=ADMIN)
     assert resp.status == 200
     body = await resp.json()
@@ -131,7 +122,7 @@ async def test_devices_are_counted_without_personal_data(client: Client, db: Eng
         assert sum(body[key].values()) == body["devices"], key
     assert body["by_brand"]["大金"] == 1 and body["by_category"]["智能音箱"] == 1
     text = str(body)
-    with Session(db) as session:
+    with Session(demo_db) as session:
         names = [d.name for d in session.exec(select(Device)).all()] + ["王家", "张家"]
     assert not any(name in text for name in names if name not in body["by_category"])
 
@@ -143,8 +134,8 @@ def test_age_bands_use_whole_years() -> None:
     assert admin.age_band(date(2016, 6, 1), today) == "10+"
 
 
-async def test_offers_are_counted_by_kind_state_and_day(client: Client, db: Engine) -> None:
-    _offers(db, _wang(db), applied=2, plain=1)
+async def test_offers_are_counted_by_kind_state_and_day(client: Client, demo_db: Engine) -> None:
+    _offers(demo_db, _wang(demo_db), applied=2, plain=1)
     body = await (await client.get("/api/v1/admin/offers", headers=ADMIN)).json()
     assert body["offers"] == 3
     assert body["by_kind"] == {"installment": 3}
@@ -153,9 +144,11 @@ async def test_offers_are_counted_by_kind_state_and_day(client: Client, db: Engi
     assert set(body["by_day"]) == {row["day"] for row in body["rows"]}
 
 
-async def test_the_export_is_exactly_what_the_household_sees_in_my_data(client: Client, db: Engine) -> None:
-    wang = _wang(db)
-    _offers(db, wang, applied=1, plain=2)
+async def test_the_export_is_exactly_what_the_household_sees_in_my_data(
+    client: Client, demo_db: Engine
+) -> None:
+    wang = _wang(demo_db)
+    _offers(demo_db, wang, applied=1, plain=2)
     change = {"scope": "device_usage", "granted": False, "channel": "panel"}
     assert (await client.post("/api/v1/me/consents", headers=WANG_PANEL, json=change)).status == 200
     sees_consents = await (await client.get("/api/v1/me/consents", headers=WANG)).json()
@@ -169,8 +162,8 @@ async def test_the_export_is_exactly_what_the_household_sees_in_my_data(client: 
     assert len(export["offers"]) == 3 and len(export["consents"]["history"]) == 3
 
 
-async def test_unknown_or_foreign_ids_are_not_found_alike(client: Client, db: Engine) -> None:
-    with Session(db) as session:
+async def test_unknown_or_foreign_ids_are_not_found_alike(client: Client, demo_db: Engine) -> None:
+    with Session(demo_db) as session:
         zhang = session.exec(select(Household).where(Household.name == "张家")).one()
     for path in (f"/api/v1/admin/households/{zhang.id}/export", "/api/v1/admin/households/999999/export"):
         resp = await client.get(path, headers=ADMIN)
@@ -178,8 +171,10 @@ async def test_unknown_or_foreign_ids_are_not_found_alike(client: Client, db: En
     assert (await client.get("/api/v1/admin/households/abc/export", headers=ADMIN)).status == 400
 
 
-async def test_rotation_returns_a_new_token_once_and_revokes_the_old_one(client: Client, db: Engine) -> None:
-    with Session(db) as session:
+async def test_rotation_returns_a_new_token_once_and_revokes_the_old_one(
+    client: Client, demo_db: Engine
+) -> None:
+    with Session(demo_db) as session:
         speaker = session.get(ApiToken, hash_token("demo-wang-speaker"))
         assert speaker is not None and speaker.device_id is not None
         device_id = speaker.device_id
@@ -194,7 +189,7 @@ async def test_rotation_returns_a_new_token_once_and_revokes_the_old_one(client:
         "other devices keep theirs"
     )
     assert (await client.get("/api/v1/me/consents", headers=ZHANG)).status == 200
-    with Session(db) as session:
+    with Session(demo_db) as session:
         assert session.get(ApiToken, hash_token(body["token"])) is not None, "stored as its hash"
     again = await (
         await client.post(f"/api/v1/admin/devices/{device_id}/tokens/rotate", headers=ADMIN)
@@ -204,10 +199,10 @@ async def test_rotation_returns_a_new_token_once_and_revokes_the_old_one(client:
 
 
 async def test_above_the_tenants_threshold_the_panel_tap_is_refused_and_the_card_says_phone(
-    client: Client, db: Engine
+    client: Client, demo_db: Engine
 ) -> None:
-    wang = _wang(db)  # zhijia: oob_confirm_above = 5000
-    with Session(db, expire_on_commit=False) as session:
+    wang = _wang(demo_db)  # zhijia: oob_confirm_above = 5000
+    with Session(demo_db, expire_on_commit=False) as session:
         context = OfferContext(wang, "big", None, False)
         offer = offers.decide(session, context, [_candidate("PANA-FY-35ZDP", "10586.40")], utcnow()).offer
         assert offer is not None
@@ -216,6 +211,6 @@ async def test_above_the_tenants_threshold_the_panel_tap_is_refused_and_the_card
     assert card["completion"]["channels"] == ["qr"]
     tap = await client.post(f"/api/v1/me/applications/{offer.offer_id}/confirm", headers=WANG_PANEL)
     assert tap.status == 403 and (await tap.json())["error"]["code"] == "confirm_on_phone"
-    (small,) = _offers(db, wang, applied=1, plain=0)
+    (small,) = _offers(demo_db, wang, applied=1, plain=0)
     done = await client.post(f"/api/v1/me/applications/{small}/confirm", headers=WANG_PANEL)
     assert done.status == 200 and (await done.json())["state"] == "confirmed"

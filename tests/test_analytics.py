@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from bot.errors import StoreError
 from bot.retry import Backoff
 from bot.store.analytics import AnalyticsEvent
 from bot.store.db import make_engine, migrate
-from bot.store.tables import metadata
 
 USER_TEXT = "分十二期每个月还多少"
 
@@ -71,15 +70,6 @@ def bot_event(
 
 
 QUOTE_CARD = {"type": "installment_quote", "title": "分期", "offer_id": "17", "apr": "0.1303"}
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    """A SQLite file with every table (the consumer writes from a worker thread)."""
-    eng = make_engine(f"sqlite:///{tmp_path / 'analytics.db'}")
-    metadata.create_all(eng)
-    yield eng
-    eng.dispose()
 
 
 def body(event: dict[str, Any]) -> bytes:
@@ -206,26 +196,26 @@ def _fast() -> Backoff:
     return Backoff(initial=0.001, cap=0.002)
 
 
-async def test_a_message_is_acknowledged_only_after_its_rows_are_committed(db: Engine) -> None:
+async def test_a_message_is_acknowledged_only_after_its_rows_are_committed(schema_db: Engine) -> None:
     log: list[str] = []
-    handler = EventHandler(FlakyRecorder(db, log), backoff=_fast())
+    handler = EventHandler(FlakyRecorder(schema_db, log), backoff=_fast())
     await handler(FakeMessage(body(user_event()), log))
     await handler(FakeMessage(body(user_event()), log))
     assert log == ["committed 1", "ack", "committed 0", "ack"]
     assert (handler.stats.messages, handler.stats.rows) == (2, 1)
 
 
-async def test_while_the_database_is_down_the_message_waits_then_is_stored(db: Engine) -> None:
+async def test_while_the_database_is_down_the_message_waits_then_is_stored(schema_db: Engine) -> None:
     log: list[str] = []
-    handler = EventHandler(FlakyRecorder(db, log, failures=3), backoff=_fast())
+    handler = EventHandler(FlakyRecorder(schema_db, log, failures=3), backoff=_fast())
     await handler(FakeMessage(body(user_event()), log))
     assert log == ["db down", "db down", "db down", "committed 1", "ack"]
     assert handler.stats.store_retries == 3
 
 
-async def test_stopping_during_a_database_outage_requeues_the_message(db: Engine) -> None:
+async def test_stopping_during_a_database_outage_requeues_the_message(schema_db: Engine) -> None:
     log: list[str] = []
-    handler = EventHandler(FlakyRecorder(db, log, failures=10**6), backoff=Backoff(0.01, 0.01))
+    handler = EventHandler(FlakyRecorder(schema_db, log, failures=10**6), backoff=Backoff(0.01, 0.01))
     task = asyncio.create_task(handler(FakeMessage(body(user_event()), log)))
     while "db down" not in log:
         await asyncio.sleep(0.005)
@@ -235,17 +225,17 @@ async def test_stopping_during_a_database_outage_requeues_the_message(db: Engine
     assert "ack" not in log
 
 
-async def test_a_malformed_message_is_rejected_without_requeue_and_stores_nothing(db: Engine) -> None:
+async def test_a_malformed_message_is_rejected_without_requeue_and_stores_nothing(schema_db: Engine) -> None:
     log: list[str] = []
-    handler = EventHandler(FlakyRecorder(db, log), backoff=_fast())
+    handler = EventHandler(FlakyRecorder(schema_db, log), backoff=_fast())
     await handler(FakeMessage(b"{oops", log))
     assert log == ["reject(requeue=False)"]
     assert handler.stats.bad == 1
 
 
-async def test_event_types_not_recorded_are_acknowledged(db: Engine) -> None:
+async def test_event_types_not_recorded_are_acknowledged(schema_db: Engine) -> None:
     log: list[str] = []
-    handler = EventHandler(FlakyRecorder(db, log), backoff=_fast())
+    handler = EventHandler(FlakyRecorder(schema_db, log), backoff=_fast())
     await handler(
         FakeMessage(body({"sender_id": "c", "event": "action", "timestamp": 1.0, "name": "x"}), log)
     )

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,8 +18,8 @@ from bot.speech.audio import pcm16_to_wav
 from bot.speech.settings import SpeechSettings
 from bot.store.ledger import OfferAudit
 from bot.store.models import ConsentEvent, Turn
-from tests.fakes import FakeDialogue
-from tests.gateway_kit import LI, ZHANG, ZHANG_PANEL, Client, FakeStt, FakeTts, demo_engine, make_client
+from tests.fakes import FakeDialogue, FakeStt, FakeTts
+from tests.gateway_kit import LI, ZHANG, ZHANG_PANEL, Client, make_client
 from tests.test_gateway_rights import household_of, make_offer
 
 LIMITS = {"body_timeout_s": 0.5, "ws_idle_timeout_s": 0.5, "max_audio_s": 5, "burst": 8, "rate_per_s": 2}
@@ -30,21 +28,14 @@ FORGED = {"Authorization": "Bearer demo-zhang-speaker-but-not-really"}
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def dialogue() -> FakeDialogue:
     return FakeDialogue()
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, db: Engine, dialogue: FakeDialogue) -> Client:
+async def client(aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue) -> Client:
     speech = Speech(SpeechSettings(), stt=FakeStt(["你好"] * 20), tts=FakeTts())
-    return await make_client(aiohttp_client, db, dialogue, speech=speech, gateway=LIMITS)
+    return await make_client(aiohttp_client, demo_db, dialogue, speech=speech, gateway=LIMITS)
 
 
 async def error_of(resp: aiohttp.ClientResponse) -> tuple[int, str, str]:
@@ -64,8 +55,8 @@ async def still_up(client: Client, dialogue: FakeDialogue) -> None:
     assert len(dialogue.calls) == before + 1
 
 
-def counts(db: Engine) -> tuple[int, int, int]:
-    with Session(db) as session:
+def counts(demo_db: Engine) -> tuple[int, int, int]:
+    with Session(demo_db) as session:
         return (
             session.exec(select(func.count()).select_from(Turn)).one(),
             session.exec(select(func.count()).select_from(ConsentEvent)).one(),
@@ -96,25 +87,25 @@ def counts(db: Engine) -> tuple[int, int, int]:
 async def test_no_forged_or_wrong_kind_of_token_is_refused_everywhere(
     client: Client,
     dialogue: FakeDialogue,
-    db: Engine,
+    demo_db: Engine,
     method: str,
     path: str,
     headers: dict[str, str],
     code: str,
 ) -> None:
-    before = counts(db)
+    before = counts(demo_db)
     resp = await client.request(
         method, path, headers=headers, json={"text": "你好", "scope": "energy_data", "granted": True}
     )
     status, got, message = await error_of(resp)
     assert (status, got) == (403 if code == "not_a_device" else 401, code)
-    assert message and dialogue.calls == [] and counts(db) == before
+    assert message and dialogue.calls == [] and counts(demo_db) == before
 
 
 async def test_another_households_ids_are_not_found(
-    client: Client, db: Engine, dialogue: FakeDialogue
+    client: Client, demo_db: Engine, dialogue: FakeDialogue
 ) -> None:
-    offer_id = make_offer(db, household_of(db, ZHANG))
+    offer_id = make_offer(demo_db, household_of(demo_db, ZHANG))
     for method, path in (
         ("GET", f"/api/v1/me/offers/{offer_id}"),
         ("GET", f"/api/v1/me/applications/{offer_id}"),
@@ -154,12 +145,12 @@ async def test_another_households_ids_are_not_found(
     ],
 )
 async def test_bad_text_is_refused_before_the_dialogue(
-    client: Client, dialogue: FakeDialogue, db: Engine, text: Any, status: int, code: str
+    client: Client, dialogue: FakeDialogue, demo_db: Engine, text: Any, status: int, code: str
 ) -> None:
-    before = counts(db)
+    before = counts(demo_db)
     resp = await client.post("/api/v1/converse", json={"text": text, "turn_id": "t"}, headers=ZHANG)
     assert (await error_of(resp))[:2] == (status, code)
-    assert dialogue.calls == [] and counts(db) == before
+    assert dialogue.calls == [] and counts(demo_db) == before
     await still_up(client, dialogue)
 
 
@@ -197,14 +188,20 @@ async def test_odd_but_meaningful_unicode_is_normalised_and_answered(
     ],
 )
 async def test_bad_audio_gets_a_clear_error(
-    client: Client, dialogue: FakeDialogue, db: Engine, body: bytes, content_type: str, status: int, code: str
+    client: Client,
+    dialogue: FakeDialogue,
+    demo_db: Engine,
+    body: bytes,
+    content_type: str,
+    status: int,
+    code: str,
 ) -> None:
-    before = counts(db)
+    before = counts(demo_db)
     resp = await client.post(
         "/api/v1/converse/audio", data=body, headers={**ZHANG, "Content-Type": content_type}
     )
     assert (await error_of(resp))[:2] == (status, code)
-    assert dialogue.calls == [] and counts(db) == before
+    assert dialogue.calls == [] and counts(demo_db) == before
     await still_up(client, dialogue)
 
 
@@ -255,7 +252,7 @@ async def test_a_slow_client_times_out_with_408_and_the_server_stays_up(
 
 
 async def test_a_burst_over_the_rate_limit_gets_429s_and_every_accepted_turn_is_answered(
-    client: Client, dialogue: FakeDialogue, db: Engine
+    client: Client, dialogue: FakeDialogue, demo_db: Engine
 ) -> None:
     dialogue.delay_s = 0.01
     bodies = [{"text": f"第{i}句", "turn_id": f"burst-{i}"} for i in range(20)]
@@ -269,7 +266,7 @@ async def test_a_burst_over_the_rate_limit_gets_429s_and_every_accepted_turn_is_
         assert (await error_of(resp))[:2] == (429, "rate_limited")
         assert int(resp.headers["Retry-After"]) >= 1
     assert sorted(t for _, t in dialogue.calls) == sorted(b["text"] for b in accepted)
-    with Session(db) as session:
+    with Session(demo_db) as session:
         stored = set(session.exec(select(Turn.turn_key)).all())
     assert stored == {b["turn_id"] for b in accepted}, "every accepted turn was stored, no refused one"
     other = await client.post("/api/v1/converse", json={"text": "你好"}, headers=LI)

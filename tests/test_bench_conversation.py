@@ -6,11 +6,8 @@ Real database (the demo seed), the echoing fake dialogue and a fixed dialogue st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -19,22 +16,14 @@ from bot.conversation.turns import MAX_CONVERSATION_TURNS, TurnRequest, TurnRunn
 from bot.store.db import session_scope
 from bot.store.models import Conversation
 from bot.store.repo import authenticate
-from tests.fakes import FakeDialogue
-from tests.gateway_kit import FakeStates, demo_engine
+from tests.fakes import FakeDialogue, FakeStates
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
-
-
-def talk(db: Engine, states: FakeStates | None, turns: int) -> FakeDialogue:
+def talk(demo_db: Engine, states: FakeStates | None, turns: int) -> FakeDialogue:
     """``turns`` text turns of one device; returns the dialogue that saw them."""
     dialogue = FakeDialogue()
-    runner = TurnRunner(db, dialogue, timedelta(minutes=30), states)
-    with session_scope(db) as session:
+    runner = TurnRunner(demo_db, dialogue, timedelta(minutes=30), states)
+    with session_scope(demo_db) as session:
         principal = authenticate(session, "demo-zhang-speaker")
 
     async def run() -> None:
@@ -49,21 +38,21 @@ def senders(dialogue: FakeDialogue) -> list[str]:
     return list(dict.fromkeys(sender for sender, _ in dialogue.calls))
 
 
-def test_a_long_conversation_is_renewed_when_nothing_is_awaited(db: Engine) -> None:
-    dialogue = talk(db, FakeStates(DialogueState(awaiting=None)), 2 * MAX_CONVERSATION_TURNS + 1)
+def test_a_long_conversation_is_renewed_when_nothing_is_awaited(demo_db: Engine) -> None:
+    dialogue = talk(demo_db, FakeStates(DialogueState(awaiting=None)), 2 * MAX_CONVERSATION_TURNS + 1)
     used = senders(dialogue)
     assert len(used) == 3
     first = [s for s, _ in dialogue.calls].count(used[0])
     assert first == MAX_CONVERSATION_TURNS
-    with session_scope(db) as session:
+    with session_scope(demo_db) as session:
         stored = session.exec(select(Conversation.id)).all()
     assert set(used) <= set(stored)
 
 
-def test_no_renewal_while_the_dialogue_awaits_an_answer(db: Engine) -> None:
-    dialogue = talk(db, FakeStates(DialogueState(awaiting="confirm")), MAX_CONVERSATION_TURNS + 5)
+def test_no_renewal_while_the_dialogue_awaits_an_answer(demo_db: Engine) -> None:
+    dialogue = talk(demo_db, FakeStates(DialogueState(awaiting="confirm")), MAX_CONVERSATION_TURNS + 5)
     assert len(senders(dialogue)) == 1
 
 
-def test_no_renewal_when_the_state_is_unknown(db: Engine) -> None:
-    assert len(senders(talk(db, None, MAX_CONVERSATION_TURNS + 5))) == 1
+def test_no_renewal_when_the_state_is_unknown(demo_db: Engine) -> None:
+    assert len(senders(talk(demo_db, None, MAX_CONVERSATION_TURNS + 5))) == 1

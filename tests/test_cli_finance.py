@@ -17,7 +17,7 @@ DEMO_FILE = Path(__file__).resolve().parent.parent / "bot" / "seed" / "data" / "
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A SQLite file with the schema and tenant ``demo``, named by ``BOT_DATABASE_URL``."""
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = make_engine(url)
@@ -45,7 +45,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_import_then_list_prints_the_catalog_as_json(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_then_list_prints_the_catalog_as_json(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "catalog", "import", str(DEMO_FILE))
     assert code == 0
     assert "products: 17 created" in out
@@ -63,7 +63,9 @@ def test_import_then_list_prints_the_catalog_as_json(db: str, capsys: pytest.Cap
     }
 
 
-def test_quote_json_prints_the_golden_installment_card(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quote_json_prints_the_golden_installment_card(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     _run(capsys, "catalog", "import", str(DEMO_FILE))
     code, out, _ = _run(capsys, "quote", "--sku", "HAIER-XF-FA350", "--periods", "12", "--json")
     card = json.loads(out)
@@ -77,7 +79,9 @@ def test_quote_json_prints_the_golden_installment_card(db: str, capsys: pytest.C
     assert card["offer_id"] is None and card["monthly_saving"] is None and card["cancel_until"] is None
 
 
-def test_quote_with_an_upfront_fee_plan_shows_the_fee(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quote_with_an_upfront_fee_plan_shows_the_fee(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     _run(capsys, "catalog", "import", str(DEMO_FILE))
     code, out, _ = _run(
         capsys,
@@ -97,7 +101,7 @@ def test_quote_with_an_upfront_fee_plan_shows_the_fee(db: str, capsys: pytest.Ca
 
 
 def test_readable_quote_states_the_apr_before_the_monthly_amount(
-    db: str, capsys: pytest.CaptureFixture[str]
+    db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _run(capsys, "catalog", "import", str(DEMO_FILE))
     code, out, _ = _run(capsys, "quote", "--sku", "HAIER-XF-FA350", "--periods", "12")
@@ -108,7 +112,7 @@ def test_readable_quote_states_the_apr_before_the_monthly_amount(
 
 
 def test_broken_csv_fails_clearly_and_imports_nothing(
-    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "products.csv"
     bad.write_text(
@@ -123,7 +127,7 @@ def test_broken_csv_fails_clearly_and_imports_nothing(
 
 
 def test_json_of_the_wrong_shape_fails_clearly(
-    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "catalog.json"
     bad.write_text('[{"sku": "A-1"}]', encoding="utf-8")
@@ -133,7 +137,7 @@ def test_json_of_the_wrong_shape_fails_clearly(
 
 
 def test_csv_without_kind_and_unknown_sku_fail_with_codes(
-    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "p.csv"
     path.write_text("sku\n", encoding="utf-8")

@@ -23,9 +23,7 @@ from bot.finance.installments import apr_from_cash_flows, display_apr
 from bot.household import consent
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import EnergyReading
-from tests.dialogue_kit import card_of, db, demo_db_file, each_text, names, talk
-
-__all__ = ["db", "demo_db_file"]
+from tests.dialogue_kit import card_of, each_text, names, talk
 
 
 def audit_rows(engine: Engine, household_id: int | None = None) -> list[OfferAudit]:
@@ -44,37 +42,39 @@ def application_count(engine: Engine) -> int:
 # ---- energy ------------------------------------------------------------------------------------
 
 
-def test_household_usage_names_the_biggest_consumer_and_offers_one_tip_per_session(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_household_usage_names_the_biggest_consumer_and_offers_one_tip_per_session(
+    actions_db: Engine,
+) -> None:
+    chat = talk(actions_db, "张家")
     said = chat.run(ActionEnergyUsage(), "ask_energy_usage", text="家里这个月用了多少电")
     assert names(said)[:2] == ["utter_energy_usage_household", "utter_energy_biggest"]
     assert card_of(said, "energy_usage")["device_type"] is None
     assert names(said)[-1] == "utter_energy_tip" and chat.slots["awaiting"] == "upgrade"
-    (tip,) = audit_rows(db)
+    (tip,) = audit_rows(actions_db)
     assert tip.proactive and tip.kind == "upgrade" and tip.data_scopes == ["energy_data"]
     assert tip.text == said[-1].texts()[0], "the audit stores exactly what was said"
     again = chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "空调"})
     assert "utter_energy_tip" not in names(again), "at most one proactive offer per session"
-    assert len(audit_rows(db)) == 1
+    assert len(audit_rows(actions_db)) == 1
 
 
-def test_no_tip_without_consent_and_no_data_used_for_an_offer(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_no_tip_without_consent_and_no_data_used_for_an_offer(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
     said = chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "空调"})
     assert names(said) == ["utter_energy_usage_device"]
-    assert audit_rows(db) == []
+    assert audit_rows(actions_db) == []
 
 
-def test_stop_offers_silences_the_tip_but_not_the_answer(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_stop_offers_silences_the_tip_but_not_the_answer(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     assert names(chat.run(ActionStopOffers(), "stop_offers")) == ["utter_offers_stopped"]
     said = chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "空调"})
     assert names(said) == ["utter_energy_usage_device"]
-    assert audit_rows(db) == []
+    assert audit_rows(actions_db) == []
 
 
-def test_a_follow_up_value_keeps_the_device_asked_about(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_a_follow_up_value_keeps_the_device_asked_about(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
     chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "冰箱"})
     said = chat.run(ActionEnergyUsage(), "inform", {"time_period": "last_month"})
     card = card_of(said, "energy_usage")
@@ -84,14 +84,16 @@ def test_a_follow_up_value_keeps_the_device_asked_about(db: Engine) -> None:
 # ---- consent and the upgrade ------------------------------------------------------------------
 
 
-def test_upgrade_needs_consent_first_then_offers_savings_and_stops_after_withdrawal(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_upgrade_needs_consent_first_then_offers_savings_and_stops_after_withdrawal(
+    actions_db: Engine,
+) -> None:
+    chat = talk(actions_db, "李家")
     asked = chat.run(ActionEnergySaving(), "ask_energy_saving", {"device_type": "空调"})
     assert names(asked) == ["utter_consent_request_upgrade"]
     card = card_of(asked, "consent_request")
     assert [s["scope"] for s in card["scopes"]] == ["energy_data"] and card["withdraw"] and card["purpose"]
     assert not any(ch.isdigit() for text in each_text(asked) for ch in text), "no figures before consent"
-    assert audit_rows(db) == [] and chat.slots["awaiting"] == "consent"
+    assert audit_rows(actions_db) == [] and chat.slots["awaiting"] == "consent"
 
     granted = chat.run(ActionConsentGrant(), "affirm", text="好的")
     assert names(granted)[0] == "utter_consent_granted"
@@ -104,8 +106,8 @@ def test_upgrade_needs_consent_first_then_offers_savings_and_stops_after_withdra
     assert names(again) == ["utter_consent_request_upgrade"]
 
 
-def test_headline_upgrade_explains_the_device_saving_installment_and_points(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_headline_upgrade_explains_the_device_saving_installment_and_points(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     said = chat.run(ActionEnergySaving(), "ask_energy_saving", text="怎么省电")
     assert names(said) == [
         "utter_upgrade_why",
@@ -125,7 +127,7 @@ def test_headline_upgrade_explains_the_device_saving_installment_and_points(db: 
     spoken = said[2].texts()[0]
     assert spoken.index("年化利率") < spoken.index("月供")
     assert chat.slots["awaiting"] == "installment" and chat.slots["product"] == card["product"]["sku"]
-    (row,) = audit_rows(db)
+    (row,) = audit_rows(actions_db)
     assert row.text == "".join(s.texts()[0] for s in said) and row.apr == Decimal(inst["apr"])
 
     quote = chat.run(ActionInstallmentQuote(), "affirm")
@@ -133,32 +135,32 @@ def test_headline_upgrade_explains_the_device_saving_installment_and_points(db: 
     assert qcard["monthly_saving"] == inst["monthly_saving"], "the saving is set against the payment"
 
 
-def test_consent_for_device_usage_resumes_the_warranty(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_consent_for_device_usage_resumes_the_warranty(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
     asked = chat.run(ActionWarranty(), "ask_warranty", {"device_type": "冰箱"})
     assert names(asked) == ["utter_consent_request_warranty"]
     assert [s["scope"] for s in card_of(asked, "consent_request")["scopes"]] == ["device_usage"]
     said = chat.run(ActionConsentGrant(), "affirm")
     assert names(said)[0] == "utter_consent_granted" and "utter_warranty_offer" in names(said)
-    with Session(db) as session:
-        states = consent.status(session, audit_rows(db)[0].household_id)
+    with Session(actions_db) as session:
+        states = consent.status(session, audit_rows(actions_db)[0].household_id)
     assert {s.value: st.granted for s, st in states.items()} == {"energy_data": False, "device_usage": True}
 
 
-def test_data_deletion_is_confirmed_then_executed(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_data_deletion_is_confirmed_then_executed(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     asked = chat.run(ActionConsentRevoke(), "consent_revoke", text="把我的数据删掉")
     assert names(asked) == ["utter_ask_delete_data"] and chat.slots["awaiting"] == "delete_data"
     said = chat.run(ActionDeleteData(), "affirm")
     assert names(said) == ["utter_data_deleted"] and int(said[0].values["readings"]) > 0
-    with Session(db) as session:
+    with Session(actions_db) as session:
         assert session.exec(select(func.count()).select_from(EnergyReading)).one() > 0, "李家 keeps hers"
     usage = chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "空调"})
     assert names(usage) == ["utter_energy_usage_no_data"]
 
 
-def test_declining_a_deletion_keeps_the_data(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_declining_a_deletion_keeps_the_data(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     chat.run(ActionConsentRevoke(), "consent_revoke", text="删除我的数据")
     assert names(chat.run(ActionDecline(), "deny")) == ["utter_delete_cancelled"]
     usage = chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "空调"})
@@ -168,15 +170,15 @@ def test_declining_a_deletion_keeps_the_data(db: Engine) -> None:
 # ---- installments -------------------------------------------------------------------------------
 
 
-def quote_for(db: Engine, household: str, sku: str, periods: int) -> tuple[list, dict]:  # type: ignore[type-arg]
-    chat = talk(db, household)
+def quote_for(actions_db: Engine, household: str, sku: str, periods: int) -> tuple[list, dict]:  # type: ignore[type-arg]
+    chat = talk(actions_db, household)
     chat.slots.update(product=sku, periods=str(periods))
     said = chat.run(ActionInstallmentQuote(), "ask_installment")
     return said, card_of(said, "installment_quote")
 
 
-def test_quote_states_the_apr_first_and_its_card_apr_is_the_irr_of_its_payments(db: Engine) -> None:
-    said, card = quote_for(db, "李家", "HAIER-XF-FA350", 12)
+def test_quote_states_the_apr_first_and_its_card_apr_is_the_irr_of_its_payments(actions_db: Engine) -> None:
+    said, card = quote_for(actions_db, "李家", "HAIER-XF-FA350", 12)
     assert names(said) == ["utter_quote", "utter_quote_costs", "utter_ask_apply"]
     text = said[0].texts()[0]
     assert text.index("年化利率") < text.index("月供") and "13.03%" in text and "1072.00" in text
@@ -191,38 +193,38 @@ def test_quote_states_the_apr_first_and_its_card_apr_is_the_irr_of_its_payments(
     assert card["total_cost"] in costs and card["fees_total"] in costs and card["partner"] in costs
 
 
-def test_only_a_true_zero_apr_is_called_interest_free(db: Engine) -> None:
-    said, card = quote_for(db, "李家", "HAIER-BCD470-G1", 6)
+def test_only_a_true_zero_apr_is_called_interest_free(actions_db: Engine) -> None:
+    said, card = quote_for(actions_db, "李家", "HAIER-BCD470-G1", 6)
     assert names(said)[0] == "utter_quote_interest_free" and card["apr"] == "0.0000"
-    said, card = quote_for(db, "李家", "ECOVACS-T30PRO", 12)
+    said, card = quote_for(actions_db, "李家", "ECOVACS-T30PRO", 12)
     assert names(said)[:2] == ["utter_quote", "utter_quote_costs_down"], "3 % upfront fee, 10 % down"
     assert Decimal(card["apr"]) > 0 and not card["interest_free"]
 
 
-def test_cost_details_are_answered_from_the_audited_quote(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_cost_details_are_answered_from_the_audited_quote(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
     chat.slots.update(product="HAIER-XF-FA350", periods="12")
     chat.run(ActionInstallmentQuote(), "ask_installment")
     said = chat.run(ActionCostDetails(), "ask_cost_details", text="年化利率是多少")
-    (row,) = audit_rows(db)
+    (row,) = audit_rows(actions_db)
     assert names(said) == ["utter_cost_details"]
     assert said[0].values["fees"] == row.terms["fees_total"] and said[0].values["apr_text"] == "13.03%"
     assert chat.slots["awaiting"] == "apply", "a side question keeps the pending question"
 
 
-def test_changing_the_period_count_requotes(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_changing_the_period_count_requotes(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
     chat.slots.update(product="HAIER-XF-FA350", periods="12")
     chat.run(ActionInstallmentQuote(), "ask_installment")
     chat.slots["periods"] = "24"
     said = chat.run(ActionInstallmentQuote(), "inform", {"periods": "24"})
     assert card_of(said, "installment_quote")["periods"] == 24
-    assert [r.terms["periods"] for r in audit_rows(db)] == ["12", "24"]
+    assert [r.terms["periods"] for r in audit_rows(actions_db)] == ["12", "24"]
 
 
-def test_a_period_count_no_plan_offers_is_said_plainly(db: Engine) -> None:
-    said, _ = quote_for(db, "李家", "HAIER-XF-FA350", 12)
-    chat = talk(db, "李家")
+def test_a_period_count_no_plan_offers_is_said_plainly(actions_db: Engine) -> None:
+    said, _ = quote_for(actions_db, "李家", "HAIER-XF-FA350", 12)
+    chat = talk(actions_db, "李家")
     chat.slots.update(product="HAIER-XF-FA350", periods="18")
     said = chat.run(ActionInstallmentQuote(), "ask_installment")
     assert names(said) == ["utter_quote_unavailable"]
@@ -231,22 +233,22 @@ def test_a_period_count_no_plan_offers_is_said_plainly(db: Engine) -> None:
 # ---- commitment ---------------------------------------------------------------------------------
 
 
-def quoted(db: Engine) -> object:
-    chat = talk(db, "李家")
+def quoted(actions_db: Engine) -> object:
+    chat = talk(actions_db, "李家")
     chat.slots.update(product="HAIER-XF-FA350", periods="12")
     chat.run(ActionInstallmentQuote(), "ask_installment")
     return chat
 
 
-def test_read_back_confirm_pending_card_and_a_second_confirmation_changes_nothing(db: Engine) -> None:
-    chat = quoted(db)
+def test_read_back_confirm_pending_card_and_a_second_confirmation_changes_nothing(actions_db: Engine) -> None:
+    chat = quoted(actions_db)
     back = chat.run(ActionReadBack(), "affirm")  # type: ignore[attr-defined]
     assert names(back) == ["utter_read_back_installment", "utter_ask_confirm"]
     read = back[0].texts()[0]
     for part in ("中国建设银行股份有限公司", "12期", "13.03%", "1072.00", "12864.00"):
         assert part in read
     assert read.index("年化利率") < read.index("月供")
-    assert application_count(db) == 0, "nothing is written before the explicit confirmation"
+    assert application_count(actions_db) == 0, "nothing is written before the explicit confirmation"
     done = chat.run(ActionStartApplication(), "affirm")  # type: ignore[attr-defined]
     card = card_of(done, "application_status")
     assert names(done) == ["utter_application_pending"] and card["state"] == "pending"
@@ -254,33 +256,33 @@ def test_read_back_confirm_pending_card_and_a_second_confirmation_changes_nothin
     again = chat.run(ActionStartApplication(), "affirm")  # type: ignore[attr-defined]
     assert names(again) == ["utter_application_exists"]
     assert card_of(again, "application_status")["application_id"] == card["application_id"]
-    assert application_count(db) == 1
+    assert application_count(actions_db) == 1
 
 
-def test_cancel_within_the_window_cancels_the_application(db: Engine) -> None:
-    chat = quoted(db)
+def test_cancel_within_the_window_cancels_the_application(actions_db: Engine) -> None:
+    chat = quoted(actions_db)
     chat.run(ActionReadBack(), "affirm")  # type: ignore[attr-defined]
     chat.run(ActionStartApplication(), "affirm")  # type: ignore[attr-defined]
     said = chat.run(ActionCancelApplication(), "cancel_application", text="取消刚才的申请")  # type: ignore[attr-defined]
     assert names(said) == ["utter_application_cancelled"]
     assert card_of(said, "application_status")["state"] == "cancelled"
-    assert names(talk(db, "张家").run(ActionCancelApplication(), "cancel_application")) == [
+    assert names(talk(actions_db, "张家").run(ActionCancelApplication(), "cancel_application")) == [
         "utter_cancel_nothing"
     ]
 
 
-def test_cancel_during_the_read_back_starts_nothing(db: Engine) -> None:
-    chat = quoted(db)
+def test_cancel_during_the_read_back_starts_nothing(actions_db: Engine) -> None:
+    chat = quoted(actions_db)
     chat.run(ActionReadBack(), "affirm")  # type: ignore[attr-defined]
     said = chat.run(ActionCancelApplication(), "cancel_application")  # type: ignore[attr-defined]
-    assert names(said) == ["utter_application_not_started"] and application_count(db) == 0
+    assert names(said) == ["utter_application_not_started"] and application_count(actions_db) == 0
 
 
 # ---- aftercare, points, device status ----------------------------------------------------------
 
 
-def test_too_old_for_a_warranty_offers_a_maintenance_subscription_instead(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_too_old_for_a_warranty_offers_a_maintenance_subscription_instead(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     said = chat.run(ActionWarranty(), "ask_warranty", {"device_type": "冰箱"})
     assert names(said) == ["utter_warranty_too_old", "utter_subscription_offer", "utter_ask_apply"]
     assert card_of(said, "subscription_offer")["price"]
@@ -288,8 +290,8 @@ def test_too_old_for_a_warranty_offers_a_maintenance_subscription_instead(db: En
     assert names(back) == ["utter_read_back_purchase", "utter_ask_confirm"]
 
 
-def test_insurance_is_explained_and_handed_off_never_priced_by_voice(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_insurance_is_explained_and_handed_off_never_priced_by_voice(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
     said = chat.run(ActionInsurance(), "ask_insurance", {"device_type": "摄像头"})
     card = card_of(said, "insurance_handoff")
     assert card["handoff_url"].startswith("https://") and card["insurer"] in said[0].texts()[0]
@@ -297,16 +299,16 @@ def test_insurance_is_explained_and_handed_off_never_priced_by_voice(db: Engine)
     assert "awaiting" not in chat.slots or chat.slots["awaiting"] is None, "no application by voice"
 
 
-def test_trade_in_values_the_old_unit_by_its_age(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_trade_in_values_the_old_unit_by_its_age(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     said = chat.run(ActionTradeIn(), "ask_trade_in", {"device_type": "冰箱"})
     card = card_of(said, "trade_in_quote")
     assert card["old_age_years"] >= 10 and card["old_unit_value"] == "40.00"
     assert names(said)[-1] == "utter_ask_apply"
 
 
-def test_points_balance_and_what_they_buy(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_points_balance_and_what_they_buy(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     said = chat.run(ActionGreenPoints(), "ask_green_points", text="积分能换什么")
     assert names(said) == ["utter_points_balance", "utter_points_options"]
     card = card_of(said, "points_balance")
@@ -315,8 +317,8 @@ def test_points_balance_and_what_they_buy(db: Engine) -> None:
     assert names(short)[-1] == "utter_points_short" and short[-1].values["missing"] == 1290
 
 
-def test_device_status_says_age_warranty_and_recent_faults(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_device_status_says_age_warranty_and_recent_faults(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     said = chat.run(ActionDeviceStatus(), "ask_device_status", {"device_type": "扫地机器人"})
     assert names(said)[1] == "utter_device_faults"
     assert said[1].values["count"] == 3 and said[1].values["last"] == "主刷缠绕"
@@ -326,19 +328,19 @@ def test_device_status_says_age_warranty_and_recent_faults(db: Engine) -> None:
 # ---- respect ------------------------------------------------------------------------------------
 
 
-def test_why_this_offer_is_answered_from_the_audit_row(db: Engine) -> None:
-    chat = talk(db, "张家")
+def test_why_this_offer_is_answered_from_the_audit_row(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
     chat.run(ActionEnergySaving(), "ask_energy_saving")
     said = chat.run(ActionWhyOffer(), "ask_why_offer")
-    (row,) = audit_rows(db)
+    (row,) = audit_rows(actions_db)
     assert said[0].values["explanation"] == row.explanation
     assert card_of(said, "offer_audit")["offer_id"] == row.id
     assert names(said)[1] == "utter_why_offer_data"
-    assert names(talk(db, "李家").run(ActionWhyOffer(), "ask_why_offer")) == ["utter_why_offer_none"]
+    assert names(talk(actions_db, "李家").run(ActionWhyOffer(), "ask_why_offer")) == ["utter_why_offer_none"]
 
 
-def test_two_stage_fallback(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_two_stage_fallback(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
     assert names(chat.run(ActionFallback(), "nlu_fallback")) == ["utter_ask_rephrase"]
     assert names(chat.run(ActionFallback(), "nlu_fallback")) == ["utter_default"]
 
@@ -346,10 +348,10 @@ def test_two_stage_fallback(db: Engine) -> None:
 # ---- routing of short answers -----------------------------------------------------------------
 
 
-def test_a_yes_does_what_was_asked_and_a_bare_value_continues_the_topic(db: Engine) -> None:
+def test_a_yes_does_what_was_asked_and_a_bare_value_continues_the_topic(actions_db: Engine) -> None:
     from actions.answers import ActionAffirm, ActionInform
 
-    chat = talk(db, "李家")
+    chat = talk(actions_db, "李家")
     assert names(chat.run(ActionAffirm(), "affirm")) == ["utter_affirm_nothing"]
     assert names(chat.run(ActionInform(), "inform", {"device_type": "冰箱"})) == [
         "utter_inform_without_topic"
@@ -361,14 +363,14 @@ def test_a_yes_does_what_was_asked_and_a_bare_value_continues_the_topic(db: Engi
     assert names(chat.run(ActionAffirm(), "affirm"))[0] == "utter_read_back_installment"
     assert names(chat.run(ActionAffirm(), "affirm")) == ["utter_application_pending"]
     assert names(chat.run(ActionAffirm(), "affirm")) == ["utter_application_exists"]
-    assert application_count(db) == 1
+    assert application_count(actions_db) == 1
     chat.run(ActionDeviceStatus(), "ask_device_status", {"device_type": "冰箱"})
     follow = chat.run(ActionInform(), "inform", {"device_type": "电视"})
     assert card_of(follow, "device_status")["devices"][0]["name"] == "电视"
 
 
-def test_an_apr_question_inside_the_form_lists_the_apr_of_each_period_count(db: Engine) -> None:
-    chat = talk(db, "李家")
+def test_an_apr_question_inside_the_form_lists_the_apr_of_each_period_count(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
     chat.slots.update(product="HAIER-XF-FA350", periods="12")
     chat.run(ActionInstallmentQuote(), "ask_installment")
     chat.slots.update(product="GREE-KFR35-YJ1", periods=None)
@@ -378,9 +380,9 @@ def test_an_apr_question_inside_the_form_lists_the_apr_of_each_period_count(db: 
     assert "12期13.03%" in said[0].values["options"] and "3期" in said[0].values["options"]
 
 
-def test_a_bare_inform_with_no_value_heard_falls_back(db: Engine) -> None:
+def test_a_bare_inform_with_no_value_heard_falls_back(actions_db: Engine) -> None:
     from actions.answers import ActionInform
 
-    chat = talk(db, "李家")
+    chat = talk(actions_db, "李家")
     chat.run(ActionGreenPoints(), "ask_green_points")
     assert names(chat.run(ActionInform(), "inform", text="嗯那个")) == ["utter_ask_rephrase"]

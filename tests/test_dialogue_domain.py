@@ -14,9 +14,7 @@ from actions.installment import ActionInstallmentQuote
 from bot.finance.catalog import products
 from bot.seed.demo import DEMO_TENANT_ID
 from bot.topics.catalog_choice import periods_available
-from tests.dialogue_kit import FREE_WORDS, ROOT, card_of, db, demo_db_file, domain, each_text, responses, talk
-
-__all__ = ["db", "demo_db_file"]
+from tests.dialogue_kit import FREE_WORDS, ROOT, card_of, domain, each_text, responses, talk
 
 ACTIONS = sorted((ROOT / "actions").glob("*.py"))
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -108,8 +106,8 @@ def test_variations_of_a_response_use_the_same_values() -> None:
         assert all(f <= max(fields, key=len) for f in fields), name
 
 
-def test_every_quote_of_the_catalog_says_zero_interest_only_at_zero_apr(db: Engine) -> None:
-    with Session(db) as session:
+def test_every_quote_of_the_catalog_says_zero_interest_only_at_zero_apr(actions_db: Engine) -> None:
+    with Session(actions_db) as session:
         offers = [
             (p.sku, n)
             for p in products(session, DEMO_TENANT_ID)
@@ -118,7 +116,7 @@ def test_every_quote_of_the_catalog_says_zero_interest_only_at_zero_apr(db: Engi
     assert len(offers) > 20
     free_quotes = 0
     for sku, periods in offers:
-        chat = talk(db, "李家")
+        chat = talk(actions_db, "李家")
         chat.slots.update(product=sku, periods=str(periods))
         said = chat.run(ActionInstallmentQuote(), "ask_installment")
         card = card_of(said, "installment_quote")

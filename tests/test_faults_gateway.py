@@ -9,37 +9,36 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from bot.conversation.pipeline import Speech
 from bot.speech.audio import wav_to_pcm16
 from bot.speech.settings import SpeechSettings
 from bot.speech.stt.base import SttError, SttInfo, SttSession
 from bot.speech.tts.worker import EngineWorker
-from tests.fakes import FakeDialogue
+from tests.fakes import FakeDialogue, FakeStt, FakeTts, silence_wav
 from tests.fault_kit import DISK_FULL_TRIGGER, assert_apology, is_chinese
-from tests.gateway_kit import ZHANG, FakeStt, FakeTts, demo_engine, make_client, silence_wav
+from tests.gateway_kit import ZHANG, make_client
 from tests.speech_fixtures import espeak_wav, korean_engine
 
 
 async def test_a_failed_turn_has_one_error_event_with_a_short_apology(
-    aiohttp_client: Any, tmp_path: Path
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
-    engine = demo_engine(tmp_path)
+    engine = demo_db
     client = await make_client(aiohttp_client, engine, FakeDialogue(down=True))
     resp = await client.post("/api/v1/converse", json={"text": "你好", "turn_id": "t-1"}, headers=ZHANG)
     assert_apology(resp.status, await resp.json())
-    engine.dispose()
 
 
 async def test_a_database_refusing_writes_is_red_until_a_turn_is_recorded(
-    aiohttp_client: Any, tmp_path: Path
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
-    engine = demo_engine(tmp_path)
+    engine = demo_db
     client = await make_client(aiohttp_client, engine, FakeDialogue())
     with engine.begin() as conn:
         conn.execute(text(DISK_FULL_TRIGGER))
@@ -53,7 +52,6 @@ async def test_a_database_refusing_writes_is_red_until_a_turn_is_recorded(
     assert resp.status == 200, "the failed turn left nothing behind: the same turn id runs now"
     health = await (await client.get("/healthz")).json()
     assert health["components"]["database"]["ok"] is True
-    engine.dispose()
 
 
 class CrashingStt:
@@ -109,9 +107,9 @@ class HangingTts(FakeTts):
 
 
 async def test_recogniser_crash_is_an_apology_and_the_next_spoken_turn_works(
-    aiohttp_client: Any, tmp_path: Path
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
-    engine = demo_engine(tmp_path)
+    engine = demo_db
     speech = Speech(SpeechSettings(), stt=CrashingStt(), tts=FakeTts())
     client = await make_client(aiohttp_client, engine, FakeDialogue(), speech=speech)
     wav = espeak_wav("안녕하세요 감사합니다")
@@ -130,13 +128,12 @@ async def test_recogniser_crash_is_an_apology_and_the_next_spoken_turn_works(
     assert resp.status == 200 and body["transcript"] and body["replies"], body
     health = await (await client.get("/healthz")).json()
     assert health["components"]["stt"]["ok"] is True, "green again once it recognised an utterance"
-    engine.dispose()
 
 
 async def test_synthesiser_hang_is_cut_by_the_watchdog_and_the_next_run_speaks(
-    aiohttp_client: Any, tmp_path: Path
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
-    engine = demo_engine(tmp_path)
+    engine = demo_db
     tts = HangingTts()
     speech = Speech(SpeechSettings(), stt=FakeStt(["你好", "你好"]), tts=tts)
     client = await make_client(aiohttp_client, engine, FakeDialogue(), speech=speech)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from bot.speech.audio import pcm16_to_wav
 from bot.speech.settings import SpeechSettings
 from bot.store.db import utcnow
 from bot.store.models import Conversation
-from tests.fakes import FakeDialogue
-from tests.gateway_kit import FakeStates, FakeStt, demo_engine, make_client, no_speech
+from tests.fakes import FakeDialogue, FakeStates, FakeStt
+from tests.gateway_kit import make_client, no_speech
 
 ZHANG = {"Authorization": "Bearer demo-zhang-speaker"}
 ZHANG_PANEL = {"Authorization": "Bearer demo-zhang-panel"}
@@ -30,21 +29,14 @@ Client = TestClient  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def dialogue() -> FakeDialogue:
     return FakeDialogue()
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, db: Engine, dialogue: FakeDialogue) -> Client:
+async def client(aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue) -> Client:
     config = Config(actions_port=1)  # nothing listens there: the action server reads as down
-    return await aiohttp_client(create_app(config, engine=db, dialogue=dialogue, speech=no_speech()))
+    return await aiohttp_client(create_app(config, engine=demo_db, dialogue=dialogue, speech=no_speech()))
 
 
 async def say(client: Client, text: str, headers: dict[str, str], **extra: Any) -> Any:
@@ -66,7 +58,7 @@ async def test_a_turn_returns_replies_with_cards_and_events(client: Client) -> N
 
 
 async def test_sender_is_derived_from_the_device_not_the_request(
-    client: Client, dialogue: FakeDialogue, db: Engine
+    client: Client, dialogue: FakeDialogue, demo_db: Engine
 ) -> None:
     await say(client, "你好", ZHANG, sender="someone-else")
     await say(client, "你好", ZHANG)
@@ -75,7 +67,7 @@ async def test_sender_is_derived_from_the_device_not_the_request(
     senders = [s for s, _ in dialogue.calls]
     assert senders[0] == senders[1] != "someone-else"
     assert len(set(senders)) == 3
-    with Session(db) as session:
+    with Session(demo_db) as session:
         conv = session.get(Conversation, senders[0])
         assert conv is not None
         other = session.get(Conversation, senders[3])
@@ -83,10 +75,10 @@ async def test_sender_is_derived_from_the_device_not_the_request(
 
 
 async def test_an_idle_conversation_is_replaced_by_a_new_one(
-    client: Client, dialogue: FakeDialogue, db: Engine
+    client: Client, dialogue: FakeDialogue, demo_db: Engine
 ) -> None:
     await say(client, "你好", ZHANG)
-    with Session(db) as session:
+    with Session(demo_db) as session:
         conv = session.exec(select(Conversation)).one()
         conv.last_turn_at = utcnow() - timedelta(minutes=31)
         session.add(conv)
@@ -193,10 +185,10 @@ async def test_unknown_routes_are_json_404(client: Client) -> None:
 
 
 async def test_health_names_the_folder_to_provision_when_no_speech_model_is_there(
-    aiohttp_client: Any, db: Engine, dialogue: FakeDialogue, tmp_path: Path
+    aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue, tmp_path: Path
 ) -> None:
     config = Config(actions_port=1, models_dir=tmp_path / "models")
-    client = await aiohttp_client(create_app(config, engine=db, dialogue=dialogue))
+    client = await aiohttp_client(create_app(config, engine=demo_db, dialogue=dialogue))
     body = await (await client.get("/healthz")).json()
     stt = body["components"]["stt"]
     assert stt["ok"] is False and stt["required"] is False
@@ -212,7 +204,7 @@ async def test_health_names_the_folder_to_provision_when_no_speech_model_is_ther
 
 
 async def test_health_is_200_degraded_when_only_speech_is_down(
-    aiohttp_client: Any, db: Engine, dialogue: FakeDialogue
+    aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue
 ) -> None:
     from aiohttp import web
 
@@ -224,7 +216,7 @@ async def test_health_is_200_degraded_when_only_speech_is_down(
     health.router.add_get("/health", ok)
     actions = await aiohttp_client(health)
     config = Config(actions_port=actions.port)
-    client = await aiohttp_client(create_app(config, engine=db, dialogue=dialogue, speech=no_speech()))
+    client = await aiohttp_client(create_app(config, engine=demo_db, dialogue=dialogue, speech=no_speech()))
     resp = await client.get("/healthz")
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "degraded"
@@ -234,10 +226,10 @@ async def test_health_is_200_degraded_when_only_speech_is_down(
 
 
 async def test_debug_turns_carry_the_intent_and_plain_turns_do_not_wait_for_it(
-    aiohttp_client: Any, db: Engine, dialogue: FakeDialogue
+    aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue
 ) -> None:
     states = FakeStates(DialogueState(intent="ask_energy_usage", confidence=0.93, awaiting="consent"))
-    client = await make_client(aiohttp_client, db, dialogue, states=states)
+    client = await make_client(aiohttp_client, demo_db, dialogue, states=states)
     plain = await (await say(client, "空调用了多少电", ZHANG)).json()
     assert "intent" not in [e["type"] for e in plain["events"]]
     assert states.read_for == [], "no recogniser loaded: nothing needs the state of a typed turn"
@@ -249,11 +241,11 @@ async def test_debug_turns_carry_the_intent_and_plain_turns_do_not_wait_for_it(
 
 
 async def test_the_state_of_a_typed_turn_is_read_only_when_the_next_spoken_turn_needs_it(
-    aiohttp_client: Any, db: Engine, dialogue: FakeDialogue
+    aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue
 ) -> None:
     states = FakeStates(DialogueState(awaiting="confirm"))
     speech = Speech(SpeechSettings(), stt=FakeStt([]))
-    client = await make_client(aiohttp_client, db, dialogue, speech=speech, states=states)
+    client = await make_client(aiohttp_client, demo_db, dialogue, speech=speech, states=states)
     body = await (await say(client, "好的", ZHANG)).json()
     assert "intent" not in [e["type"] for e in body["events"]]
     assert states.read_for == [], "a typed turn does not read Rasa's tracker"

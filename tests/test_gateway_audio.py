@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from bot.conversation.pipeline import Speech
 from bot.speech.audio import pcm16_to_wav, wav_to_pcm16
 from bot.speech.settings import SpeechSettings
-from tests.fakes import FakeDialogue
-from tests.gateway_kit import ZHANG, FakeStt, FakeTts, demo_engine, make_client
+from tests.fakes import FakeDialogue, FakeStt, FakeTts
+from tests.gateway_kit import ZHANG, make_client
 from tests.speech_fixtures import espeak_wav, korean_engine
 
 WAV = {**ZHANG, "Content-Type": "audio/wav"}
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
 
 
 def stereo_48k(mono_16k: bytes) -> bytes:
@@ -38,10 +28,12 @@ def stereo_48k(mono_16k: bytes) -> bytes:
     return bytes(wav)
 
 
-async def test_a_spoken_turn_returns_transcript_replies_and_events(aiohttp_client: Any, db: Engine) -> None:
+async def test_a_spoken_turn_returns_transcript_replies_and_events(
+    aiohttp_client: Any, demo_db: Engine
+) -> None:
     dialogue = FakeDialogue()
     speech = Speech(SpeechSettings(), stt=korean_engine(), tts=FakeTts())
-    client = await make_client(aiohttp_client, db, dialogue, speech=speech)
+    client = await make_client(aiohttp_client, demo_db, dialogue, speech=speech)
     pcm = bytes(16000) + wav_to_pcm16(espeak_wav("안녕하세요 감사합니다")) + bytes(32000)
     resp = await client.post("/api/v1/converse/audio", data=stereo_48k(pcm), headers=WAV)
     assert resp.status == 200, await resp.text()
@@ -51,9 +43,9 @@ async def test_a_spoken_turn_returns_transcript_replies_and_events(aiohttp_clien
     assert [e["type"] for e in body["events"]] == ["stt-final", "dialogue", "card", "run-end"]
 
 
-async def test_a_retried_audio_turn_is_answered_once(aiohttp_client: Any, db: Engine) -> None:
+async def test_a_retried_audio_turn_is_answered_once(aiohttp_client: Any, demo_db: Engine) -> None:
     dialogue, stt = FakeDialogue(), FakeStt(["空调用了多少电", "第二次不该识别"])
-    client = await make_client(aiohttp_client, db, dialogue, speech=Speech(SpeechSettings(), stt=stt))
+    client = await make_client(aiohttp_client, demo_db, dialogue, speech=Speech(SpeechSettings(), stt=stt))
     wav = pcm16_to_wav(bytes(8000) + wav_to_pcm16(espeak_wav("你好你好", "cmn")) + bytes(32000))
     headers = {**WAV, "Idempotency-Key": "audio-1"}
     first = await (await client.post("/api/v1/converse/audio", data=wav, headers=headers)).json()
@@ -62,9 +54,11 @@ async def test_a_retried_audio_turn_is_answered_once(aiohttp_client: Any, db: En
     assert len(dialogue.calls) == 1 and len(stt.grammars) == 1
 
 
-async def test_silence_is_a_422_no_speech(aiohttp_client: Any, db: Engine) -> None:
+async def test_silence_is_a_422_no_speech(aiohttp_client: Any, demo_db: Engine) -> None:
     dialogue = FakeDialogue()
-    client = await make_client(aiohttp_client, db, dialogue, speech=Speech(SpeechSettings(), stt=FakeStt([])))
+    client = await make_client(
+        aiohttp_client, demo_db, dialogue, speech=Speech(SpeechSettings(), stt=FakeStt([]))
+    )
     resp = await client.post("/api/v1/converse/audio", data=pcm16_to_wav(bytes(32000)), headers=WAV)
     assert resp.status == 422
     assert (await resp.json())["error"] == {"code": "no_speech", "message": "没有听清，请再说一遍"}

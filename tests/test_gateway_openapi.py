@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.gateway.app import create_app
 from tests.fakes import FakeDialogue
-from tests.gateway_kit import demo_engine, make_client, no_speech
+from tests.gateway_kit import make_client, no_speech
 
 METHODS = {"get", "post", "put", "patch", "delete"}
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
 
 
 def registered_routes() -> set[tuple[str, str]]:
@@ -35,9 +25,9 @@ def registered_routes() -> set[tuple[str, str]]:
 
 
 async def test_every_route_is_described_and_every_description_is_a_route(
-    aiohttp_client: Any, db: Engine
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
-    client = await make_client(aiohttp_client, db, FakeDialogue())
+    client = await make_client(aiohttp_client, demo_db, FakeDialogue())
     resp = await client.get("/api/v1/openapi.json")
     assert resp.status == 200
     spec = await resp.json()
@@ -48,9 +38,9 @@ async def test_every_route_is_described_and_every_description_is_a_route(
 
 
 async def test_operations_reference_known_schemas_and_errors_use_the_error_shape(
-    aiohttp_client: Any, db: Engine
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
-    client = await make_client(aiohttp_client, db, FakeDialogue())
+    client = await make_client(aiohttp_client, demo_db, FakeDialogue())
     spec = await (await client.get("/api/v1/openapi.json")).json()
     assert spec["openapi"].startswith("3.")
     schemas = spec["components"]["schemas"]

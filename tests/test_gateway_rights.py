@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from bot.store.db import utcnow
 from bot.store.models import ApiToken, ConsentScope, Device, EnergyReading, Household
 from bot.store.repo import hash_token
 from tests.fakes import FakeDialogue
-from tests.gateway_kit import LI, ZHANG, ZHANG_PANEL, Client, demo_engine, make_client
+from tests.gateway_kit import LI, ZHANG, ZHANG_PANEL, Client, make_client
 
 QUOTE = Candidate(
     kind=OfferKind.INSTALLMENT,
@@ -37,19 +35,12 @@ QUOTE = Candidate(
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
+async def client(aiohttp_client: Any, demo_db: Engine) -> Client:
+    return await make_client(aiohttp_client, demo_db, FakeDialogue())
 
 
-@pytest.fixture
-async def client(aiohttp_client: Any, db: Engine) -> Client:
-    return await make_client(aiohttp_client, db, FakeDialogue())
-
-
-def household_of(db: Engine, headers: dict[str, str]) -> int:
-    with Session(db) as session:
+def household_of(demo_db: Engine, headers: dict[str, str]) -> int:
+    with Session(demo_db) as session:
         token = session.get(ApiToken, hash_token(headers["Authorization"].split()[1]))
         assert token is not None and token.device_id is not None
         device = session.get(Device, token.device_id)
@@ -57,8 +48,8 @@ def household_of(db: Engine, headers: dict[str, str]) -> int:
         return device.household_id
 
 
-def make_offer(db: Engine, household_id: int, *, start: bool = True) -> int:
-    with Session(db, expire_on_commit=False) as session:
+def make_offer(demo_db: Engine, household_id: int, *, start: bool = True) -> int:
+    with Session(demo_db, expire_on_commit=False) as session:
         context = OfferContext(household_id=household_id, session_id="s1", topic=None, proactive=False)
         offer = offers.decide(session, context, [QUOTE], utcnow()).offer
         assert offer is not None
@@ -67,8 +58,8 @@ def make_offer(db: Engine, household_id: int, *, start: bool = True) -> int:
         return offer.offer_id
 
 
-def readings(db: Engine, household_id: int) -> int:
-    with Session(db) as session:
+def readings(demo_db: Engine, household_id: int) -> int:
+    with Session(demo_db) as session:
         query = select(func.count()).select_from(EnergyReading).join(Device)
         return session.exec(query.where(Device.household_id == household_id)).one()
 
@@ -81,12 +72,12 @@ async def test_consents_show_state_and_history(client: Client) -> None:
     assert li["history"] == [] and zhang["history"]
 
 
-async def test_grant_and_withdraw_from_the_panel_bind_at_once(client: Client, db: Engine) -> None:
+async def test_grant_and_withdraw_from_the_panel_bind_at_once(client: Client, demo_db: Engine) -> None:
     body = {"scopes": ["energy_data"], "granted": True, "channel": "panel"}
     resp = await client.post("/api/v1/me/consents", json=body, headers=LI)
     assert resp.status == 200
-    li = household_of(db, LI)
-    with Session(db) as session:
+    li = household_of(demo_db, LI)
+    with Session(demo_db) as session:
         assert ConsentScope.ENERGY_DATA in consent.in_force(session, li)
         assert consent.history(session, li)[-1].channel == "panel"
     resp = await client.post(
@@ -94,12 +85,12 @@ async def test_grant_and_withdraw_from_the_panel_bind_at_once(client: Client, db
     )
     state = {s["scope"]: s["granted"] for s in (await resp.json())["scopes"]}
     assert state["energy_data"] is False
-    with Session(db) as session:
+    with Session(demo_db) as session:
         assert consent.in_force(session, li) == {}
 
 
-async def test_a_household_sees_only_its_own_offers(client: Client, db: Engine) -> None:
-    zhang_offer = make_offer(db, household_of(db, ZHANG), start=False)
+async def test_a_household_sees_only_its_own_offers(client: Client, demo_db: Engine) -> None:
+    zhang_offer = make_offer(demo_db, household_of(demo_db, ZHANG), start=False)
     zhang = await (await client.get("/api/v1/me/offers", headers=ZHANG_PANEL)).json()
     li = await (await client.get("/api/v1/me/offers", headers=LI)).json()
     assert [o["offer_id"] for o in zhang["offers"]] == [zhang_offer]
@@ -111,8 +102,8 @@ async def test_a_household_sees_only_its_own_offers(client: Client, db: Engine) 
     assert other.status == 404 and (await other.json())["error"]["code"] == "offer_not_found"
 
 
-async def test_the_panel_completes_a_pending_application(client: Client, db: Engine) -> None:
-    offer_id = make_offer(db, household_of(db, ZHANG))
+async def test_the_panel_completes_a_pending_application(client: Client, demo_db: Engine) -> None:
+    offer_id = make_offer(demo_db, household_of(demo_db, ZHANG))
     card = await (await client.get(f"/api/v1/me/applications/{offer_id}", headers=ZHANG_PANEL)).json()
     assert card["type"] == "application_status" and card["state"] == "pending"
     qr = await (await client.get(f"/api/v1/me/applications/{offer_id}/qr", headers=ZHANG_PANEL)).json()
@@ -121,22 +112,24 @@ async def test_the_panel_completes_a_pending_application(client: Client, db: Eng
     assert stolen.status == 404
     done = await client.post(f"/api/v1/me/applications/{offer_id}/confirm", headers=ZHANG_PANEL)
     assert done.status == 200 and (await done.json())["state"] == "confirmed"
-    with Session(db) as session:
-        record = applications.get(session, offer_id, household_of(db, ZHANG))
+    with Session(demo_db) as session:
+        record = applications.get(session, offer_id, household_of(demo_db, ZHANG))
         assert record.confirmed_via == "panel"
     cancelled = await client.post(f"/api/v1/me/applications/{offer_id}/cancel", headers=ZHANG)
     assert (await cancelled.json())["state"] == "cancelled"
 
 
-async def test_delete_my_data_erases_readings_and_withdraws_everything(client: Client, db: Engine) -> None:
-    zhang, li = household_of(db, ZHANG), household_of(db, LI)
-    before_li = readings(db, li)
-    assert readings(db, zhang) > 0
+async def test_delete_my_data_erases_readings_and_withdraws_everything(
+    client: Client, demo_db: Engine
+) -> None:
+    zhang, li = household_of(demo_db, ZHANG), household_of(demo_db, LI)
+    before_li = readings(demo_db, li)
+    assert readings(demo_db, zhang) > 0
     resp = await client.delete("/api/v1/me/data", headers=ZHANG_PANEL)
     body = await resp.json()
     assert resp.status == 200 and body["deleted"]["readings"] > 0
-    assert readings(db, zhang) == 0 and readings(db, li) == before_li
-    with Session(db) as session:
+    assert readings(demo_db, zhang) == 0 and readings(demo_db, li) == before_li
+    with Session(demo_db) as session:
         assert consent.in_force(session, zhang) == {}
         assert session.get(Household, zhang) is not None
 
@@ -152,9 +145,9 @@ async def test_delete_my_data_erases_readings_and_withdraws_everything(client: C
     ],
 )
 async def test_bad_consent_changes_are_refused(
-    client: Client, db: Engine, body: dict[str, Any], code: str
+    client: Client, demo_db: Engine, body: dict[str, Any], code: str
 ) -> None:
     resp = await client.post("/api/v1/me/consents", json=body, headers=LI)
     assert resp.status == 400 and (await resp.json())["error"]["code"] == code
-    with Session(db) as session:
-        assert consent.history(session, household_of(db, LI)) == ()
+    with Session(demo_db) as session:
+        assert consent.history(session, household_of(demo_db, LI)) == ()

@@ -8,9 +8,9 @@ timings go to ``bench/results.json`` (``python -m bench load``), never into asse
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from bench.load import run
@@ -20,7 +20,6 @@ from bot.store.models import Device, EnergyReading, Household
 from bot.store.repo import authenticate
 from bot.testing.harness import RunningStack
 from bot.testing.seed_load import panel_token, seed_load, speaker_token
-from tests.gateway_kit import demo_engine
 from tests.scale_kit import ProductionProfile, production_stack
 
 
@@ -36,8 +35,8 @@ def load_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runni
         yield running
 
 
-def test_load_households_are_seeded_once_with_tokens_readings_and_mixed_consent(tmp_path: Path) -> None:
-    engine = demo_engine(tmp_path)
+def test_load_households_are_seeded_once_with_tokens_readings_and_mixed_consent(demo_db: Engine) -> None:
+    engine = demo_db
     added = seed_load(engine, 4, utcnow(), days=14)
     assert added > 0 and seed_load(engine, 4, utcnow(), days=14) == 0, "idempotent"
     with Session(engine) as session:

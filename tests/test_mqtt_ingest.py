@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,9 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.errors import ConfigError, StoreError
-from bot.store.db import make_engine
 from bot.store.models import Device, Household, Tenant
-from bot.store.tables import metadata
 from bot.telemetry.ingest import IngestReport
 from bot.telemetry.mqtt import Broker, MqttIngest, Route, broker, handle, result_topic, route, store_ingest
 from bot.telemetry.records import Rejected, TelemetryFormatError
@@ -55,15 +51,6 @@ def seed_home(engine: Engine) -> int:
 def interval_csv(device: int, *rows: str) -> bytes:
     """An ``interval_wh`` payload for ``device`` with rows ``start,minutes,wh``."""
     return (CSV_HEAD + "".join(f"{device},{row}\n" for row in rows)).encode()
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    """A SQLite file with every table (the ingest writes from a worker thread)."""
-    eng = make_engine(f"sqlite:///{tmp_path / 'mqtt.db'}")
-    metadata.create_all(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.mark.parametrize(
@@ -167,10 +154,12 @@ def test_a_database_failure_is_raised_for_the_caller_to_retry() -> None:
         handle(Route("hub", "interval_wh"), b"x", ingest)
 
 
-def test_real_ingest_stores_then_skips_a_resent_payload_and_rejects_unknown_devices(db: Engine) -> None:
-    device = seed_home(db)
+def test_real_ingest_stores_then_skips_a_resent_payload_and_rejects_unknown_devices(
+    schema_db: Engine,
+) -> None:
+    device = seed_home(schema_db)
     payload = interval_csv(device, "2025-03-01 08:00,60,1500", "2025-03-01 09:00,60,1200")
-    ingest = store_ingest(db)
+    ingest = store_ingest(schema_db)
     first = handle(Route("hub", "interval_wh"), payload, ingest)
     again = handle(Route("hub", "interval_wh"), payload, ingest)
     assert (first["stored"], first["skipped"]) == (2, 0)
@@ -193,9 +182,9 @@ def _message(topic: str, payload: bytes) -> Any:
     return SimpleNamespace(topic=topic, payload=payload)
 
 
-async def test_each_input_message_gets_one_qos1_result_and_results_are_ignored(db: Engine) -> None:
-    device = seed_home(db)
-    ingest = MqttIngest(broker("mqtt://127.0.0.1/t1"), store_ingest(db))
+async def test_each_input_message_gets_one_qos1_result_and_results_are_ignored(schema_db: Engine) -> None:
+    device = seed_home(schema_db)
+    ingest = MqttIngest(broker("mqtt://127.0.0.1/t1"), store_ingest(schema_db))
     client = FakeClient()
     good = interval_csv(device, "2025-03-01 08:00,60,1500")
     for topic, payload in [
@@ -213,9 +202,9 @@ async def test_each_input_message_gets_one_qos1_result_and_results_are_ignored(d
     assert ingest.handled == 3
 
 
-async def test_a_database_outage_delays_the_result_until_the_write_succeeds(db: Engine) -> None:
-    device = seed_home(db)
-    real = store_ingest(db)
+async def test_a_database_outage_delays_the_result_until_the_write_succeeds(schema_db: Engine) -> None:
+    device = seed_home(schema_db)
+    real = store_ingest(schema_db)
     failures = [StoreError("数据库暂时不可用")] * 2
 
     def flaky(fmt: str, text: str) -> IngestReport:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.cli.nlu import merged_catalogs
+from bot.cli.nlu import DEMO_CATALOGS, merged_catalogs
 from bot.config import load_config
 from bot.nlu.lexicon import CATEGORY_ALIASES, TIME_PERIODS, build_lexicon, load_catalog
 from bot.nlu.lookups import render_lookups, render_patterns, render_user_dict
 
 PROJECT = load_config().project_dir
+DEMO_CATALOG = DEMO_CATALOGS / "demo_catalog.json"
 
 
 def test_committed_lookups_are_what_the_generator_writes_for_the_demo_catalog() -> None:
@@ -21,7 +22,7 @@ def test_committed_lookups_are_what_the_generator_writes_for_the_demo_catalog() 
 
 
 def test_every_catalog_product_brand_and_category_gets_a_canonical_value() -> None:
-    catalog = load_catalog()
+    catalog = load_catalog(DEMO_CATALOG)
     lexicon = build_lexicon(catalog)
     assert set(lexicon.forms["product"]) == {p["sku"] for p in catalog["products"]}
     assert set(lexicon.forms["brand"]) == {p["brand"] for p in catalog["products"]}
@@ -30,7 +31,7 @@ def test_every_catalog_product_brand_and_category_gets_a_canonical_value() -> No
 
 
 def test_series_names_people_say_map_to_the_sku() -> None:
-    claimed = build_lexicon(load_catalog()).claimed("product")
+    claimed = build_lexicon(load_catalog(DEMO_CATALOG)).claimed("product")
     assert claimed["云佳"] == "GREE-KFR35-YJ1"
     assert claimed["米家m40"] == "XIAOMI-MIJIA-M40"
     assert claimed["地宝t30"] == "ECOVACS-T30PRO"
@@ -40,17 +41,17 @@ def test_series_names_people_say_map_to_the_sku() -> None:
 
 
 def test_contract_synonyms_are_present() -> None:
-    synonyms = build_lexicon(load_catalog()).synonyms("device_type")
+    synonyms = build_lexicon(load_catalog(DEMO_CATALOG)).synonyms("device_type")
     for alias, category in [("挂机", "空调"), ("柜机", "空调"), ("指纹锁", "智能门锁"), ("门锁", "智能门锁")]:
         assert alias in synonyms[category]
     for alias, category in [("监控", "摄像头"), ("新风系统", "新风机"), ("扫地机", "扫地机器人")]:
         assert alias in synonyms[category]
     assert set(CATEGORY_ALIASES) >= {"空调", "冰箱", "洗衣机", "热水器", "新风机", "扫地机器人", "空气净化器"}
-    assert "米家" in build_lexicon(load_catalog()).synonyms("brand")["小米"]
+    assert "米家" in build_lexicon(load_catalog(DEMO_CATALOG)).synonyms("brand")["小米"]
 
 
 def test_a_new_catalog_product_reaches_the_vocabulary(tmp_path: Path) -> None:
-    catalog = load_catalog()
+    catalog = load_catalog(DEMO_CATALOG)
     catalog["products"].append(
         {"sku": "MIDEA-DW-X9", "category": "洗碗机", "brand": "美的", "name": "美的 晶焰 X9 嵌入式洗碗机"}
     )

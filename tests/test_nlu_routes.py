@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +11,6 @@ from sqlalchemy.engine import Engine
 from bot.config import Config
 from bot.gateway.app import create_app
 from tests.fakes import FakeDialogue
-from tests.gateway_kit import demo_engine
 
 DESIGNER = {"Authorization": "Bearer demo-designer"}
 SPEAKER = {"Authorization": "Bearer demo-zhang-speaker"}
@@ -22,20 +19,13 @@ Client = TestClient  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def dialogue() -> FakeDialogue:
     return FakeDialogue()
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, db: Engine, dialogue: FakeDialogue) -> Client:
-    return await aiohttp_client(create_app(Config(actions_port=1), engine=db, dialogue=dialogue))
+async def client(aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue) -> Client:
+    return await aiohttp_client(create_app(Config(actions_port=1), engine=demo_db, dialogue=dialogue))
 
 
 async def test_designer_gets_the_parse_of_the_normalised_text(client: Client, dialogue: FakeDialogue) -> None:

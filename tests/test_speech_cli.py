@@ -21,7 +21,7 @@ from bot.seed.demo import seed_demo
 from bot.speech.audio import read_header
 from bot.store.db import make_engine, utcnow
 from bot.store.tables import metadata
-from bot.testing.harness import RunningStack, free_port, make_stack
+from bot.testing.harness import RunningStack, free_port
 from tests.fakes import FakeDialogue
 from tests.speech_fixtures import KOREAN_GRAMMAR, espeak_wav, korean_model_dir
 
@@ -158,22 +158,14 @@ def test_voice_without_a_local_model_sends_the_audio_to_the_gateway(
     assert gateway.dialogue.calls == []
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = make_stack(tmp_path_factory.mktemp("voice-stack"))
-    running.start()
-    yield running
-    running.stop()
-
-
 @pytest.mark.stack
-def test_voice_turn_against_the_real_stack(stack: RunningStack, files: dict[str, Path]) -> None:
+def test_voice_turn_against_the_real_stack(shared_stack: RunningStack, files: dict[str, Path]) -> None:
     """Real gateway, Rasa and action server: the (Korean) transcript gets the skill's real answer,
     spoken by the real synthesiser."""
     result = subprocess.run(
         [BOT, "voice", "--in", str(files["question"]), "--out", str(files["answer"]), "--json",
-         "--model", str(korean_model_dir()), "--grammar", str(files["grammar"]), "--url", stack.url],
-        env=stack.env, capture_output=True, text=True, timeout=120, check=False,
+         "--model", str(korean_model_dir()), "--grammar", str(files["grammar"]), "--url", shared_stack.url],
+        env=shared_stack.env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)

@@ -36,7 +36,7 @@ from bot.tenants.config import (
 )
 from tests.factories import add_household, ensure_tenant
 
-PACKAGED = Path(__file__).resolve().parent.parent / "bot" / "data" / "tenants"
+PACKAGED = Path(__file__).resolve().parent.parent / "bot" / "seed" / "data" / "tenants"
 TIP = Candidate(
     kind=OfferKind.UPGRADE,
     subject="KFR-35GW/1",

@@ -4,9 +4,8 @@ tokens are refused on every household endpoint and device tokens on every admin 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,8 +23,8 @@ from bot.store.db import utcnow
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import ApiToken, ConsentEvent, Conversation, Device, EnergyReading, Household
 from bot.store.repo import hash_token
-from tests.fakes import FakeDialogue
-from tests.gateway_kit import ZHANG, Client, demo_engine, make_client, no_speech, silence_wav
+from tests.fakes import FakeDialogue, silence_wav
+from tests.gateway_kit import ZHANG, Client, make_client, no_speech
 
 WANG = {"Authorization": "Bearer demo-wang-speaker"}
 DEMO_ADMIN = {"Authorization": "Bearer demo-admin"}
@@ -59,15 +58,8 @@ class Ids:
     offer: int
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
-
-
-def _household(db: Engine, headers: dict[str, str]) -> tuple[int, int]:
-    with Session(db) as session:
+def _household(demo_db: Engine, headers: dict[str, str]) -> tuple[int, int]:
+    with Session(demo_db) as session:
         token = session.get(ApiToken, hash_token(headers["Authorization"].split()[1]))
         assert token is not None and token.device_id is not None
         device = session.get(Device, token.device_id)
@@ -75,8 +67,8 @@ def _household(db: Engine, headers: dict[str, str]) -> tuple[int, int]:
         return device.household_id, device.id
 
 
-def _offer(db: Engine, household_id: int) -> int:
-    with Session(db, expire_on_commit=False) as session:
+def _offer(demo_db: Engine, household_id: int) -> int:
+    with Session(demo_db, expire_on_commit=False) as session:
         context = OfferContext(household_id, "s1", None, False)
         offer = offers.decide(session, context, [QUOTE], utcnow()).offer
         assert offer is not None
@@ -85,14 +77,14 @@ def _offer(db: Engine, household_id: int) -> int:
 
 
 @pytest.fixture
-def demo_ids(db: Engine) -> Ids:
-    household, device = _household(db, ZHANG)
-    return Ids(household, device, _offer(db, household))
+def demo_ids(demo_db: Engine) -> Ids:
+    household, device = _household(demo_db, ZHANG)
+    return Ids(household, device, _offer(demo_db, household))
 
 
-def _snapshot(db: Engine, household_id: int) -> dict[str, Any]:
+def _snapshot(demo_db: Engine, household_id: int) -> dict[str, Any]:
     """Everything of one household a foreign request could read or change."""
-    with Session(db) as session:
+    with Session(demo_db) as session:
         devices = select(Device.id).where(Device.household_id == household_id)
         readings = select(func.count()).select_from(EnergyReading)
         apps = session.exec(select(Application).where(Application.household_id == household_id)).all()
@@ -210,17 +202,17 @@ def test_every_registered_endpoint_has_an_isolation_case() -> None:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, db: Engine) -> Client:
-    return await make_client(aiohttp_client, db, FakeDialogue())
+async def client(aiohttp_client: Any, demo_db: Engine) -> Client:
+    return await make_client(aiohttp_client, demo_db, FakeDialogue())
 
 
 @pytest.mark.parametrize("route", sorted(HOUSEHOLD), ids=lambda r: f"{r[0]} {r[1]}")
 async def test_a_device_of_one_tenant_cannot_read_or_affect_the_other(
-    client: Client, db: Engine, demo_ids: Ids, route: tuple[str, str]
+    client: Client, demo_db: Engine, demo_ids: Ids, route: tuple[str, str]
 ) -> None:
-    before = _snapshot(db, demo_ids.household)
+    before = _snapshot(demo_db, demo_ids.household)
     resp = await HOUSEHOLD[route](client, WANG, demo_ids)
-    after = _snapshot(db, demo_ids.household)
+    after = _snapshot(demo_db, demo_ids.household)
     assert after == before, "a zhijia device changed the demo household"
     if route in FOREIGN_ID_ROUTES:
         assert resp.status == 404
@@ -231,31 +223,31 @@ async def test_a_device_of_one_tenant_cannot_read_or_affect_the_other(
 
 
 async def test_listings_of_a_zhijia_device_hold_only_its_own_household(
-    client: Client, db: Engine, demo_ids: Ids
+    client: Client, demo_db: Engine, demo_ids: Ids
 ) -> None:
-    wang, _ = _household(db, WANG)
-    own = _offer(db, wang)
+    wang, _ = _household(demo_db, WANG)
+    own = _offer(demo_db, wang)
     offers_seen = await (await client.get("/api/v1/me/offers", headers=WANG)).json()
     assert [o["offer_id"] for o in offers_seen["offers"]] == [own]
     consents = await (await client.get("/api/v1/me/consents", headers=WANG)).json()
-    with Session(db) as session:
+    with Session(demo_db) as session:
         wang_events = session.exec(select(ConsentEvent.id).where(ConsentEvent.household_id == wang)).all()
     assert sorted(e["event_id"] for e in consents["history"]) == sorted(wang_events)
     assert wang_events, "the zhijia household granted consent in the seed"
 
 
 async def test_a_zhijia_turn_runs_in_a_conversation_of_the_zhijia_household(
-    aiohttp_client: Any, db: Engine
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
     dialogue = FakeDialogue()
-    client = await make_client(aiohttp_client, db, dialogue)
+    client = await make_client(aiohttp_client, demo_db, dialogue)
     for headers in (WANG, ZHANG):
         assert (await client.post("/api/v1/converse", headers=headers, json={"text": "你好"})).status == 200
     (wang_sender, _), (zhang_sender, _) = dialogue.calls
-    with Session(db) as session:
+    with Session(demo_db) as session:
         for sender, headers, tenant in ((wang_sender, WANG, "zhijia"), (zhang_sender, ZHANG, "demo")):
             conv = session.get(Conversation, sender)
-            assert conv is not None and conv.household_id == _household(db, headers)[0]
+            assert conv is not None and conv.household_id == _household(demo_db, headers)[0]
             household = session.get(Household, conv.household_id)
             assert household is not None and household.tenant_id == tenant
 
@@ -263,34 +255,34 @@ async def test_a_zhijia_turn_runs_in_a_conversation_of_the_zhijia_household(
 @pytest.mark.parametrize("admin", [DEMO_ADMIN, ZHIJIA_ADMIN], ids=["demo", "zhijia"])
 @pytest.mark.parametrize("route", sorted(HOUSEHOLD), ids=lambda r: f"{r[0]} {r[1]}")
 async def test_admin_tokens_are_refused_on_every_household_endpoint(
-    client: Client, db: Engine, demo_ids: Ids, route: tuple[str, str], admin: dict[str, str]
+    client: Client, demo_db: Engine, demo_ids: Ids, route: tuple[str, str], admin: dict[str, str]
 ) -> None:
-    before = _snapshot(db, demo_ids.household)
+    before = _snapshot(demo_db, demo_ids.household)
     resp = await HOUSEHOLD[route](client, admin, demo_ids)
     assert resp.status == 403
-    assert _snapshot(db, demo_ids.household) == before
+    assert _snapshot(demo_db, demo_ids.household) == before
 
 
 @pytest.mark.parametrize("device", [WANG, ZHANG], ids=["wang", "zhang"])
 @pytest.mark.parametrize("route", sorted(ADMIN), ids=lambda r: f"{r[0]} {r[1]}")
 async def test_device_and_designer_tokens_are_refused_on_every_admin_endpoint(
-    client: Client, db: Engine, demo_ids: Ids, route: tuple[str, str], device: dict[str, str]
+    client: Client, demo_db: Engine, demo_ids: Ids, route: tuple[str, str], device: dict[str, str]
 ) -> None:
-    before = _snapshot(db, demo_ids.household)
+    before = _snapshot(demo_db, demo_ids.household)
     for headers in (device, {"Authorization": "Bearer demo-designer"}):
         resp = await ADMIN[route](client, headers, demo_ids)
         assert resp.status == 403
         assert (await resp.json())["error"]["code"] == "not_admin"
-    assert _snapshot(db, demo_ids.household) == before
+    assert _snapshot(demo_db, demo_ids.household) == before
 
 
 @pytest.mark.parametrize("route", sorted(ADMIN), ids=lambda r: f"{r[0]} {r[1]}")
 async def test_the_admin_of_one_tenant_cannot_see_or_touch_the_other(
-    client: Client, db: Engine, demo_ids: Ids, route: tuple[str, str]
+    client: Client, demo_db: Engine, demo_ids: Ids, route: tuple[str, str]
 ) -> None:
-    before = _snapshot(db, demo_ids.household)
+    before = _snapshot(demo_db, demo_ids.household)
     resp = await ADMIN[route](client, ZHIJIA_ADMIN, demo_ids)
-    assert _snapshot(db, demo_ids.household) == before
+    assert _snapshot(demo_db, demo_ids.household) == before
     if "{" in route[1]:
         assert resp.status == 404
     else:
@@ -304,7 +296,7 @@ async def test_the_admin_of_one_tenant_cannot_see_or_touch_the_other(
 
 @pytest.mark.parametrize("route", sorted(PUBLIC), ids=lambda r: f"{r[0]} {r[1]}")
 async def test_public_endpoints_carry_no_tenant_data(
-    client: Client, db: Engine, demo_ids: Ids, route: tuple[str, str]
+    client: Client, demo_db: Engine, demo_ids: Ids, route: tuple[str, str]
 ) -> None:
     resp = await PUBLIC[route](client, {}, demo_ids)
     assert resp.status in (200, 503)

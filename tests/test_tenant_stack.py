@@ -3,13 +3,12 @@ question gets each tenant's own products, partners, tariff and assistant name.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import pytest
 
-from bot.testing.harness import RunningStack, make_stack
+from bot.testing.harness import RunningStack
 
 pytestmark = pytest.mark.stack
 
@@ -30,16 +29,8 @@ TENANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = make_stack(tmp_path_factory.mktemp("tenants"))
-    running.start()
-    yield running
-    running.stop()
-
-
-def _turn(stack: RunningStack, token: str, text: str) -> dict[str, Any]:
-    status, body = stack.converse(token, text)
+def _turn(shared_stack: RunningStack, token: str, text: str) -> dict[str, Any]:
+    status, body = shared_stack.converse(token, text)
     assert status == 200, body
     return body
 
@@ -55,22 +46,24 @@ def _text(body: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("token", sorted(TENANTS))
-def test_the_assistant_introduces_itself_with_the_tenants_name(stack: RunningStack, token: str) -> None:
+def test_the_assistant_introduces_itself_with_the_tenants_name(
+    shared_stack: RunningStack, token: str
+) -> None:
     want = TENANTS[token]
-    hello = _text(_turn(stack, token, "你好"))
+    hello = _text(_turn(shared_stack, token, "你好"))
     assert want["assistant"] in hello
     other = {t["assistant"] for k, t in TENANTS.items() if k != token}
     assert not any(name in hello for name in other)
-    bot = _text(_turn(stack, token, "你是机器人吗"))
+    bot = _text(_turn(shared_stack, token, "你是机器人吗"))
     assert want["assistant"] in bot and want["brand"] in bot
 
 
 @pytest.mark.parametrize("token", sorted(TENANTS))
 def test_the_same_installment_question_gets_the_tenants_product_and_lender(
-    stack: RunningStack, token: str
+    shared_stack: RunningStack, token: str
 ) -> None:
     want = TENANTS[token]
-    body = _turn(stack, token, "新风机分十二期每个月还多少")
+    body = _turn(shared_stack, token, "新风机分十二期每个月还多少")
     card = _card(body, "installment_quote")
     assert card["product"]["sku"] == want["sku"]
     assert card["partner"] == want["partner"]
@@ -78,8 +71,10 @@ def test_the_same_installment_question_gets_the_tenants_product_and_lender(
 
 
 @pytest.mark.parametrize("token", sorted(TENANTS))
-def test_the_same_energy_question_is_priced_with_the_tenants_tariff(stack: RunningStack, token: str) -> None:
-    card = _card(_turn(stack, token, "我家上个月用了多少电"), "energy_usage")
+def test_the_same_energy_question_is_priced_with_the_tenants_tariff(
+    shared_stack: RunningStack, token: str
+) -> None:
+    card = _card(_turn(shared_stack, token, "我家上个月用了多少电"), "energy_usage")
     kwh, cost = Decimal(card["kwh"]), Decimal(card["cost"])
     assert kwh > 0
     shanghai_floor = (kwh * Decimal("0.617")).quantize(CENT, ROUND_DOWN)

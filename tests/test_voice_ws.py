@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from sqlalchemy.engine import Engine
 
 from bot.conversation.dialogue_state import DialogueState
@@ -23,27 +20,11 @@ from bot.conversation.pipeline import Speech
 from bot.speech.audio import SAMPLE_RATE, pcm16_to_wav, wav_to_pcm16
 from bot.speech.settings import SpeechSettings
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
-from tests.fakes import FakeDialogue
-from tests.gateway_kit import (
-    LI,
-    ZHANG,
-    FakeStates,
-    FakeStt,
-    FakeTts,
-    demo_engine,
-    make_client,
-    wav_frames,
-)
+from tests.fakes import FakeDialogue, FakeStates, FakeStt, FakeTts
+from tests.gateway_kit import LI, ZHANG, make_client, wav_frames
 from tests.speech_fixtures import espeak_wav, korean_engine
 
 ESPEAK_RATE = 22050
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = demo_engine(tmp_path)
-    yield engine
-    engine.dispose()
 
 
 def speech_audio(text: str, voice: str, rate: int = ESPEAK_RATE) -> bytes:
@@ -94,13 +75,13 @@ def collapse(sequence: list[str]) -> list[str]:
 
 
 async def test_real_recogniser_and_synthesiser_stream_everything_in_order(
-    aiohttp_client: Any, db: Engine
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
     tts = Pyttsx3TextToSpeech()
     speech = Speech(SpeechSettings(), stt=korean_engine(), tts=tts)
     dialogue = FakeDialogue()
     try:
-        client = await make_client(aiohttp_client, db, dialogue, speech=speech)
+        client = await make_client(aiohttp_client, demo_db, dialogue, speech=speech)
         async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
             received = await stream_run(ws, speech_audio("안녕하세요 감사합니다", "ko"), ESPEAK_RATE)
     finally:
@@ -131,11 +112,11 @@ async def test_real_recogniser_and_synthesiser_stream_everything_in_order(
 
 
 async def test_the_vad_ends_the_utterance_without_an_end_message_and_a_second_run_follows(
-    aiohttp_client: Any, db: Engine
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
     stt, tts, dialogue = FakeStt(["空调用了多少电", "冰箱呢"]), FakeTts(), FakeDialogue()
     client = await make_client(
-        aiohttp_client, db, dialogue, speech=Speech(SpeechSettings(), stt=stt, tts=tts)
+        aiohttp_client, demo_db, dialogue, speech=Speech(SpeechSettings(), stt=stt, tts=tts)
     )
     audio = speech_audio("你好你好", "cmn", SAMPLE_RATE)
     async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
@@ -147,11 +128,11 @@ async def test_the_vad_ends_the_utterance_without_an_end_message_and_a_second_ru
         assert collapse(kinds(run))[-4:] == ["tts-start", "<wav>", "tts-end", "run-end"]
 
 
-async def test_grammar_mode_follows_the_dialogue_state(aiohttp_client: Any, db: Engine) -> None:
+async def test_grammar_mode_follows_the_dialogue_state(aiohttp_client: Any, demo_db: Engine) -> None:
     stt, dialogue = FakeStt(["好的", "好的"]), FakeDialogue()
     states = FakeStates(DialogueState(intent="ask_installment", awaiting="apply"))
     speech = Speech(SpeechSettings(), stt=stt, tts=FakeTts())
-    client = await make_client(aiohttp_client, db, dialogue, speech=speech, states=states)
+    client = await make_client(aiohttp_client, demo_db, dialogue, speech=speech, states=states)
     audio = speech_audio("好的", "cmn", SAMPLE_RATE)
     async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
         first = await stream_run(ws, audio, SAMPLE_RATE)
@@ -164,11 +145,11 @@ async def test_grammar_mode_follows_the_dialogue_state(aiohttp_client: Any, db: 
 
 
 async def test_a_dialogue_failure_is_a_spoken_apology_and_the_run_ends(
-    aiohttp_client: Any, db: Engine
+    aiohttp_client: Any, demo_db: Engine
 ) -> None:
     stt, tts, dialogue = FakeStt(["你好"]), FakeTts(), FakeDialogue(down=True)
     client = await make_client(
-        aiohttp_client, db, dialogue, speech=Speech(SpeechSettings(), stt=stt, tts=tts)
+        aiohttp_client, demo_db, dialogue, speech=Speech(SpeechSettings(), stt=stt, tts=tts)
     )
     async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
         run = await stream_run(ws, speech_audio("你好", "cmn", SAMPLE_RATE), SAMPLE_RATE)
@@ -186,10 +167,10 @@ async def test_a_dialogue_failure_is_a_spoken_apology_and_the_run_ends(
     ]
 
 
-async def test_silence_then_end_is_no_speech_with_a_spoken_hint(aiohttp_client: Any, db: Engine) -> None:
+async def test_silence_then_end_is_no_speech_with_a_spoken_hint(aiohttp_client: Any, demo_db: Engine) -> None:
     tts, dialogue = FakeTts(), FakeDialogue()
     client = await make_client(
-        aiohttp_client, db, dialogue, speech=Speech(SpeechSettings(), stt=FakeStt([]), tts=tts)
+        aiohttp_client, demo_db, dialogue, speech=Speech(SpeechSettings(), stt=FakeStt([]), tts=tts)
     )
     async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
         run = await stream_run(ws, bytes(SAMPLE_RATE * 2), SAMPLE_RATE, send_end=True)
@@ -197,10 +178,10 @@ async def test_silence_then_end_is_no_speech_with_a_spoken_hint(aiohttp_client: 
     assert kinds(run)[-1] == "run-end" and dialogue.calls == []
 
 
-async def test_a_repeated_turn_id_replays_the_first_outcome(aiohttp_client: Any, db: Engine) -> None:
+async def test_a_repeated_turn_id_replays_the_first_outcome(aiohttp_client: Any, demo_db: Engine) -> None:
     stt, dialogue = FakeStt(["你好", "不该听到"]), FakeDialogue()
     client = await make_client(
-        aiohttp_client, db, dialogue, speech=Speech(SpeechSettings(), stt=stt, tts=FakeTts())
+        aiohttp_client, demo_db, dialogue, speech=Speech(SpeechSettings(), stt=stt, tts=FakeTts())
     )
     audio = speech_audio("你好", "cmn", SAMPLE_RATE)
     async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
@@ -211,10 +192,10 @@ async def test_a_repeated_turn_id_replays_the_first_outcome(aiohttp_client: Any,
     assert "dialogue" in kinds(again)
 
 
-async def test_the_panel_authenticates_in_the_start_message(aiohttp_client: Any, db: Engine) -> None:
+async def test_the_panel_authenticates_in_the_start_message(aiohttp_client: Any, demo_db: Engine) -> None:
     stt, dialogue = FakeStt(["你好"]), FakeDialogue()
     client = await make_client(
-        aiohttp_client, db, dialogue, speech=Speech(SpeechSettings(), stt=stt, tts=FakeTts())
+        aiohttp_client, demo_db, dialogue, speech=Speech(SpeechSettings(), stt=stt, tts=FakeTts())
     )
     async with client.ws_connect("/api/v1/voice") as ws:
         token = LI["Authorization"].split()[1]
