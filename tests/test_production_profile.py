@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.stack.up import group_members
+from bot.stack.supervisor import group_members
 from bot.testing.harness import RunningStack, free_port, make_stack
 from tests.fault_proxy import ThreadedProxy
 from tests.scale_kit import (

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from bot.config import load_config
 from bot.periods import resolve
 from bot.seed.demo import DEMO_TENANT_ID
-from bot.stack.up import group_members
+from bot.stack.supervisor import group_members
 from bot.store.db import make_engine, utcnow
 from bot.store.models import Device, EnergyReading, Household, Tenant
 from bot.testing.harness import RunningStack, alive, make_stack

@@ -30,10 +30,8 @@ from bot.rasa.endpoints import redact, write_endpoints
 from bot.rasa.probe import ComponentDown, probe
 from bot.rasa.store_checks import RasaLogWatch, fail_on_findings, verify_tracker_writes
 from bot.rasa.training import SPACY_DIR, build_spacy, engine_env, model_path, rasa_executable
-from bot.stack.supervisor import Component, GaveUp, Supervisor, group_members
+from bot.stack.supervisor import Component, GaveUp, Supervisor
 from bot.store.db import migrate
-
-__all__ = ["Component", "Stack", "check_ports", "components", "group_members", "run_stack"]
 
 Say = Callable[[str], None]
 RASA = "Rasa server"
