@@ -7,8 +7,10 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from bot.conversation.grammar import GrammarState, grammar_for_state, period_phrases, phrases_for
+from bot.conversation.pipeline import normalised
 from bot.finance.catalog import finance_plans, products
 from bot.speech.stt.grammar import compile_grammar, segment
+from bot.speech.stt.stream import SttUpdate
 from bot.speech.stt.text import clean_transcript
 from bot.speech.tts.numbers import integer_zh
 from bot.store.catalog import FinancePlan
@@ -53,10 +55,20 @@ def test_compile_spaces_phrases_drops_unsayable_ones_and_adds_unknown() -> None:
     assert "[unk]" not in compile_grammar(["好的"], lambda w: w == "好的")
 
 
-def test_recogniser_output_is_normalised_for_nlu() -> None:
-    assert clean_transcript("分 十二 期 每 个 月 多少 钱") == "分十二期每个月多少钱"
+def test_recogniser_output_keeps_its_words_and_drops_unknown_markers() -> None:
+    assert clean_transcript("分 十二 期 [unk]  每 个 月") == "分 十二 期 每 个 月"
     assert clean_transcript("[unk] 好的 [unk]") == "好的"
-    assert clean_transcript("네 좋아요") == "네 좋아요"
+    assert clean_transcript("[unk]") == ""
+
+
+def test_recogniser_output_is_normalised_for_nlu_by_the_conversation() -> None:
+    def heard(raw: str) -> str:
+        return normalised([SttUpdate(True, clean_transcript(raw), raw, 0)])[0].text
+
+    assert heard("分 十二 期 每 个 月 多少 钱") == "分十二期每个月多少钱"
+    assert heard("额 我 想 问 一下 [unk]") == "我想问一下", "a filler before a pause is dropped"
+    assert heard("额度 是 多少") == "额度是多少"
+    assert heard("네 좋아요") == "네 좋아요"
 
 
 def _demo(session: Session) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from bot.cli.voice_client import AudioTurn, TextTurn, Transport, ensure_speaker, play, record_utterance
 from bot.config import Config
 from bot.errors import InputError
+from bot.nlu.normalize import normalize
 from bot.speech import registry as sm
 from bot.speech.settings import SpeechSettings
 from bot.speech.stt.stream import transcribe_wav
@@ -119,17 +120,18 @@ def _transcribe(args: argparse.Namespace, config: Config) -> int:
     started = time.perf_counter()
     with handle:
         result = transcribe_wav(engine, handle, grammar, settings.vad())
+    utterances = [normalize(u) for u in result.utterances]
     if args.json:
         out = {
-            "text": result.text,
-            "utterances": result.utterances,
+            "text": " ".join(utterances),
+            "utterances": utterances,
             "audio_s": round(result.audio_ms / 1000, 2),
             "elapsed_s": round(time.perf_counter() - started, 2),
             "model": engine.info.name,
         }
         print(json.dumps(out, ensure_ascii=False))
     else:
-        print(result.text)
+        print(" ".join(utterances))
     return 0
 
 

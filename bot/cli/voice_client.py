@@ -19,6 +19,7 @@ import numpy as np
 from bot.cli.chat import converse
 from bot.cli.http_client import post
 from bot.errors import BotError, InputError
+from bot.nlu.normalize import normalize
 from bot.speech.audio import SAMPLE_RATE, pcm16_to_wav
 from bot.speech.stt.base import SpeechToText
 from bot.speech.stt.stream import transcribe_wav
@@ -68,7 +69,8 @@ class TextTurn:
 
     def send(self, wav: bytes) -> VoiceOutcome:
         """Transcribe, then ``POST /api/v1/converse``."""
-        transcript = transcribe_wav(self._stt, io.BytesIO(wav), self._grammar, self._vad).text
+        heard = transcribe_wav(self._stt, io.BytesIO(wav), self._grammar, self._vad)
+        transcript = " ".join(normalize(u) for u in heard.utterances)
         if not transcript:
             raise InputError("没有听清，请再说一遍", code="no_speech")
         outcome = converse(self._url, self._token, transcript)

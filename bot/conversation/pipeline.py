@@ -19,7 +19,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from bot.conversation.grammar import grammar_for_state
 from bot.conversation.turns import TurnRequest, TurnRunner
 from bot.errors import APOLOGY, BotError, InputError
 from bot.events import EventLog, EventType
-from bot.nlu.normalize import checked_turn_text
+from bot.nlu.normalize import checked_turn_text, normalize
 from bot.speech import registry
 from bot.speech.audio import SAMPLE_RATE, Resampler, decode, pcm16_chunks
 from bot.speech.settings import SpeechSettings
@@ -241,14 +241,14 @@ class Listener:
             raise InputError("说话时间太长了，请简短一些", code="audio_too_long", status=413)
         if self._resampler is not None:
             pcm = self._resampler.push(decode(pcm, "pcm", 16, 1))
-        return await self._stream.feed(pcm)
+        return normalised(await self._stream.feed(pcm))
 
     async def finish(self) -> list[SttUpdate]:
         """End of the audio."""
         updates: list[SttUpdate] = []
         if self._resampler is not None:
             updates += await self._stream.feed(self._resampler.push(np.zeros(0, np.float32), last=True))
-        return updates + await self._stream.finish()
+        return normalised(updates + await self._stream.finish())
 
 
 class VoicePipeline:
@@ -305,8 +305,8 @@ class VoicePipeline:
     def _transcribe(self, stream: UtteranceStream, wav: bytes) -> list[str]:
         finals: list[str] = []
         for chunk in pcm16_chunks(io.BytesIO(wav), self._max_audio_s):
-            finals += [u.text for u in stream.feed(chunk) if u.final and u.text]
-        return finals + [u.text for u in stream.finish() if u.final and u.text]
+            finals += [normalize(u.text) for u in stream.feed(chunk) if u.final and u.text]
+        return finals + [normalize(u.text) for u in stream.finish() if u.final and u.text]
 
     async def respond(self, request: TurnRequest, log: LiveLog) -> None:
         """Run the turn and speak its replies; a failing component becomes a spoken apology."""
@@ -347,6 +347,11 @@ class VoicePipeline:
         else:
             self.speech.worked("tts")
         log.add(EventType.TTS_END, chunks=chunks)
+
+
+def normalised(updates: list[SttUpdate]) -> list[SttUpdate]:
+    """The recogniser's hypotheses with the text every turn gets (words joined, fillers dropped)."""
+    return [replace(u, text=normalize(u.text)) for u in updates]
 
 
 def spoken_text(finals: list[str]) -> str:

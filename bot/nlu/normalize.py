@@ -6,11 +6,12 @@ import re
 import unicodedata
 
 from bot.errors import InputError
-from bot.speech.stt.text import join_cjk
 
 MAX_TEXT_CHARS = 500
 """Longest text turn accepted (a spoken sentence is far shorter)."""
 
+_CJK = r"\u3400-\u9fff\uf900-\ufaff"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}0-9])|(?<=[{_CJK}0-9])\s+(?=[{_CJK}])")
 # 嗯呃啊哦噢 never start a word; 额 does (额度, 额外, 金额), so it is a filler only when it stands alone.
 _PAUSE = r"[\s,，、。.!！?？]"
 _LEADING_FILLERS = re.compile(rf"^(?:(?:[嗯呃啊哦噢]|额+(?={_PAUSE}|[嗯呃啊哦噢]|$)){_PAUSE}*)+")
@@ -25,7 +26,7 @@ def normalize(text: str) -> str:
     text = _SPACES.sub(" ", text).strip()
     # A bare 嗯 is an answer (assent), not a filler: keep an utterance that is nothing else.
     text = _TRAILING_FILLERS.sub("", _LEADING_FILLERS.sub("", text)).strip() or text
-    return join_cjk(text)
+    return _SPACE_BETWEEN_CJK.sub("", text)
 
 
 def checked_turn_text(raw: object) -> str:

@@ -14,8 +14,8 @@ from bot.errors import StackError
 MODEL_PREFIX = "skill-"
 SPACY_DIR = "models/spacy-zh"
 """The spaCy ``zh`` pipeline SpacyNLP loads (built from data/lexicon by ``bot.nlu.build``)."""
-_INPUTS = ("config.yml", "domain.yml", "bot/speech/stt/text.py")
-"""Besides ``data/`` and ``bot/nlu/*.py``: what the NLU reads or imports (``join_cjk``)."""
+_INPUTS = ("config.yml", "domain.yml")
+"""Besides ``data/`` and the NLU's own modules (``bot/nlu/*.py``)."""
 
 
 def engine_env() -> dict[str, str]:

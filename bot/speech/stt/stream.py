@@ -24,7 +24,7 @@ class SttUpdate:
 
     final: bool
     text: str
-    """Normalised for NLU (Chinese words joined, unknown-word markers dropped)."""
+    """The recognised words (unknown-word markers dropped); the product normalises them for NLU."""
     raw: str
     """As the recogniser produced it."""
     at_ms: int
