@@ -206,15 +206,15 @@ class ActionInstallmentQuote(Action):
     ) -> list[dict[str, Any]]:
         sku, periods = tracker.get_slot("product"), to_count(tracker.get_slot("periods"))
         events: Events = [topic("installment"), awaiting(None)]
-        off = feature_off(tracker, "installments")
-        if off is not None:
-            decline_feature(dispatcher, domain, off, "installments")
-            return [*events, SlotSet("product", None), SlotSet("periods", None)]
-        if not sku or periods is None:
-            say(dispatcher, "utter_cost_details_no_quote")
-            return events
         try:
             with household_session(tracker) as (session, ref):
+                cfg = config_of(ref)
+                if not cfg.feature_enabled("installments"):
+                    decline_feature(dispatcher, domain, cfg, "installments")
+                    return [*events, SlotSet("product", None), SlotSet("periods", None)]
+                if not sku or periods is None:
+                    say(dispatcher, "utter_cost_details_no_quote")
+                    return events
                 return events + quote_turn(dispatcher, tracker, domain, session, ref, str(sku), periods)
         except BotError:
             say(dispatcher, "utter_service_error")

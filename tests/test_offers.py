@@ -20,6 +20,7 @@ from bot.household import consent
 from bot.offers import records
 from bot.offers import service as offers
 from bot.offers.types import Candidate, Caps, OfferContext, OfferKind, RefusalReason
+from bot.seed.tenants import packaged_tenant_config
 from bot.store.db import make_engine
 from bot.store.ledger import OfferAudit
 from bot.store.models import ConsentScope
@@ -206,6 +207,44 @@ def test_free_wording_is_refused_unless_apr_is_zero(session: Session, hh: int) -
     assert refused.offer is None and refused.reason is RefusalReason.UNTRUTHFUL_TERMS
     true_free = Candidate(**{**fake_free.__dict__, "terms": {"apr": "0"}})
     assert offers.decide(session, _ctx(hh, proactive=False), [true_free], T0).offer is not None
+
+
+def test_free_wording_with_a_fee_is_refused_even_at_zero_apr(session: Session, hh: int) -> None:
+    fee_free = Candidate(
+        kind=OfferKind.INSTALLMENT,
+        subject="XF-300",
+        terms={"apr": "0", "fees_total": "120.00"},
+        explanation="厂家活动",
+        text="十二期零利息",
+    )
+    refused = offers.decide(session, _ctx(hh, proactive=False), [fee_free], T0)
+    assert refused.offer is None and refused.reason is RefusalReason.UNTRUTHFUL_TERMS
+
+
+def test_a_kind_the_tenant_switched_off_is_refused_by_the_service_and_writes_nothing(
+    engine: Engine, session: Session, hh: int
+) -> None:
+    caps = Caps(disabled=frozenset({OfferKind.INSTALLMENT}))
+    refused = offers.decide(session, _ctx(hh, proactive=False), [INSTALLMENT], T0, caps)
+    assert refused.offer is None and refused.reason is RefusalReason.FEATURE_DISABLED
+    assert _audit_rows(engine) == 0
+    other = offers.decide(session, _ctx(hh, proactive=False), [INSTALLMENT, UPGRADE], T0, caps)
+    assert other.offer is not None and other.offer.kind is OfferKind.UPGRADE
+
+
+def test_caps_of_a_tenant_are_its_limits_quiet_hours_zone_and_switched_off_kinds() -> None:
+    cfg = packaged_tenant_config("demo")
+    cfg = cfg.model_copy(
+        update={
+            "offers": cfg.offers.model_copy(update={"per_session": 2, "per_week": 4, "max_per_day": 1}),
+            "features": cfg.features.model_copy(update={"insurance": False, "points": False}),
+        }
+    )
+    caps = offers.caps_of(cfg)
+    assert (caps.per_session, caps.per_week, caps.per_day) == (2, 4, 1)
+    assert caps.timezone == cfg.timezone
+    assert caps.disabled == {OfferKind.INSURANCE, OfferKind.POINTS}
+    assert OfferKind.UPGRADE not in offers.FEATURE_OF_KIND, "advice, not a financial service"
 
 
 def test_installment_without_apr_is_refused(session: Session, hh: int) -> None:

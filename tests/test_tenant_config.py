@@ -153,6 +153,17 @@ def test_apply_creates_then_updates_the_tenant_and_its_stored_config(session: Se
     assert tenant_config_of(session, "zhijia").cancel_window == timedelta(days=10)
 
 
+def test_a_stored_config_is_parsed_once_per_version(session: Session) -> None:
+    cfg = packaged_tenant_config("zhijia")
+    apply_tenant_config(session, cfg)
+    session.commit()
+    first = tenant_config_of(session, "zhijia")
+    assert tenant_config_of(session, "zhijia") is first, "the same stored text is not parsed again"
+    apply_tenant_config(session, cfg.model_copy(update={"assistant_name": "小智同学"}))
+    session.commit()
+    assert tenant_config_of(session, "zhijia").assistant_name == "小智同学", "a new version is read"
+
+
 def test_a_tenant_without_stored_config_gets_the_defaults_of_its_row(session: Session) -> None:
     tenant = ensure_tenant(session)
     cfg = tenant_config_of(session, tenant.id)
