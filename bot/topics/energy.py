@@ -1,7 +1,7 @@
 """The answer to 「我家空调这个月用了多少电」: a household's (or one device category's) use and cost,
 and which device used the most (「最费电的是哪个」).
 
-A thin view over ``bot.energy.household_usage`` (tiered tariff, chart series) for the dialogue.
+A thin view over ``bot.energy.usage.household_usage`` (tiered tariff, chart series) for the dialogue.
 """
 
 from __future__ import annotations
