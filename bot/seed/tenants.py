@@ -29,14 +29,10 @@ def packaged_tenant_config(tenant_id: str) -> TenantConfig:
     return parse_tenant_config(tomllib.loads(text), f"tenants/{name}")
 
 
-def catalog_text(tenant_id: str) -> str:
-    """The packaged catalog file of a demo tenant (JSON, import shape)."""
-    return resources.files("bot.seed.data").joinpath(CATALOG_FILES[tenant_id]).read_text(encoding="utf-8")
-
-
 def packaged_catalog(tenant_id: str) -> Catalog:
     """The packaged demo catalog of a demo tenant."""
-    return parse_json_catalog(catalog_text(tenant_id))
+    text = resources.files("bot.seed.data").joinpath(CATALOG_FILES[tenant_id]).read_text(encoding="utf-8")
+    return parse_json_catalog(text)
 
 
 ZHIJIA_HOUSEHOLDS: tuple[HouseholdSpec, ...] = (
