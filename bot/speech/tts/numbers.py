@@ -13,7 +13,8 @@ from collections.abc import Callable
 _DIGITS = "零一二三四五六七八九"
 _SMALL_UNITS = ("", "十", "百", "千")
 _BIG_UNITS = ("", "万", "亿", "万亿")
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_NUM = r"\d{1,3}(?:,\d{3})+(?!,?\d)(?:\.\d+)?|\d+(?:\.\d+)?"
+"""A number as written: thousands grouped by commas only when every group is whole (``1,0000`` is not)."""
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９％．：", "0123456789%.:")
 """Full-width digits and number signs (punctuation such as ``，`` is kept: it is a pause)."""
 _MEASURE_WORDS = "个台次年天种块位只件条张项周期倍"
