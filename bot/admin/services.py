@@ -21,7 +21,7 @@ from bot.finance.catalog_parse import parse_csv_catalog, parse_json_catalog
 from bot.household import data_rights
 from bot.offers import records
 from bot.store.ledger import Application, OfferAudit
-from bot.store.models import ApiToken, Device, Household, Tenant, TokenRole
+from bot.store.models import ApiToken, Device, DeviceCategory, Household, Tenant, TokenRole
 from bot.store.repo import Principal, issue_token
 
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
@@ -152,8 +152,9 @@ def rotate_device_token(session: Session, tenant_id: str, device_id: int, now: d
     for row in live:
         row.revoked_at = now
         session.add(row)
-    token = f"dev-{secrets.token_urlsafe(32)}"
+    hub = device.category == DeviceCategory.HUB
+    token = f"{'hub' if hub else 'dev'}-{secrets.token_urlsafe(32)}"
     label = live[0].label if live else device.name
-    issue_token(session, token, TokenRole.DEVICE, tenant_id, device_id, label, now)
+    issue_token(session, token, TokenRole.HUB if hub else TokenRole.DEVICE, tenant_id, device_id, label, now)
     session.flush()
     return token, len(live)

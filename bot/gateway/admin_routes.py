@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 from aiohttp import web
 from sqlmodel import Session
 
+from bot.admin import onboarding, tokens
 from bot.admin import services as admin
 from bot.errors import InputError
 from bot.finance.catalog_parse import CatalogRejected
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import bearer_token, principal_for_token, read_body
+from bot.gateway.routes import bearer_token, json_body, principal_for_token, read_body
 from bot.store.db import session_scope, utcnow
 
 table = web.RouteTableDef()
@@ -106,3 +107,125 @@ async def rotate_token(request: web.Request) -> web.Response:
         request, lambda s: admin.rotate_device_token(s, tenant_id, device_id, utcnow())
     )
     return web.json_response({"device_id": device_id, "token": token, "revoked": revoked})
+
+
+@table.delete("/api/v1/admin/devices/{device_id}/tokens")
+async def revoke_device_tokens(request: web.Request) -> web.Response:
+    """Revoke every token of the device at once (204); its next request answers 401."""
+    tenant_id = await _tenant(request)
+    device_id = _int_id(request, "device_id")
+    await _in_session(request, lambda s: onboarding.revoke_tokens(s, tenant_id, device_id, utcnow()))
+    return web.Response(status=204)
+
+
+@table.post("/api/v1/admin/households")
+async def create_household(request: web.Request) -> web.Response:
+    """``{"name", "region"?, "members"?}`` → 201 ``{"household_id"}``."""
+    tenant_id = await _tenant(request)
+    body = await json_body(request)
+    household = await _in_session(request, lambda s: onboarding.create_household(s, tenant_id, body))
+    return web.json_response({"household_id": household.id}, status=201)
+
+
+@table.get("/api/v1/admin/households")
+async def list_households(request: web.Request) -> web.Response:
+    """The tenant's households with device counts."""
+    tenant_id = await _tenant(request)
+    rows = await _in_session(request, lambda s: onboarding.list_households(s, tenant_id))
+    return web.json_response({"households": rows})
+
+
+@table.patch("/api/v1/admin/households/{household_id}")
+async def update_household(request: web.Request) -> web.Response:
+    """Change a household's name or members."""
+    tenant_id = await _tenant(request)
+    household_id = _int_id(request, "household_id")
+    body = await json_body(request)
+
+    def run(session: Session) -> dict[str, Any]:
+        return onboarding.household_json(
+            session, onboarding.update_household(session, tenant_id, household_id, body)
+        )
+
+    return web.json_response(await _in_session(request, run))
+
+
+@table.delete("/api/v1/admin/households/{household_id}")
+async def remove_household(request: web.Request) -> web.Response:
+    """Erase a household's data (as 「删除我的数据」) and the household; its credentials stop at once."""
+    tenant_id = await _tenant(request)
+    household_id = _int_id(request, "household_id")
+    outcome = await _in_session(
+        request, lambda s: onboarding.remove_household(s, tenant_id, household_id, utcnow())
+    )
+    return web.json_response(outcome)
+
+
+@table.post("/api/v1/admin/households/{household_id}/devices")
+async def create_device(request: web.Request) -> web.Response:
+    """Add a device; speakers, panels and hubs come back with a pairing code and its QR (201)."""
+    tenant_id = await _tenant(request)
+    household_id = _int_id(request, "household_id")
+    body = await json_body(request)
+
+    def run(session: Session) -> dict[str, Any]:
+        added = onboarding.create_device(session, tenant_id, household_id, body, utcnow())
+        out = {**onboarding.device_json(added.device)}
+        if added.pairing is not None:
+            out["pairing"] = added.pairing.to_json()
+        return out
+
+    return web.json_response(await _in_session(request, run), status=201)
+
+
+@table.get("/api/v1/admin/households/{household_id}/devices")
+async def list_devices(request: web.Request) -> web.Response:
+    """A household's devices."""
+    tenant_id = await _tenant(request)
+    household_id = _int_id(request, "household_id")
+    rows = await _in_session(request, lambda s: onboarding.list_devices(s, tenant_id, household_id))
+    return web.json_response({"devices": rows})
+
+
+@table.patch("/api/v1/admin/devices/{device_id}")
+async def update_device(request: web.Request) -> web.Response:
+    """Change a device's name, room, brand, model, dates or energy label fields."""
+    tenant_id = await _tenant(request)
+    device_id = _int_id(request, "device_id")
+    body = await json_body(request)
+    device = await _in_session(request, lambda s: onboarding.update_device(s, tenant_id, device_id, body))
+    return web.json_response(onboarding.device_json(device))
+
+
+@table.delete("/api/v1/admin/devices/{device_id}")
+async def remove_device(request: web.Request) -> web.Response:
+    """Delete a device with its readings, faults, conversations and credentials (204)."""
+    tenant_id = await _tenant(request)
+    device_id = _int_id(request, "device_id")
+    await _in_session(request, lambda s: onboarding.remove_device(s, tenant_id, device_id))
+    return web.Response(status=204)
+
+
+@table.post("/api/v1/admin/devices/{device_id}/pairing")
+async def new_pairing_code(request: web.Request) -> web.Response:
+    """A fresh pairing code for a speaker, panel or hub (re-pairing); earlier unused codes stop working."""
+    tenant_id = await _tenant(request)
+    device_id = _int_id(request, "device_id")
+    code = await _in_session(request, lambda s: onboarding.pairing_code(s, tenant_id, device_id, utcnow()))
+    return web.json_response({"device_id": device_id, "pairing": code.to_json()}, status=201)
+
+
+@table.get("/api/v1/admin/tokens")
+async def list_tokens(request: web.Request) -> web.Response:
+    """The tenant's tokens without secrets (public id, role, device, label, times)."""
+    tenant_id = await _tenant(request)
+    return web.json_response({"tokens": await _in_session(request, lambda s: tokens.listing(s, tenant_id))})
+
+
+@table.delete("/api/v1/admin/tokens/{token_id}")
+async def revoke_token(request: web.Request) -> web.Response:
+    """Revoke one token by its public id (204)."""
+    tenant_id = await _tenant(request)
+    public_id = request.match_info["token_id"]
+    await _in_session(request, lambda s: tokens.revoke(s, tenant_id, public_id, utcnow()))
+    return web.Response(status=204)

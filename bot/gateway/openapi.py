@@ -34,6 +34,7 @@ def _errors(*statuses: int) -> dict[str, Schema]:
         404: "not found (for this household)",
         408: "body or audio arrived too slowly",
         409: "state does not allow it",
+        410: "expired",
         413: "too large or too long",
         415: "unsupported media type or audio format",
         422: "nothing understood",
@@ -364,12 +365,134 @@ def _admin_paths() -> dict[str, Any]:
     }
 
 
+def _onboarding_paths() -> dict[str, Any]:
+    """Households, devices, pairing, tokens and the hub's telemetry (CONTRACTS.md §5, docs/onboarding.md)."""
+    obj = _json({"type": "object"})
+    gone = {"description": "done, no body"}
+    ids = {
+        name: [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string" if name == "token_id" else "integer"},
+            }
+        ]
+        for name in ("household_id", "device_id", "token_id")
+    }
+    errs = _errors(400, 404, 408, 413, 415, 422, *_ADMIN_ERRORS)
+    admin = {"security": _AUTH}
+    body = _body({"type": "object"})
+    return {
+        "/api/v1/admin/households": {
+            "post": _op(
+                "Create a household {name, region?, members?}",
+                {"201": obj, **errs},
+                requestBody=body,
+                **admin,
+            ),
+            "get": _op("The tenant's households", {"200": obj, **_errors(*_ADMIN_ERRORS)}, **admin),
+        },
+        "/api/v1/admin/households/{household_id}": {
+            "patch": _op(
+                "Change name or members",
+                {"200": obj, **errs},
+                parameters=ids["household_id"],
+                requestBody=body,
+                **admin,
+            ),
+            "delete": _op(
+                "Erase the household's data (as 删除我的数据) and the household",
+                {"200": obj, **_errors(400, 404, *_ADMIN_ERRORS)},
+                parameters=ids["household_id"],
+                **admin,
+            ),
+        },
+        "/api/v1/admin/households/{household_id}/devices": {
+            "post": _op(
+                "Add a device; speaker, panel and hub get a pairing {code, expires_at, qr_svg}",
+                {"201": obj, **errs},
+                parameters=ids["household_id"],
+                requestBody=body,
+                **admin,
+            ),
+            "get": _op(
+                "A household's devices",
+                {"200": obj, **_errors(400, 404, *_ADMIN_ERRORS)},
+                parameters=ids["household_id"],
+                **admin,
+            ),
+        },
+        "/api/v1/admin/devices/{device_id}": {
+            "patch": _op(
+                "Change a device",
+                {"200": obj, **errs},
+                parameters=ids["device_id"],
+                requestBody=body,
+                **admin,
+            ),
+            "delete": _op(
+                "Delete a device and its data and credentials",
+                {"204": gone, **_errors(400, 404, *_ADMIN_ERRORS)},
+                parameters=ids["device_id"],
+                **admin,
+            ),
+        },
+        "/api/v1/admin/devices/{device_id}/pairing": {
+            "post": _op(
+                "A new pairing code (earlier unused ones stop working)",
+                {"201": obj, **_errors(400, 404, 409, *_ADMIN_ERRORS)},
+                parameters=ids["device_id"],
+                **admin,
+            ),
+        },
+        "/api/v1/admin/devices/{device_id}/tokens": {
+            "delete": _op(
+                "Revoke the device's tokens at once",
+                {"204": gone, **_errors(400, 404, *_ADMIN_ERRORS)},
+                parameters=ids["device_id"],
+                **admin,
+            ),
+        },
+        "/api/v1/admin/tokens": {
+            "get": _op(
+                "The tenant's tokens without secrets", {"200": obj, **_errors(*_ADMIN_ERRORS)}, **admin
+            ),
+        },
+        "/api/v1/admin/tokens/{token_id}": {
+            "delete": _op(
+                "Revoke one token by its public id",
+                {"204": gone, **_errors(404, *_ADMIN_ERRORS)},
+                parameters=ids["token_id"],
+                **admin,
+            ),
+        },
+        "/api/v1/pair": {
+            "post": _op(
+                "Exchange a pairing code once for the device's token (no token needed)",
+                {"201": obj, **_errors(400, 404, 408, 409, 410, 413, 415, 429, 503)},
+                requestBody=_body(
+                    {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}
+                ),
+            )
+        },
+        "/api/v1/telemetry": {
+            "post": _op(
+                "A hub's readings {format, payload} for its own household's devices",
+                {"200": obj, **_errors(400, 401, 403, 408, 413, 415, 422, 429, 503)},
+                security=_AUTH,
+                requestBody=body,
+            )
+        },
+    }
+
+
 def description() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "家居金融语音助手 gateway", "version": "1"},
-        "paths": {**_paths(), **_admin_paths()},
+        "paths": {**_paths(), **_admin_paths(), **_onboarding_paths()},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

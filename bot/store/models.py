@@ -58,6 +58,7 @@ class DeviceCategory(StrEnum):
     DISHWASHER = "洗碗机"
     SPEAKER = "智能音箱"
     PANEL = "中控屏"
+    HUB = "智能网关"
 
 
 class Device(SQLModel, table=True):
@@ -85,6 +86,8 @@ class TokenRole(StrEnum):
     """What a bearer token may do."""
 
     DEVICE = "device"
+    HUB = "hub"
+    """A household's telemetry hub: writes readings of its own household's devices, never converses."""
     DESIGNER = "designer"
     ADMIN = "admin"
 
@@ -99,6 +102,8 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(default="", max_length=60)
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+    """None: valid until revoked."""
 
 
 class EnergyReading(SQLModel, table=True):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
 from bot.errors import AuthError, InputError, NotFoundError
-from bot.store.models import ApiToken, Conversation, Device, Household, Tenant, Turn
+from bot.store.models import ApiToken, Conversation, Device, Household, Tenant, TokenRole, Turn
 
 
 def hash_token(token: str) -> str:
@@ -28,9 +28,15 @@ class Principal:
     household_id: int | None
 
     def device(self) -> DeviceRef:
-        """The device this token belongs to; 403 ``not_a_device`` for designer and admin tokens."""
-        if self.device_id is None or self.household_id is None:
+        """The device this token belongs to; 403 ``not_a_device`` for hub, designer and admin tokens."""
+        if self.role != TokenRole.DEVICE or self.device_id is None or self.household_id is None:
             raise InputError("只有设备凭证可以对话", code="not_a_device", status=403)
+        return DeviceRef(self.tenant_id, self.household_id, self.device_id)
+
+    def hub(self) -> DeviceRef:
+        """The hub this token belongs to; 403 ``not_a_hub`` for every other token."""
+        if self.role != TokenRole.HUB or self.device_id is None or self.household_id is None:
+            raise InputError("只有家庭网关凭证可以上传用电数据", code="not_a_hub", status=403)
         return DeviceRef(self.tenant_id, self.household_id, self.device_id)
 
 
@@ -43,16 +49,31 @@ class DeviceRef:
     device_id: int
 
 
-def authenticate(session: Session, token: str) -> Principal:
-    """Resolve a bearer token; unknown or revoked tokens raise AuthError."""
+def token_id(token_hash: str) -> str:
+    """The public id of a stored token (a prefix of its hash): lists and revocations use it."""
+    return token_hash[:TOKEN_ID_CHARS]
+
+
+TOKEN_ID_CHARS = 16
+
+
+def authenticate(session: Session, token: str, now: datetime | None = None) -> Principal:
+    """Resolve a bearer token; unknown, revoked and expired tokens raise AuthError."""
     row = session.get(ApiToken, hash_token(token)) if token else None
     if row is None or row.revoked_at is not None:
         raise AuthError("设备凭证无效", code="invalid_token")
+    if row.expires_at is not None and aware(row.expires_at) <= (now or datetime.now(UTC)):
+        raise AuthError("凭证已过期，请重新配对或申请新的凭证", code="token_expired")
     household_id = None
     if row.device_id is not None:
         device = session.get(Device, row.device_id)
         household_id = device.household_id if device else None
     return Principal(row.role, row.tenant_id, row.device_id, household_id)
+
+
+def aware(at: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite hands back naive ones)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def issue_token(
@@ -63,6 +84,7 @@ def issue_token(
     device_id: int | None,
     label: str,
     now: datetime,
+    expires_at: datetime | None = None,
 ) -> None:
     """Store (the hash of) a token unless it exists already."""
     key = hash_token(token)
@@ -75,6 +97,7 @@ def issue_token(
                 device_id=device_id,
                 label=label,
                 created_at=now,
+                expires_at=expires_at,
             )
         )
 

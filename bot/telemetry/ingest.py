@@ -2,7 +2,10 @@
 
 Rules for each reading, checked against what is stored (and what this batch already added):
 
-- unknown device → rejected;
+- unknown device → rejected; with a hub, a device outside the hub's household → the whole payload is
+  refused (``ForeignDevice``), with the same words whether the id exists elsewhere or not;
+- outside physical bounds (more energy in the interval than the device's rated power allows, or
+  than a generous household cap when it has none) → rejected with its reason, the others kept;
 - same device and start, same length and kWh → skipped (a re-sent batch is harmless);
 - same device and start but a different length or kWh → **rejected, the stored value is kept**.
   Readings already feed bills, savings and green points, so a silent replacement would change
@@ -19,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from bot.errors import InputError
 from bot.periods import DEFAULT_TZ, zone
 from bot.store.db import utcnow
 from bot.store.models import Device, EnergyReading
@@ -42,6 +47,13 @@ class IngestReport:
     """Records not stored, in file order, each with its reason."""
 
 
+class ForeignDevice(InputError):
+    """A hub named a device that is not one of its household's: nothing of the payload is stored."""
+
+    code = "device_not_in_household"
+    status = 403
+
+
 def import_payload(
     session: Session,
     format_name: str,
@@ -49,9 +61,15 @@ def import_payload(
     *,
     now: datetime | None = None,
     tz: str = DEFAULT_TZ,
+    household_id: int | None = None,
 ) -> IngestReport:
-    """Parse ``payload`` with the named adapter and store its readings in ``session``."""
+    """Parse ``payload`` with the named adapter and store its readings in ``session``.
+
+    ``household_id``: the household of the hub that sent it; every reading must be of its devices.
+    """
     parsed = adapter(format_name).parse(payload, now=now or utcnow(), tz=zone(tz))
+    if household_id is not None:
+        _check_household(session, household_id, parsed.readings)
     stored, skipped, refused = store_readings(session, parsed.readings)
     rejected = sorted((*parsed.rejected, *refused), key=lambda r: r.index)
     return IngestReport(format_name, stored, skipped + parsed.duplicates, tuple(rejected))
@@ -63,8 +81,12 @@ def store_readings(session: Session, readings: Sequence[ReadingIn]) -> tuple[int
     stored, skipped = 0, 0
     rejected: list[Rejected] = []
     for reading in readings:
-        if reading.device_id not in known:
+        device = known.get(reading.device_id)
+        if device is None:
             rejected.append(Rejected(reading.index, reading.where, f"unknown device {reading.device_id}"))
+            continue
+        if reason := _beyond_bounds(device, reading):
+            rejected.append(Rejected(reading.index, reading.where, reason))
             continue
         nearby = _nearby(session, reading)
         if any(_identical(other, reading) for other in nearby):
@@ -78,11 +100,49 @@ def store_readings(session: Session, readings: Sequence[ReadingIn]) -> tuple[int
     return stored, skipped, rejected
 
 
-def _known_devices(session: Session, ids: set[int]) -> set[int]:
+def _check_household(session: Session, household_id: int, readings: Sequence[ReadingIn]) -> None:
+    ids = {r.device_id for r in readings}
     if not ids:
-        return set()
-    found = session.exec(select(Device.id).where(col(Device.id).in_(ids))).all()
-    return {i for i in found if i is not None}
+        return
+    own = session.exec(
+        select(Device.id).where(col(Device.id).in_(ids), Device.household_id == household_id)
+    ).all()
+    foreign = sorted(ids - {i for i in own if i is not None})
+    if foreign:
+        listed = ", ".join(str(i) for i in foreign[:5])
+        raise ForeignDevice(
+            f"设备 {listed} 不是本网关所在家庭的设备，整批数据未保存", code=ForeignDevice.code, status=403
+        )
+
+
+def _known_devices(session: Session, ids: set[int]) -> dict[int, Device]:
+    if not ids:
+        return {}
+    found = session.exec(select(Device).where(col(Device.id).in_(ids))).all()
+    return {d.id: d for d in found if d.id is not None}
+
+
+HOUSEHOLD_CAP_W = 30_000
+"""Highest average power a device without a rated power may draw (a whole home's connection)."""
+RATED_HEADROOM = Decimal(2)
+"""A device may draw up to this many times its rated power over an interval (start-up, defrost)."""
+
+
+def physical_limit(device: Device, seconds: int) -> Decimal:
+    """Most kWh ``device`` can use in ``seconds``."""
+    watts = (
+        Decimal(device.rated_power_w) * RATED_HEADROOM if device.rated_power_w else Decimal(HOUSEHOLD_CAP_W)
+    )
+    return (watts * seconds / Decimal(3_600_000)).quantize(Decimal("0.001")) + Decimal("0.001")
+
+
+def _beyond_bounds(device: Device, reading: ReadingIn) -> str | None:
+    if reading.kwh > physical_limit(device, reading.seconds):
+        return (
+            f"{reading.kwh} kWh in {reading.seconds} s is more than this device can use "
+            "(check the unit: Wh or kWh); not stored"
+        )
+    return None
 
 
 def _nearby(session: Session, reading: ReadingIn) -> Sequence[EnergyReading]:
@@ -103,13 +163,9 @@ def _clash(nearby: Sequence[EnergyReading], reading: ReadingIn) -> str | None:
     """Why ``reading`` cannot be stored next to ``nearby``, or None."""
     for other in nearby:
         if other.start == reading.start:
-            return (
-                f"conflicts with the stored reading for this interval ({other.kwh} kWh over "
-                f"{other.seconds} s, new {reading.kwh} kWh over {reading.seconds} s); "
-                "stored value kept"
-            )
+            return "conflicts with the reading already stored for this interval; stored value kept"
         if other.start + timedelta(seconds=other.seconds) > reading.start:
-            return f"overlaps the stored reading starting {other.start.isoformat()}; would count twice"
+            return "overlaps a reading already stored for this device; would count twice"
     return None
 
 

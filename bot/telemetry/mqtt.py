@@ -8,6 +8,10 @@ hub or vendor gateway, ``[A-Za-z0-9_-]{1,64}``; ``<format>``: a name in ``format
   "payload_sha256", "stored", "skipped", "rejected": [{index, where, reason}], "error": {code,
   message}|null}``. ``payload_sha256`` lets the publisher match results to what it sent.
 
+``<source>`` is the hub: ``hub-<device id>`` of a paired hub with a live token; the ingest stores
+readings only for that hub's household's devices (``bot.telemetry.ingest``). Which client may publish
+under which ``<source>`` is the broker's job (per-hub credentials and an ACL, docs/telemetry.md).
+
 Every message gets a result: an unknown format, a non-UTF-8, oversized or unreadable payload gets an
 ``error`` result; nothing crashes the loop. Subscriptions and results use QoS 1 on a persistent
 session (fixed client id, ``clean_session=False``), so payloads published while the ingest is down
@@ -19,6 +23,7 @@ which is harmless because re-sent readings are skipped, never counted twice (``b
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -31,11 +36,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiomqtt
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from bot.errors import BotError, ConfigError, StoreError
 from bot.periods import DEFAULT_TZ
 from bot.retry import Backoff, sleep_or_stop
-from bot.store.db import make_engine, session_scope
+from bot.store.db import make_engine, ping, session_scope, utcnow
+from bot.store.models import ApiToken, Device, TokenRole
+from bot.store.repo import aware
 from bot.telemetry.formats import ADAPTERS
 from bot.telemetry.ingest import IngestReport, import_payload
 
@@ -47,8 +55,12 @@ MAX_PAYLOAD = 1_000_000
 """Largest payload accepted (bytes); bigger ones get an error result."""
 _SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-Ingest = Callable[[str, str], IngestReport]
-"""Stores one payload of a format; raises TelemetryFormatError (unusable) or StoreError (DB down)."""
+Ingest = Callable[[str, str, str], IngestReport]
+"""Stores one payload (source, format, text); raises an InputError (unusable, not allowed) or StoreError."""
+MAX_QUEUED = 1000
+"""Incoming messages buffered by the client at most (the broker keeps the rest for the session)."""
+POISON_ATTEMPTS = 3
+"""A payload that fails this often while the database answers is recorded and skipped."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +129,7 @@ def handle(route_: Route, payload: bytes, ingest: Ingest) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         return _error(route_.format, digest, "bad_telemetry_file", f"payload is not UTF-8: {err}")
     try:
-        return _result(route_.format, digest, ingest(route_.format, text), None)
+        return _result(route_.format, digest, ingest(route_.source, route_.format, text), None)
     except StoreError:
         raise
     except BotError as err:
@@ -172,6 +184,9 @@ class MqttIngest:
         """Between reconnection attempts."""
         self.retry_initial_s = 0.5
         """First delay before retrying a payload while the database is down."""
+        self.database_up: Callable[[], None] | None = None
+        """Raises StoreError while the database is down (tells a poison payload from an outage)."""
+        self.poisoned = 0
 
     async def run(self) -> None:
         """Run until ``stop`` is set, reconnecting with back-off."""
@@ -193,6 +208,7 @@ class MqttIngest:
             identifier=self.where.client_id,
             clean_session=False,
             timeout=10,
+            max_queued_incoming_messages=MAX_QUEUED,
         ) as client:
             await client.subscribe(subscription(self.prefix), qos=1)
             self.backoff.reset()
@@ -223,10 +239,14 @@ class MqttIngest:
 
     async def _handle_retrying(self, found: Route, payload: bytes) -> dict[str, Any] | None:
         delays = Backoff(initial=self.retry_initial_s, cap=15.0)
+        failures = 0
         while not self.stop.is_set():
             try:
                 return await asyncio.to_thread(handle, found, payload, self.ingest)
             except StoreError:
+                failures += 1
+                if failures >= POISON_ATTEMPTS and self.database_up is not None and await self._db_answers():
+                    return self._poison(found, payload)
                 delay = delays.next()
                 _LOGGER.warning(
                     "mqtt: database unavailable; retrying a %s payload in %.1fs", found.format, delay
@@ -234,15 +254,63 @@ class MqttIngest:
                 await sleep_or_stop(self.stop, delay)
         return None
 
+    async def _db_answers(self) -> bool:
+        probe = self.database_up
+        if probe is None:
+            return False
+        try:
+            await asyncio.to_thread(probe)
+        except StoreError:
+            return False
+        return True
+
+    def _poison(self, found: Route, payload: bytes) -> dict[str, Any]:
+        """A payload the database refuses while it answers: record it (log) and move on."""
+        digest = hashlib.sha256(payload).hexdigest()
+        self.poisoned += 1
+        _LOGGER.error("mqtt: skipping a %s payload the database refuses (sha256 %s)", found.format, digest)
+        return _error(found.format, digest, "not_stored", "payload could not be stored and was skipped")
+
+
+HUB_SOURCE = re.compile(r"^hub-([1-9][0-9]{0,11})$")
+
+
+class UnknownHub(BotError):
+    """The topic's source is not a paired hub with a live credential."""
+
+    code = "unknown_hub"
+    status = 403
+
 
 def store_ingest(engine: Engine, tz: str = DEFAULT_TZ) -> Ingest:
-    """An ``Ingest`` writing through ``bot.telemetry.ingest`` in one transaction per payload."""
+    """An ``Ingest`` writing through ``bot.telemetry.ingest`` in one transaction per payload, bound
+    to the household of the hub named by the source."""
 
-    def ingest(fmt: str, text: str) -> IngestReport:
+    def ingest(source: str, fmt: str, text: str) -> IngestReport:
         with session_scope(engine) as session:
-            return import_payload(session, fmt, text, tz=tz)
+            household_id = hub_household(session, source)
+            return import_payload(session, fmt, text, tz=tz, household_id=household_id)
 
     return ingest
+
+
+def hub_household(session: Session, source: str) -> int:
+    """The household of the hub ``hub-<device id>``; UnknownHub unless it holds a live hub token."""
+    found = HUB_SOURCE.match(source)
+    if found is not None:
+        now = utcnow()
+        tokens = session.exec(
+            select(ApiToken).where(
+                ApiToken.device_id == int(found.group(1)),
+                ApiToken.role == TokenRole.HUB,
+                col(ApiToken.revoked_at).is_(None),
+            )
+        ).all()
+        device = session.get(Device, int(found.group(1)))
+        live = [t for t in tokens if t.expires_at is None or aware(t.expires_at) > now]
+        if device is not None and live:
+            return device.household_id
+    raise UnknownHub("这个来源不是已配对的家庭网关（主题应为 <前缀>/hub-<设备号>/telemetry/<格式>）")
 
 
 def run_until_signal(mqtt_url: str, db_url: str) -> int:
@@ -254,6 +322,7 @@ def run_until_signal(mqtt_url: str, db_url: str) -> int:
 
     async def main() -> None:
         ingest = MqttIngest(where, store_ingest(engine))
+        ingest.database_up = functools.partial(ping, engine)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, ingest.stop.set)
