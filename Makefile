@@ -45,10 +45,11 @@ $(SPACY_ZH)/meta.json: data/lexicon/userdict.txt data/lexicon/patterns.jsonl bot
 train: setup nlu ## Train the Rasa model (only when config, domain or data changed)
 	$(BOT) train
 
-seed: $(APP)/.synced ## Create the demo tenant, households, devices and tokens (idempotent)
+demo seed: export BOT_DEMO = true
+seed: $(APP)/.synced ## Create the demo tenant, households, devices and tokens (idempotent; demo mode)
 	$(BOT) seed --demo
 
-demo: setup seed train ## Run the whole assistant in the foreground (Ctrl-C stops it)
+demo: setup seed train ## Run the whole assistant in demo mode in the foreground (Ctrl-C stops it)
 	$(BOT) up
 
 up: ## Start the stack without setup/seed/train

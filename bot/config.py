@@ -67,7 +67,8 @@ class Config:
     action_workers: int = 1
     """Action server (Sanic) worker processes."""
     demo: bool = False
-    """Demo mode: fixed demo tokens are accepted by ``bot seed``."""
+    """Demo mode: ``bot seed --demo`` may create the fixed demo tokens, and the gateway starts with
+    them in its database (with demo off it refuses to, naming them)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Settings of later stages not modelled here yet (kept, not interpreted)."""
 

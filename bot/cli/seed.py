@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from bot.config import Config
+from bot.errors import ConfigError
 from bot.seed.demo import seed_demo
 from bot.store.db import make_engine, migrate, utcnow
 
@@ -24,7 +25,16 @@ def register(subparsers: Any) -> None:
     seed.set_defaults(handler=_seed)
 
 
+DEMO_OFF = (
+    "演示数据只能在演示模式下创建：其凭证（demo-admin、demo-zhang-speaker…）公开在 README 里。"
+    "请设置 demo = true（配置文件）或 BOT_DEMO=true，`make demo` 会自动设置；"
+    "正式部署请用 `bot tenant create` 和管理接口接入真实家庭（README「Production profile」）"
+)
+
+
 def _seed(args: argparse.Namespace, config: Config) -> int:
+    if not config.demo:
+        raise ConfigError(DEMO_OFF, code="demo_off")
     migrate(config.db_url)
     engine = make_engine(config.db_url)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -10,13 +11,14 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
+from bot.admin.tokens import live_demo_tokens
 from bot.config import Config
 from bot.conversation.dialogue import Dialogue, RasaDialogue
 from bot.conversation.dialogue_state import NoStateReader, RasaStateReader, StateReader
 from bot.conversation.locks import make_locks
 from bot.conversation.pipeline import Speech, VoicePipeline, load_speech
 from bot.conversation.turns import TurnRunner
-from bot.errors import APOLOGY, BotError, StoreError
+from bot.errors import APOLOGY, BotError, ConfigError, StoreError
 from bot.events import EventType, PipelineEvent
 from bot.gateway import (
     admin_routes,
@@ -34,7 +36,7 @@ from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
 from bot.gateway.settings import GatewaySettings
 from bot.gateway.store_health import STORE_HEALTH, StoreHealth
 from bot.rasa.store_checks import TrackerGuardedDialogue
-from bot.store.db import make_engine
+from bot.store.db import make_engine, session_scope
 
 _LOGGER = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
@@ -107,6 +109,8 @@ def create_app(
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[ENGINE] = engine or make_engine(config.db_url)
+        if engine is None:  # a real gateway process (tests inject their database)
+            await asyncio.to_thread(refuse_demo_tokens, app[ENGINE], config)
         app[HTTP] = aiohttp.ClientSession()
         app[DIALOGUE] = dialogue or RasaDialogue(
             app[HTTP], config.rasa_url, config.rasa_token, config.turn_timeout_s
@@ -138,6 +142,25 @@ def create_app(
     app.add_routes(openapi.table)
     app.add_routes(panel_routes.table)
     return app
+
+
+def refuse_demo_tokens(engine: Engine, config: Config) -> None:
+    """ConfigError naming the live demo tokens when demo mode is off (they are public)."""
+    if config.demo:
+        return
+    try:
+        with session_scope(engine) as session:
+            found = live_demo_tokens(session)
+    except StoreError:
+        return  # no schema yet: nothing to refuse (health reports the database)
+    if found:
+        engine.dispose()
+        raise ConfigError(
+            f"demo mode is off but the database holds the public demo tokens {', '.join(found)}; "
+            "revoke them with `bot tenant token revoke --demo` (or set demo = true / BOT_DEMO=true "
+            "for a demo)",
+            code="demo_tokens_present",
+        )
 
 
 def _state_reader(

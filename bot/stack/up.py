@@ -24,14 +24,14 @@ from aiohttp import web
 from bot.bundle.active import active_bundle, serving_command
 from bot.config import Config, config_env
 from bot.errors import StackError
-from bot.gateway.app import create_app
+from bot.gateway.app import create_app, refuse_demo_tokens
 from bot.gateway.infra_health import InfraHealth, infra_components
 from bot.rasa.endpoints import redact, write_endpoints
 from bot.rasa.probe import ComponentDown, probe
 from bot.rasa.store_checks import RasaLogWatch, fail_on_findings, verify_tracker_writes
 from bot.rasa.training import SPACY_DIR, build_spacy, engine_env, model_path, rasa_executable
 from bot.stack.supervisor import Component, GaveUp, Supervisor
-from bot.store.db import migrate
+from bot.store.db import make_engine, migrate
 
 Say = Callable[[str], None]
 RASA = "Rasa server"
@@ -116,7 +116,13 @@ def consumers(config: Config, log_dir: Path) -> list[Component]:
 
 
 async def preflight(config: Config) -> None:
-    """Refuse to start, naming the service and its host, when a configured service is unreachable."""
+    """Refuse to start, naming the service and its host, when a configured service is unreachable,
+    or when the database holds the public demo tokens while demo mode is off."""
+    engine = make_engine(config.db_url)
+    try:
+        await asyncio.to_thread(refuse_demo_tokens, engine, config)
+    finally:
+        engine.dispose()
     report, _ = await infra_components(InfraHealth(config, before_start=True))
     down = [
         f"{name} at {entry['url']} ({entry['error']})" for name, entry in report.items() if not entry["ok"]

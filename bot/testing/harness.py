@@ -78,11 +78,13 @@ class RunningStack:
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read())
 
-    def start(self, timeout: float = 300) -> None:
-        """Seed, train (if needed), then ``bot up`` and wait for a healthy gateway."""
-        seeded = self.bot("seed", "--demo")
-        if seeded.returncode != 0:
-            raise RuntimeError(f"seed failed: {seeded.stderr}")
+    def start(self, timeout: float = 300, *, seed: bool = True) -> None:
+        """Seed the demo (unless ``seed`` is False), train (if needed), then ``bot up`` and wait for
+        a healthy gateway."""
+        if seed:
+            seeded = self.bot("seed", "--demo")
+            if seeded.returncode != 0:
+                raise RuntimeError(f"seed failed: {seeded.stderr}")
         train(load_config(env=self.env))
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -128,7 +130,8 @@ def make_stack(var_dir: Path, env: Mapping[str, str] | None = None) -> RunningSt
     """A stack description with free ports and a SQLite database under ``var_dir``.
 
     ``env`` overrides the defaults, e.g. ``BOT_*`` variables of the production profile
-    (see ``tests/scale_kit.py``).
+    (see ``tests/scale_kit.py``). Demo mode is on unless ``env`` sets ``BOT_DEMO=false`` (then
+    ``start(seed=False)``: a real tenant is onboarded instead).
     """
     port = free_port()
     full_env = dict(
@@ -138,6 +141,7 @@ def make_stack(var_dir: Path, env: Mapping[str, str] | None = None) -> RunningSt
         BOT_PORT=str(port),
         BOT_RASA_PORT=str(free_port()),
         BOT_ACTIONS_PORT=str(free_port()),
+        BOT_DEMO="true",
     )
     full_env.update(env or {})
     return RunningStack(var_dir, full_env, port)
