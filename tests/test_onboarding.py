@@ -77,7 +77,14 @@ async def paired_home(client: Client, admin: dict[str, str]) -> dict[str, Any]:
     speaker = await add(client, admin, home, kind="speaker", name="客厅音箱", room="客厅")
     hub = await add(client, admin, home, kind="hub", name="家庭网关", room="客厅")
     aircon = await add(
-        client, admin, home, kind="appliance", category="空调", name="客厅空调", room="客厅", rated_power_w=1500
+        client,
+        admin,
+        home,
+        kind="appliance",
+        category="空调",
+        name="客厅空调",
+        room="客厅",
+        rated_power_w=1500,
     )
     _, speaker_pair = await pair(client, speaker["pairing"]["code"])
     _, hub_pair = await pair(client, hub["pairing"]["code"])
@@ -170,7 +177,9 @@ async def test_a_revoked_token_answers_401_on_the_next_request_and_websocket_run
     async with client.ws_connect("/api/v1/voice", headers=speaker) as ws:
         first = await stream_run(ws, speech_audio("你好", "cmn", SAMPLE_RATE), SAMPLE_RATE)
         assert first[-1]["type"] == "run-end"
-        resp = await client.delete(f"/api/v1/admin/devices/{home['speaker']['device_id']}/tokens", headers=admin)
+        resp = await client.delete(
+            f"/api/v1/admin/devices/{home['speaker']['device_id']}/tokens", headers=admin
+        )
         assert resp.status == 204
         await ws.send_json({"type": "start", "sample_rate": SAMPLE_RATE, "format": "pcm16"})
         refused = json.loads((await ws.receive()).data)
@@ -226,7 +235,9 @@ async def test_a_hub_writes_its_household_readings_and_bad_ones_are_rejected_wit
         f"{aircon},2099-07-01 11:00,60,100",
     ]
     payload = CSV_HEAD + "\n".join(rows) + "\n"
-    resp = await client.post("/api/v1/telemetry", json={"format": "interval_wh", "payload": payload}, headers=hub)
+    resp = await client.post(
+        "/api/v1/telemetry", json={"format": "interval_wh", "payload": payload}, headers=hub
+    )
     body = await resp.json()
     assert resp.status == 200 and body["accepted"] == 1
     reasons = [r["reason"] for r in body["rejected"]]
@@ -243,12 +254,16 @@ async def test_a_batch_of_only_bad_readings_is_422_and_the_next_valid_reading_is
     hub, aircon = bearer(home["hub_token"]), home["aircon"]
     for bad in ("NaN", "-1", "1e13"):
         payload = f"{CSV_HEAD}{aircon},2025-07-01 08:00,60,{bad}\n"
-        resp = await client.post("/api/v1/telemetry", json={"format": "interval_wh", "payload": payload}, headers=hub)
+        resp = await client.post(
+            "/api/v1/telemetry", json={"format": "interval_wh", "payload": payload}, headers=hub
+        )
         assert resp.status == 422, bad
         assert (await resp.json())["error"]["code"] == "no_valid_readings"
     assert count(schema_db, EnergyReading) == 0
     payload = f"{CSV_HEAD}{aircon},2025-07-01 08:00,60,800\n"
-    resp = await client.post("/api/v1/telemetry", json={"format": "interval_wh", "payload": payload}, headers=hub)
+    resp = await client.post(
+        "/api/v1/telemetry", json={"format": "interval_wh", "payload": payload}, headers=hub
+    )
     assert (resp.status, (await resp.json())["accepted"]) == (200, 1)
 
 
@@ -258,7 +273,9 @@ async def test_another_households_device_in_a_hub_batch_refuses_the_whole_batch_
     mine = await paired_home(client, admin)
     theirs = await paired_home(client, admin)
     with session_scope(schema_db) as session:
-        session.add(EnergyReading(device_id=theirs["aircon"], start=utcnow() - timedelta(days=1), seconds=3600, kwh=1))
+        session.add(
+            EnergyReading(device_id=theirs["aircon"], start=utcnow() - timedelta(days=1), seconds=3600, kwh=1)
+        )
     payload = (
         f"{CSV_HEAD}{mine['aircon']},2025-07-01 08:00,60,800\n{theirs['aircon']},2025-07-01 08:00,60,800\n"
     )
@@ -267,7 +284,9 @@ async def test_another_households_device_in_a_hub_batch_refuses_the_whole_batch_
     foreign = await resp.json()
     payload = f"{CSV_HEAD}{mine['aircon']},2025-07-01 08:00,60,800\n999999,2025-07-01 08:00,60,800\n"
     body = {"format": "interval_wh", "payload": payload}
-    unknown = await (await client.post("/api/v1/telemetry", json=body, headers=bearer(mine["hub_token"]))).json()
+    unknown = await (
+        await client.post("/api/v1/telemetry", json=body, headers=bearer(mine["hub_token"]))
+    ).json()
     assert resp.status == 403 and foreign["error"]["code"] == "device_not_in_household"
     assert foreign["error"]["message"].replace(str(theirs["aircon"]), "N") == unknown["error"][
         "message"
@@ -283,7 +302,9 @@ async def test_a_conflicting_reading_does_not_echo_the_stored_value(
     first = f"{CSV_HEAD}{aircon},2025-07-01 08:00,60,1234\n"
     await client.post("/api/v1/telemetry", json={"format": "interval_wh", "payload": first}, headers=hub)
     second = f"{CSV_HEAD}{aircon},2025-07-01 08:00,60,800\n"
-    resp = await client.post("/api/v1/telemetry", json={"format": "interval_wh", "payload": second}, headers=hub)
+    resp = await client.post(
+        "/api/v1/telemetry", json={"format": "interval_wh", "payload": second}, headers=hub
+    )
     body = await resp.json()
     assert resp.status == 422 and "1.234" not in json.dumps(body) and "stored value kept" in json.dumps(body)
 
@@ -298,14 +319,18 @@ async def test_tokens_are_listed_without_secrets_and_revoked_by_id(
     hub_row = next(t for t in listed["tokens"] if t["role"] == "hub")
     assert (await client.delete(f"/api/v1/admin/tokens/{hub_row['token_id']}", headers=admin)).status == 204
     body = {"format": "interval_wh", "payload": CSV_HEAD}
-    assert (await client.post("/api/v1/telemetry", json=body, headers=bearer(home["hub_token"]))).status == 401
+    assert (
+        await client.post("/api/v1/telemetry", json=body, headers=bearer(home["hub_token"]))
+    ).status == 401
 
 
 async def test_an_expired_token_is_refused(client: Client, schema_db: Engine) -> None:
     with session_scope(schema_db) as session:
         tokens.create_tenant(session, "acme", "Acme", "小安", "")
         now = utcnow()
-        issue_token(session, "old-admin", "admin", "acme", None, "", now - timedelta(days=2), now - timedelta(days=1))
+        issue_token(
+            session, "old-admin", "admin", "acme", None, "", now - timedelta(days=2), now - timedelta(days=1)
+        )
     resp = await client.get("/api/v1/admin/tokens", headers=bearer("old-admin"))
     assert (resp.status, (await resp.json())["error"]["code"]) == (401, "token_expired")
 
@@ -327,7 +352,9 @@ async def test_removing_a_household_erases_its_data_and_stops_its_credentials(
     assert resp.status == 401
 
 
-async def test_bad_household_and_device_input_is_422_in_chinese(client: Client, admin: dict[str, str]) -> None:
+async def test_bad_household_and_device_input_is_422_in_chinese(
+    client: Client, admin: dict[str, str]
+) -> None:
     resp = await client.post("/api/v1/admin/households", json={"name": ""}, headers=admin)
     assert resp.status == 422
     home = await household(client, admin)
