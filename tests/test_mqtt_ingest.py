@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.errors import ConfigError, StoreError
-from bot.store.models import Device, Household, Tenant
+from bot.store.db import utcnow
+from bot.store.models import ApiToken, Device, DeviceCategory, Household, Tenant, TokenRole
+from bot.store.repo import issue_token
 from bot.telemetry.ingest import IngestReport
 from bot.telemetry.mqtt import Broker, MqttIngest, Route, broker, handle, result_topic, route, store_ingest
 from bot.telemetry.records import Rejected, TelemetryFormatError
@@ -44,8 +46,29 @@ def seed_home(engine: Engine) -> int:
             warranty_until=date(2021, 5, 1),
         )
         session.add(device)
+        hub = Device(
+            household_id=home.id or 0,
+            category=DeviceCategory.HUB.value,
+            name="家庭网关",
+            brand="Acme",
+            model="H1",
+            room="客厅",
+            purchased_on=date(2024, 5, 1),
+            warranty_until=date(2025, 5, 1),
+        )
+        session.add(hub)
+        session.flush()
+        issue_token(session, f"hub-token-{hub.id}", TokenRole.HUB, "acme", hub.id, "hub", utcnow())
         session.commit()
         return device.id or 0
+
+
+def hub_source(engine: Engine) -> str:
+    """The MQTT source of the paired hub ``seed_home`` made (``hub-<device id>``)."""
+    with Session(engine) as session:
+        hub = session.exec(select(Device).where(Device.category == DeviceCategory.HUB.value)).first()
+        assert hub is not None
+        return f"hub-{hub.id}"
 
 
 def interval_csv(device: int, *rows: str) -> bytes:
@@ -102,7 +125,7 @@ def _report(stored: int = 1, skipped: int = 0, rejected: tuple[Rejected, ...] = 
 def test_a_stored_payload_reports_counts_and_rejected_records_with_reasons() -> None:
     seen: list[tuple[str, str]] = []
 
-    def ingest(fmt: str, text: str) -> IngestReport:
+    def ingest(source: str, fmt: str, text: str) -> IngestReport:
         seen.append((fmt, text))
         return _report(2, 1, (Rejected(3, "line 4", "unknown device 99"),))
 
@@ -113,7 +136,7 @@ def test_a_stored_payload_reports_counts_and_rejected_records_with_reasons() -> 
     assert result["error"] is None and len(result["payload_sha256"]) == 64
 
 
-def _never(fmt: str, text: str) -> IngestReport:
+def _never(source: str, fmt: str, text: str) -> IngestReport:
     raise AssertionError("must not be ingested")
 
 
@@ -132,7 +155,7 @@ def test_unusable_payloads_get_an_error_result_without_ingesting(fmt: str, paylo
 
 
 def test_an_unreadable_file_gets_the_adapters_reason() -> None:
-    def ingest(fmt: str, text: str) -> IngestReport:
+    def ingest(source: str, fmt: str, text: str) -> IngestReport:
         raise TelemetryFormatError("missing columns: energy_wh")
 
     result = handle(Route("hub", "interval_wh"), b"a,b\n", ingest)
@@ -140,14 +163,14 @@ def test_an_unreadable_file_gets_the_adapters_reason() -> None:
 
 
 def test_an_unexpected_failure_is_an_error_result_not_a_crash() -> None:
-    def ingest(fmt: str, text: str) -> IngestReport:
+    def ingest(source: str, fmt: str, text: str) -> IngestReport:
         raise KeyError("boom")
 
     assert handle(Route("hub", "interval_wh"), b"x", ingest)["error"]["code"] == "internal_error"
 
 
 def test_a_database_failure_is_raised_for_the_caller_to_retry() -> None:
-    def ingest(fmt: str, text: str) -> IngestReport:
+    def ingest(source: str, fmt: str, text: str) -> IngestReport:
         raise StoreError("数据库暂时不可用")
 
     with pytest.raises(StoreError):
@@ -159,13 +182,42 @@ def test_real_ingest_stores_then_skips_a_resent_payload_and_rejects_unknown_devi
 ) -> None:
     device = seed_home(schema_db)
     payload = interval_csv(device, "2025-03-01 08:00,60,1500", "2025-03-01 09:00,60,1200")
-    ingest = store_ingest(schema_db)
-    first = handle(Route("hub", "interval_wh"), payload, ingest)
-    again = handle(Route("hub", "interval_wh"), payload, ingest)
+    ingest, hub = store_ingest(schema_db), hub_source(schema_db)
+    first = handle(Route(hub, "interval_wh"), payload, ingest)
+    again = handle(Route(hub, "interval_wh"), payload, ingest)
     assert (first["stored"], first["skipped"]) == (2, 0)
     assert (again["stored"], again["skipped"]) == (0, 2)
-    stray = handle(Route("hub", "interval_wh"), interval_csv(999, "2025-03-01 08:00,60,1"), ingest)
-    assert stray["rejected"][0]["reason"] == "unknown device 999"
+    stray = handle(Route(hub, "interval_wh"), interval_csv(999, "2025-03-01 08:00,60,1"), ingest)
+    assert stray["error"]["code"] == "device_not_in_household" and stray["stored"] == 0
+
+
+def test_only_a_paired_hub_with_a_live_token_may_publish(schema_db: Engine) -> None:
+    device = seed_home(schema_db)
+    payload = interval_csv(device, "2025-03-01 08:00,60,1500")
+    ingest, hub = store_ingest(schema_db), hub_source(schema_db)
+    for source in ("vendor-a", f"hub-{device}", "hub-999"):
+        result = handle(Route(source, "interval_wh"), payload, ingest)
+        assert result["error"]["code"] == "unknown_hub", source
+    with Session(schema_db) as session:
+        for row in session.exec(select(ApiToken)).all():
+            row.revoked_at = utcnow()
+            session.add(row)
+        session.commit()
+    assert handle(Route(hub, "interval_wh"), payload, ingest)["error"]["code"] == "unknown_hub"
+
+
+async def test_a_payload_the_database_keeps_refusing_while_it_answers_is_skipped_not_retried_forever(
+    schema_db: Engine,
+) -> None:
+    def poison(source: str, fmt: str, text: str) -> IngestReport:
+        raise StoreError("数据库暂时不可用")
+
+    ingest = MqttIngest(broker("mqtt://127.0.0.1/t3"), poison)
+    ingest.retry_initial_s = 0.001
+    ingest.database_up = lambda: None
+    client = FakeClient()
+    await ingest._one(client, _message("t3/hub-1/telemetry/interval_wh", b"x"))  # type: ignore[arg-type]
+    assert client.published[0][1]["error"]["code"] == "not_stored" and ingest.poisoned == 1
 
 
 class FakeClient:
@@ -184,20 +236,21 @@ def _message(topic: str, payload: bytes) -> Any:
 
 async def test_each_input_message_gets_one_qos1_result_and_results_are_ignored(schema_db: Engine) -> None:
     device = seed_home(schema_db)
+    hub = hub_source(schema_db)
     ingest = MqttIngest(broker("mqtt://127.0.0.1/t1"), store_ingest(schema_db))
     client = FakeClient()
     good = interval_csv(device, "2025-03-01 08:00,60,1500")
     for topic, payload in [
-        ("t1/hub/telemetry/interval_wh", good),
-        ("t1/hub/telemetry/interval_wh", good),
-        ("t1/hub/telemetry/result", b"{}"),
-        ("t1/hub/telemetry/interval_wh", b"not,a,csv\n"),
+        (f"t1/{hub}/telemetry/interval_wh", good),
+        (f"t1/{hub}/telemetry/interval_wh", good),
+        (f"t1/{hub}/telemetry/result", b"{}"),
+        (f"t1/{hub}/telemetry/interval_wh", b"not,a,csv\n"),
     ]:
         await ingest._one(client, _message(topic, payload))  # type: ignore[arg-type]
     assert [(t, r["status"], r["stored"], r["skipped"], q) for t, r, q in client.published] == [
-        ("t1/hub/telemetry/result", "ok", 1, 0, 1),
-        ("t1/hub/telemetry/result", "ok", 0, 1, 1),
-        ("t1/hub/telemetry/result", "error", 0, 0, 1),
+        (f"t1/{hub}/telemetry/result", "ok", 1, 0, 1),
+        (f"t1/{hub}/telemetry/result", "ok", 0, 1, 1),
+        (f"t1/{hub}/telemetry/result", "error", 0, 0, 1),
     ]
     assert ingest.handled == 3
 
@@ -207,15 +260,18 @@ async def test_a_database_outage_delays_the_result_until_the_write_succeeds(sche
     real = store_ingest(schema_db)
     failures = [StoreError("数据库暂时不可用")] * 2
 
-    def flaky(fmt: str, text: str) -> IngestReport:
+    def flaky(source: str, fmt: str, text: str) -> IngestReport:
         if failures:
             raise failures.pop()
-        return real(fmt, text)
+        return real(source, fmt, text)
 
     ingest = MqttIngest(broker("mqtt://127.0.0.1/t2"), flaky)
     ingest.retry_initial_s = 0.001
     client = FakeClient()
     await ingest._one(
-        client, _message("t2/h/telemetry/interval_wh", interval_csv(device, "2025-03-01 08:00,60,5"))
+        client,
+        _message(
+            f"t2/{hub_source(schema_db)}/telemetry/interval_wh", interval_csv(device, "2025-03-01 08:00,60,5")
+        ),
     )  # type: ignore[arg-type]
     assert failures == [] and client.published[0][1]["stored"] == 1

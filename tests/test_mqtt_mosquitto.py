@@ -62,7 +62,7 @@ def readings(database: str) -> int:
 class Device:
     """A vendor hub: publishes payloads and collects the results sent back to it."""
 
-    def __init__(self, prefix: str, source: str = "hub-1") -> None:
+    def __init__(self, prefix: str, source: str = "hub-2") -> None:  # seed_home: device 1, its hub 2
         self.prefix, self.source = prefix, source
         self.results: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
