@@ -23,7 +23,7 @@ from bot.energy.tariff import SCHEDULE_KEYS
 from bot.errors import InputError, NotFoundError
 from bot.household import data_rights
 from bot.household.consent import NOTICE_VERSION
-from bot.store.credentials import PairingCode, RemovedHousehold
+from bot.store.credentials import HubSecret, PairingCode, RemovedHousehold
 from bot.store.ledger import Application, OfferAudit, OfferPreference, PointsEntry
 from bot.store.models import (
     ApiToken,
@@ -264,7 +264,7 @@ def remove_device(session: Session, tenant_id: str, device_id: int) -> None:
 
 
 def _delete_devices(session: Session, ids: list[int]) -> None:
-    for table in (EnergyReading, FaultEvent, Turn, Conversation, PairingCode, ApiToken):
+    for table in (EnergyReading, FaultEvent, Turn, Conversation, PairingCode, HubSecret, ApiToken):
         session.execute(delete(table).where(col(table.device_id).in_(ids)))
     session.execute(update(PointsEntry).where(col(PointsEntry.device_id).in_(ids)).values(device_id=None))
 

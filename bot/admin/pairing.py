@@ -22,7 +22,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
 from bot.errors import BotError, InputError, NotFoundError
-from bot.store.credentials import PairingCode, PairingFailure, RemovedHousehold
+from bot.store.credentials import PairingCode, PairingFailure, RemovedHousehold, remember_hub_secret
 from bot.store.models import ApiToken, Device, DeviceCategory, Household, TokenRole
 from bot.store.repo import issue_token
 
@@ -122,12 +122,15 @@ class Paired:
 
     def to_json(self) -> dict[str, object]:
         """The body of ``POST /api/v1/pair``."""
-        return {
+        body: dict[str, object] = {
             "token": self.token,
             "device_id": self.device_id,
             "household_id": self.household_id,
             "kind": self.kind,
         }
+        if self.kind == "hub":  # MQTT: user hub-<id>, password the token (docs/onboarding.md)
+            body["mqtt"] = {"username": f"hub-{self.device_id}", "source": f"hub-{self.device_id}"}
+        return body
 
 
 def check_locked(session: Session, source: str, now: datetime) -> None:
@@ -186,6 +189,8 @@ def _issue(session: Session, device_id: int, now: datetime) -> Paired | BotError
     role = TokenRole.HUB if kind == "hub" else TokenRole.DEVICE
     token = f"{'hub' if kind == 'hub' else 'dev'}-{secrets.token_urlsafe(32)}"
     issue_token(session, token, role, household.tenant_id, device_id, device.name, now)
+    if kind == "hub":
+        remember_hub_secret(session, device_id, token)
     session.flush()
     return Paired(token, device_id, household.id, kind)
 

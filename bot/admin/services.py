@@ -20,6 +20,7 @@ from bot.finance.catalog_io import ImportReport, import_catalog
 from bot.finance.catalog_parse import parse_csv_catalog, parse_json_catalog
 from bot.household import data_rights
 from bot.offers import records
+from bot.store.credentials import remember_hub_secret
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import ApiToken, Device, DeviceCategory, Household, Tenant, TokenRole
 from bot.store.repo import Principal, issue_token
@@ -156,5 +157,7 @@ def rotate_device_token(session: Session, tenant_id: str, device_id: int, now: d
     token = f"{'hub' if hub else 'dev'}-{secrets.token_urlsafe(32)}"
     label = live[0].label if live else device.name
     issue_token(session, token, TokenRole.HUB if hub else TokenRole.DEVICE, tenant_id, device_id, label, now)
+    if hub:
+        remember_hub_secret(session, device_id, token)
     session.flush()
     return token, len(live)

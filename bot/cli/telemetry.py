@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.errors import ConfigError
 from bot.periods import DEFAULT_TZ
 from bot.store.db import in_session
 from bot.telemetry.formats import ADAPTERS
@@ -32,6 +33,12 @@ def register(subparsers: Any) -> None:
 
     mqtt = actions.add_parser("mqtt", help="ingest payloads from MQTT <prefix>/<source>/telemetry/<format>")
     mqtt.set_defaults(handler=_mqtt)
+
+    auth = actions.add_parser(
+        "mqtt-auth", help="write Mosquitto's password file and ACL: one user per paired hub"
+    )
+    auth.add_argument("--out", type=Path, required=True, help="folder for passwd and acl (mode 600)")
+    auth.set_defaults(handler=_mqtt_auth)
 
 
 def _read(path: Path) -> str:
@@ -86,3 +93,25 @@ def _mqtt(args: argparse.Namespace, config: Config) -> int:
     from bot.telemetry.mqtt import run_until_signal
 
     return run_until_signal(config.mqtt_url, config.db_url)
+
+
+def _mqtt_auth(args: argparse.Namespace, config: Config) -> int:
+    from bot.store.db import utcnow
+    from bot.telemetry.broker_auth import broker_files
+    from bot.telemetry.mqtt import broker
+
+    if not config.mqtt_url:
+        raise ConfigError("未配置 MQTT：请设置 mqtt_url（BOT_MQTT_URL）")
+    where = broker(config.mqtt_url)
+    files = in_session(
+        config.db_url, lambda s: broker_files(s, where.prefix, where.username, where.password, utcnow())
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in (("passwd", files.passwd), ("acl", files.acl)):
+        path = args.out / name
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out / 'passwd'} ({files.hubs} hubs + the ingest user) and {args.out / 'acl'}")
+    print("mosquitto.conf: allow_anonymous false, password_file <passwd>, acl_file <acl>; reload with SIGHUP")
+    return 0

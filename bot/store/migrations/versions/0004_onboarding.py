@@ -1,4 +1,4 @@
-"""onboarding: pairing codes, wrong-code counters, removed households, token expiry
+"""onboarding: pairing codes, wrong-code counters, removed households, hub broker secrets, token expiry
 
 Revision ID: 0004_onboarding
 Revises: 0003_tenant_config
@@ -48,6 +48,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["household_id"], ["household.id"]),
         sa.PrimaryKeyConstraint("household_id"),
     )
+    op.create_table(
+        "hubsecret",
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("broker_hash", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.ForeignKeyConstraint(["device_id"], ["device.id"]),
+        sa.PrimaryKeyConstraint("device_id"),
+    )
     with op.batch_alter_table("apitoken", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", sa.DateTime(), nullable=True))
 
@@ -55,6 +62,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("apitoken", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
+    op.drop_table("hubsecret")
     op.drop_table("removedhousehold")
     op.drop_table("pairingfailure")
     with op.batch_alter_table("pairingcode", schema=None) as batch_op:
