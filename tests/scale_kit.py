@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +158,8 @@ def production_stack(
     gateway_workers: int = 2,
     action_workers: int = 2,
     proxies: dict[str, ThreadedProxy] | None = None,
+    seed: bool = True,
+    before_start: Callable[[RunningStack], None] | None = None,
     **env: str,
 ) -> Iterator[tuple[RunningStack, ProductionProfile]]:
     """A started ``bot up`` in the production profile (PostgreSQL, Redis, RabbitMQ, several workers).
@@ -172,7 +174,9 @@ def production_stack(
             extra[var] = extra[var].replace(f"{host}:{port}", f"127.0.0.1:{proxy.port}")
         stack = make_stack(var_dir, env=extra)
         try:
-            stack.start()
+            if before_start is not None:  # e.g. onboarding a tenant by CLI on the empty database
+                before_start(stack)
+            stack.start(seed=seed)
             yield stack, profile
         finally:
             stack.stop()

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from sqlmodel import Session, select
 
 from bot.store.credentials import DEMO_TOKENS
@@ -23,6 +24,7 @@ from bot.store.db import make_engine
 from bot.store.models import ApiToken
 from bot.store.repo import hash_token
 from bot.testing.harness import RunningStack, make_stack
+from tests.test_panel_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.stack
 CSV_HEAD = "device_id,interval_start,minutes,energy_wh\n"
@@ -150,3 +152,45 @@ def test_a_revoked_speaker_is_refused_at_once_and_a_foreign_batch_changes_nothin
     }
     status, body = call(stack, "POST", "/api/v1/telemetry", upload, hub_paired["token"])
     assert (status, body["error"]["code"]) == (403, "device_not_in_household")
+
+
+def test_the_panels_first_run_screen_pairs_with_a_code_in_real_chromium(
+    onboarded: tuple[RunningStack, str],
+) -> None:
+    stack, admin = onboarded
+    _, body = call(stack, "POST", "/api/v1/admin/households", {"name": "孙家"}, admin)
+    _, panel = call(
+        stack,
+        "POST",
+        f"/api/v1/admin/households/{body['household_id']}/devices",
+        {"kind": "panel", "name": "中控屏"},
+        admin,
+    )
+    code = panel["pairing"]["code"]
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.goto(f"{stack.url}/panel")
+        expect(page.locator("#view-setup")).to_be_visible()
+        page.fill("#setup-code", wrong)
+        page.click("#setup-form button")
+        expect(page.locator("#setup-result")).to_have_text("配对码不正确，请核对后再试")
+        page.fill("#setup-code", code)
+        page.click("#setup-form button")
+        expect(page.locator("#view-chat")).to_be_visible(timeout=15000)
+        page.fill("#text", "你好")
+        page.click("#send")
+        expect(page.locator(".msg.bot.pending")).to_have_count(0, timeout=30000)
+        assert page.locator(".msg.bot.error").count() == 0
+        assert page.locator(".msg.bot").count() >= 1
+        token = page.evaluate("localStorage.getItem('homefin.panel.token')")
+        page.reload()
+        expect(page.locator("#view-chat")).to_be_visible()
+        browser.close()
+    assert errors == []
+    assert token and stack.converse(token, "你好")[0] == 200
+    status, again = call(stack, "POST", "/api/v1/pair", {"code": code})
+    assert (status, again["error"]["code"]) == (409, "pairing_code_used")

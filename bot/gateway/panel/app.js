@@ -1,9 +1,10 @@
 // The central control panel: conversation with cards, push-to-talk, 我的数据, debug drawer.
-import { converse, loadToken, saveToken } from './api.js';
+import { converse, loadToken } from './api.js';
 import { renderCard } from './cards.js';
 import { addEvent, initDebug, showRun } from './debug.js';
 import { $, h } from './dom.js';
 import { initMyData, loadMyData } from './mydata.js';
+import { initPairing } from './pairing.js';
 import { PushToTalk } from './voice.js';
 
 const ctx = { say: (text) => sendText(text) };
@@ -125,11 +126,7 @@ function main() {
   }
   for (const section of document.querySelectorAll('.view')) section.hidden = true;
   $('#view-setup').hidden = false;
-  $('#setup-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    saveToken($('#setup-token').value.trim());
-    location.reload();
-  });
+  initPairing(() => location.reload());
 }
 
 main();
