@@ -165,6 +165,7 @@ async def test_twenty_wrong_codes_in_a_row_lock_the_source_out_even_for_the_righ
     assert statuses == [400] * 20
     status, body = await pair(client, right)
     assert (status, body["error"]["code"]) == (429, "pairing_locked")
+    assert int((await client.post("/api/v1/pair", json={"code": right})).headers["Retry-After"]) > 60
     assert "分钟后再试" in body["error"]["message"]
     assert count(schema_db, ApiToken) == 1  # the admin's only
 

@@ -47,7 +47,7 @@ CREDENTIAL_KINDS: dict[str, DeviceCategory] = {
 
 
 class PairingLocked(BotError):
-    """Too many wrong codes: this source (or everyone) must wait."""
+    """Too many wrong codes: this source (or everyone) must wait (429 with Retry-After)."""
 
     code = "pairing_locked"
     status = 429

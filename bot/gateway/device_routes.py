@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -32,7 +33,11 @@ async def pair(request: web.Request) -> web.Response:
         with session_scope(request.app[ENGINE]) as session:
             return pairing.exchange(session, body.get("code"), source, utcnow())
 
-    outcome = await asyncio.to_thread(run)  # wrong-code counters are committed before answering
+    try:
+        outcome = await asyncio.to_thread(run)  # wrong-code counters are committed before answering
+    except pairing.PairingLocked as err:
+        headers = {"Retry-After": str(max(1, math.ceil(err.retry_after_s)))}
+        return web.json_response(err.to_json(), status=err.status, headers=headers)
     if isinstance(outcome, BotError):
         raise outcome
     return web.json_response(outcome.to_json(), status=201)
