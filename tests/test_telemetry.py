@@ -308,7 +308,8 @@ def test_conflicting_value_for_a_stored_interval_is_rejected_and_old_value_kept(
     import_payload(session, "interval_wh", CSV_HEAD + f"{dev},2025-03-01 08:00,60,1500\n", now=NOW)
     report = import_payload(session, "interval_wh", CSV_HEAD + f"{dev},2025-03-01 08:00,60,1800\n", now=NOW)
     assert report.stored == 0
-    assert "conflicts with the stored reading" in report.rejected[0].reason
+    assert "conflicts with the reading already stored" in report.rejected[0].reason
+    assert "1.5" not in report.rejected[0].reason, "the stored value is never echoed"
     assert _stored_kwh(session) == D("1.500")
 
 
@@ -411,3 +412,15 @@ def test_cli_without_schema_points_to_db_upgrade(
     path.write_text(CSV_HEAD + "1,2025-03-01 08:00,60,1500\n", encoding="utf-8")
     assert main(["telemetry", "import", "--format", "interval_wh", str(path)]) == 2
     assert "bot db upgrade" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("energy_wh", ["1e13", "9999999999", "40000"])
+def test_more_energy_than_a_device_can_use_is_rejected_and_the_batch_keeps_the_rest(
+    session: Session, energy_wh: str
+) -> None:
+    (dev,) = _home(session, 1)
+    payload = CSV_HEAD + f"{dev},2025-03-01 08:00,60,{energy_wh}\n{dev},2025-03-01 09:00,60,900\n"
+    report = import_payload(session, "interval_wh", payload, now=NOW)
+    assert report.stored == 1 and len(report.rejected) == 1
+    assert "more than this device can use" in report.rejected[0].reason
+    assert _stored_kwh(session) == D("0.900")

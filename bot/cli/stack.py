@@ -77,7 +77,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
 def _banner(config: Config) -> None:
     base = f"http://{config.host}:{config.port}"
     print(f"\n家居金融语音助手 is up: {base}  (health: {base}/healthz)")
-    print("tokens: `bot seed --demo` prints the demo ones")
+    print("tokens: `bot seed --demo` prints the demo ones (demo mode); real homes: docs/onboarding.md")
     print('try:  bot chat --token demo-zhang-speaker "我家空调这个月用了多少度电"')
     print("stop: Ctrl-C\n", flush=True)
 
