@@ -275,3 +275,36 @@ async def test_a_database_outage_delays_the_result_until_the_write_succeeds(sche
         ),
     )  # type: ignore[arg-type]
     assert failures == [] and client.published[0][1]["stored"] == 1
+
+
+class _Paho:
+    """Records manual acknowledgements."""
+
+    def __init__(self, client: FakeClient) -> None:
+        self.client, self.acks = client, []  # type: ignore[var-annotated]
+
+    def ack(self, mid: int, qos: int) -> None:
+        self.acks.append((mid, qos, len(self.client.published)))
+
+
+async def test_a_message_is_acknowledged_only_after_its_result_is_published(schema_db: Engine) -> None:
+    device = seed_home(schema_db)
+    hub = hub_source(schema_db)
+    ingest = MqttIngest(broker("mqtt://127.0.0.1/t4"), store_ingest(schema_db))
+    client = FakeClient()
+    paho = _Paho(client)
+    client._client = paho  # type: ignore[attr-defined]
+    good = SimpleNamespace(
+        topic=f"t4/{hub}/telemetry/interval_wh",
+        payload=interval_csv(device, "2025-03-01 08:00,60,5"),
+        mid=7,
+        qos=1,
+    )
+    ignored = SimpleNamespace(topic=f"t4/{hub}/telemetry/result", payload=b"{}", mid=8, qos=1)
+    await ingest._one(client, good)  # type: ignore[arg-type]
+    await ingest._one(client, ignored)  # type: ignore[arg-type]
+    assert paho.acks == [(7, 1, 1), (8, 1, 1)]
+    ingest.stop.set()
+    unanswered = SimpleNamespace(topic=f"t4/{hub}/telemetry/interval_wh", payload=b"x", mid=9, qos=1)
+    await ingest._one(client, unanswered)  # type: ignore[arg-type]
+    assert [a[0] for a in paho.acks] == [7, 8], "a message not answered is not acknowledged"

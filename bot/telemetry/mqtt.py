@@ -12,6 +12,11 @@ hub or vendor gateway, ``[A-Za-z0-9_-]{1,64}``; ``<format>``: a name in ``format
 readings only for that hub's household's devices (``bot.telemetry.ingest``). Which client may publish
 under which ``<source>`` is the broker's job (per-hub credentials and an ACL, docs/telemetry.md).
 
+The ingest acknowledges a message to the broker only after its result is published (manual acks),
+so the broker's in-flight window bounds the messages waiting in the ingest and everything else waits
+in the persistent session. A payload the database keeps refusing while it answers is recorded (logged
+with its SHA-256), answered ``not_stored`` and skipped, never retried forever.
+
 Every message gets a result: an unknown format, a non-UTF-8, oversized or unreadable payload gets an
 ``error`` result; nothing crashes the loop. Subscriptions and results use QoS 1 on a persistent
 session (fixed client id, ``clean_session=False``), so payloads published while the ingest is down
@@ -57,8 +62,6 @@ _SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 Ingest = Callable[[str, str, str], IngestReport]
 """Stores one payload (source, format, text); raises an InputError (unusable, not allowed) or StoreError."""
-MAX_QUEUED = 1000
-"""Incoming messages buffered by the client at most (the broker keeps the rest for the session)."""
 POISON_ATTEMPTS = 3
 """A payload that fails this often while the database answers is recorded and skipped."""
 
@@ -208,8 +211,11 @@ class MqttIngest:
             identifier=self.where.client_id,
             clean_session=False,
             timeout=10,
-            max_queued_incoming_messages=MAX_QUEUED,
         ) as client:
+            # ack each message only once its result is out: the broker's in-flight window (Mosquitto
+            # max_inflight_messages, default 20) then bounds what waits here; the rest stays queued
+            # in the persistent session on the broker, and nothing acknowledged is lost on a crash
+            client._client.manual_ack_set(True)
             await client.subscribe(subscription(self.prefix), qos=1)
             self.backoff.reset()
             self.ready.set()
@@ -228,13 +234,15 @@ class MqttIngest:
     async def _one(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         found = route(str(message.topic), self.prefix)
         if found is None:
+            _ack(client, message)
             return
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
         result = await self._handle_retrying(found, payload)
         if result is None:
-            return
+            return  # stopping: not acknowledged, so the broker delivers it again
         body = json.dumps(result, ensure_ascii=False)
         await client.publish(result_topic(self.prefix, found.source), body, qos=1)
+        _ack(client, message)
         self.handled += 1
 
     async def _handle_retrying(self, found: Route, payload: bytes) -> dict[str, Any] | None:
@@ -270,6 +278,13 @@ class MqttIngest:
         self.poisoned += 1
         _LOGGER.error("mqtt: skipping a %s payload the database refuses (sha256 %s)", found.format, digest)
         return _error(found.format, digest, "not_stored", "payload could not be stored and was skipped")
+
+
+def _ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    """Acknowledge a QoS 1 message to the broker (manual acks, see ``_session``)."""
+    paho = getattr(client, "_client", None)
+    if paho is not None and message.qos > 0:
+        paho.ack(message.mid, message.qos)
 
 
 HUB_SOURCE = re.compile(r"^hub-([1-9][0-9]{0,11})$")
