@@ -42,14 +42,16 @@ class Broker:
     def start(self) -> None:
         conf = self.folder / "mosquitto.conf"
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous false\npersistence false\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous false\npersistence false\nuser root\n"
             f"password_file {self.folder / 'passwd'}\nacl_file {self.folder / 'acl'}\n"
-            f"log_dest file {self.folder / 'mosquitto.log'}\n",
+            f"log_dest file {self.folder / 'mosquitto.log'}\n",  # the test runs as root: keep its files
             encoding="utf-8",
         )
-        self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", str(conf)], stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/mosquitto", "-c", str(conf)], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         time.sleep(0.5)
-        assert self.proc.poll() is None, (self.folder / "mosquitto.log").read_text()
+        assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else ""
 
     def reload(self) -> None:
         assert self.proc is not None
