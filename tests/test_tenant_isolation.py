@@ -22,7 +22,7 @@ from bot.store.catalog import Product
 from bot.store.db import utcnow
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import ApiToken, ConsentEvent, Conversation, Device, EnergyReading, Household
-from bot.store.repo import hash_token
+from bot.store.repo import hash_token, token_id
 from tests.fakes import FakeDialogue, silence_wav
 from tests.gateway_kit import ZHANG, Client, make_client, no_speech
 
@@ -173,6 +173,34 @@ ADMIN: dict[tuple[str, str], Call] = {
     ("post", "/api/v1/admin/devices/{device_id}/tokens/rotate"): _json(
         "POST", "/api/v1/admin/devices/{device_id}/tokens/rotate"
     ),
+    ("post", "/api/v1/admin/households"): _json("POST", "/api/v1/admin/households", {"name": "新家"}),
+    ("get", "/api/v1/admin/households"): _json("GET", "/api/v1/admin/households"),
+    ("patch", "/api/v1/admin/households/{household_id}"): _json(
+        "PATCH", "/api/v1/admin/households/{household_id}", {"name": "改名"}
+    ),
+    ("delete", "/api/v1/admin/households/{household_id}"): _json(
+        "DELETE", "/api/v1/admin/households/{household_id}"
+    ),
+    ("post", "/api/v1/admin/households/{household_id}/devices"): _json(
+        "POST", "/api/v1/admin/households/{household_id}/devices", {"kind": "speaker", "name": "音箱"}
+    ),
+    ("get", "/api/v1/admin/households/{household_id}/devices"): _json(
+        "GET", "/api/v1/admin/households/{household_id}/devices"
+    ),
+    ("patch", "/api/v1/admin/devices/{device_id}"): _json(
+        "PATCH", "/api/v1/admin/devices/{device_id}", {"name": "改名"}
+    ),
+    ("delete", "/api/v1/admin/devices/{device_id}"): _json("DELETE", "/api/v1/admin/devices/{device_id}"),
+    ("post", "/api/v1/admin/devices/{device_id}/pairing"): _json(
+        "POST", "/api/v1/admin/devices/{device_id}/pairing"
+    ),
+    ("delete", "/api/v1/admin/devices/{device_id}/tokens"): _json(
+        "DELETE", "/api/v1/admin/devices/{device_id}/tokens"
+    ),
+    ("get", "/api/v1/admin/tokens"): _json("GET", "/api/v1/admin/tokens"),
+    ("delete", "/api/v1/admin/tokens/{token_id}"): _json(
+        "DELETE", f"/api/v1/admin/tokens/{token_id(hash_token('demo-zhang-speaker'))}"
+    ),
 }
 """Endpoints an admin token uses; ids in paths are the *other* tenant's."""
 
@@ -183,6 +211,19 @@ PUBLIC: dict[tuple[str, str], Call] = {
     ("get", "/api/v1/openapi.json"): _json("GET", "/api/v1/openapi.json"),
 }
 """Endpoints without a token: they carry no household or tenant data."""
+
+DEVICE_ONBOARDING: dict[tuple[str, str], Call] = {
+    ("post", "/api/v1/pair"): _json("POST", "/api/v1/pair", {"code": "00000000"}),
+    ("post", "/api/v1/telemetry"): _json(
+        "POST",
+        "/api/v1/telemetry",
+        {
+            "format": "interval_wh",
+            "payload": "device_id,interval_start,minutes,energy_wh\n1,2025-07-01 08:00,60,5\n",
+        },
+    ),
+}
+"""Pairing (no token) and a hub's upload (hub token only): nothing of another tenant is reachable."""
 
 FOREIGN_ID_ROUTES = {key for key in HOUSEHOLD if "{offer_id}" in key[1]}
 
@@ -197,7 +238,7 @@ def registered_routes() -> set[tuple[str, str]]:
 
 
 def test_every_registered_endpoint_has_an_isolation_case() -> None:
-    cases = set(HOUSEHOLD) | set(ADMIN) | set(PUBLIC)
+    cases = set(HOUSEHOLD) | set(ADMIN) | set(PUBLIC) | set(DEVICE_ONBOARDING)
     assert registered_routes() == cases, "classify the new endpoint and give it an isolation case"
 
 
@@ -286,7 +327,7 @@ async def test_the_admin_of_one_tenant_cannot_see_or_touch_the_other(
     if "{" in route[1]:
         assert resp.status == 404
     else:
-        assert resp.status == 200
+        assert resp.status in (200, 201)
         body = await resp.json()
         if route[1] == "/api/v1/admin/offers":
             assert body["offers"] == 0, "the demo household's offer is not counted for zhijia"
@@ -313,3 +354,14 @@ async def test_an_admin_token_sent_inside_the_voice_socket_is_refused_too(
         await ws.send_json({"type": "start", "sample_rate": 16000, "format": "pcm16", "token": token})
         event = await ws.receive_json(timeout=30)
     assert event["type"] == "error" and event["data"]["code"] == "not_a_device", event
+
+
+@pytest.mark.parametrize("headers", [WANG, ZHIJIA_ADMIN, {}], ids=["device", "admin", "none"])
+@pytest.mark.parametrize("route", sorted(DEVICE_ONBOARDING), ids=lambda r: f"{r[0]} {r[1]}")
+async def test_pairing_and_hub_upload_change_nothing_of_the_other_tenant(
+    client: Client, demo_db: Engine, demo_ids: Ids, route: tuple[str, str], headers: dict[str, str]
+) -> None:
+    before = _snapshot(demo_db, demo_ids.household)
+    resp = await DEVICE_ONBOARDING[route](client, headers, demo_ids)
+    assert 400 <= resp.status < 500
+    assert _snapshot(demo_db, demo_ids.household) == before
