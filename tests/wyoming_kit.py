@@ -1,4 +1,4 @@
-"""Drive a Wyoming service with the ``wyoming`` package's own client, in the order Home Assistant sends events."""
+"""Drive a Wyoming service with the ``wyoming`` package's own client, in Home Assistant's event order."""
 
 from __future__ import annotations
 
