@@ -163,8 +163,8 @@ class Stack:
                 for comp in servers:
                     await self._wait_healthy(http, comp, watch)
                 await verify_tracker_writes(http, self.config)
+            await self._start_wyoming()  # before the gateway: a healthy gateway means it listens too
             await self._start_gateway()
-            await self._start_wyoming()
             for comp in self._comps:
                 if comp.health_url is None:
                     await self._supervisor.spawn(comp)
