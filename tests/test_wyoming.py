@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,12 @@ from bot.speech.audio import pcm16_to_wav
 from bot.speech.settings import SpeechSettings
 from bot.speech.stt.stream import transcribe_wav
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
-from bot.testing.harness import free_port
+from bot.testing.harness import BOT, free_port
 from bot.wyoming.engines import Engines
 from bot.wyoming.handle import Answer, GatewayDialogue, answer_of
 from bot.wyoming.server import WyomingService
 from bot.wyoming.settings import DEMO_SPEAKER_TOKEN, UnknownSatellite, WyomingSettings
-from tests.speech_fixtures import espeak_wav, korean_engine
+from tests.speech_fixtures import espeak_wav, korean_engine, korean_model_dir
 from tests.wyoming_kit import answer, client, converse, describe, read_until, synthesize, transcribe, wav_pcm
 
 Make = Callable[..., Awaitable[WyomingService]]
@@ -354,3 +356,25 @@ async def test_ping_is_answered_with_pong(make: Make) -> None:
     async with client(port_of(await make())) as c:
         await c.write_event(Ping(text="hi").event())
         assert answer(await read_until(c, ("pong",))).type == "pong"
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+async def test_bot_wyoming_serve_serves_until_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[speech]\nmodel = "{korean_model_dir()}"\n', encoding="utf-8")
+    env = {**os.environ, "BOT_CONFIG": str(config), "BOT_VAR_DIR": str(tmp_path)}
+    argv = [BOT, "wyoming", "serve", "--uri", f"tcp://127.0.0.1:{port}", "--token", "t"]
+    proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=120)
+        assert f"listening on tcp://127.0.0.1:{port}" in line.decode()
+        info = await describe(port)
+        assert info.asr[0].models[0].languages == ["ko"] and info.handle[0].supports_home_control is False
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), timeout=60)
+    assert code == 0
