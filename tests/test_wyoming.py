@@ -24,6 +24,7 @@ from wyoming.error import Error
 from wyoming.event import Event
 
 from bot.config import load_config
+from bot.conversation.pipeline import Speech
 from bot.errors import BotError, ConfigError
 from bot.nlu.normalize import normalize
 from bot.speech.audio import pcm16_to_wav
@@ -31,7 +32,6 @@ from bot.speech.settings import SpeechSettings
 from bot.speech.stt.stream import transcribe_wav
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
 from bot.testing.harness import BOT, free_port
-from bot.wyoming.engines import Engines
 from bot.wyoming.handle import Answer, GatewayDialogue, answer_of
 from bot.wyoming.server import WyomingService
 from bot.wyoming.settings import DEMO_SPEAKER_TOKEN, UnknownSatellite, WyomingSettings
@@ -64,7 +64,7 @@ async def make() -> AsyncIterator[Make]:
     async def start(
         dialogue: GatewayDialogue | None = None, max_audio_s: float = 30.0, stt: bool = True, **settings: Any
     ) -> WyomingService:
-        engines = Engines(SpeechSettings(), stt=korean_engine() if stt else None, tts=Pyttsx3TextToSpeech())
+        engines = Speech(SpeechSettings(), stt=korean_engine() if stt else None, tts=Pyttsx3TextToSpeech())
         wanted = WyomingSettings(uri=f"tcp://127.0.0.1:{free_port()}", **settings)
         service = WyomingService(wanted, engines, dialogue or FakeGateway(), max_audio_s)
         await service.start()

@@ -11,16 +11,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session, select
 
 from bot.finance.installments import apr_text
-from bot.periods import resolve
-from bot.seed.demo import DEMO_TENANT_ID
-from bot.store.db import make_engine, utcnow
-from bot.store.ledger import Application, OfferAudit
-from bot.store.models import Device, EnergyReading, Household, Tenant
 from bot.testing.harness import RunningStack, free_port, make_stack
 from tests.speech_fixtures import espeak_wav, korean_model_dir
+from tests.test_dialogue_stack import applications, offers_of
+from tests.test_stack_e2e import db_sum
 from tests.wyoming_kit import answer, converse, describe, transcribe, wav_pcm
 
 pytestmark = pytest.mark.stack
@@ -43,45 +39,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSta
     running.start()
     yield running, port
     running.stop()
-
-
-def db_sum(db_url: str, household: str, category: str, period_key: str) -> Decimal:
-    """Independent check: the stored readings of the household's devices of a category in the period."""
-    engine = make_engine(db_url)
-    with Session(engine) as session:
-        tenant = session.get(Tenant, DEMO_TENANT_ID)
-        assert tenant is not None
-        period = resolve(period_key, utcnow(), tenant.timezone)
-        rows = session.exec(
-            select(EnergyReading.kwh)
-            .join(Device)
-            .join(Household)
-            .where(
-                Household.name == household,
-                Device.category == category,
-                EnergyReading.start >= period.start,
-                EnergyReading.start < period.end,
-            )
-        ).all()
-    engine.dispose()
-    return sum(rows, Decimal(0))
-
-
-def offers(db_url: str, household: str) -> list[OfferAudit]:
-    engine = make_engine(db_url)
-    with Session(engine) as session:
-        home = session.exec(select(Household).where(Household.name == household)).one()
-        rows = list(session.exec(select(OfferAudit).where(OfferAudit.household_id == home.id)).all())
-    engine.dispose()
-    return rows
-
-
-def applications(db_url: str) -> list[Application]:
-    engine = make_engine(db_url)
-    with Session(engine) as session:
-        rows = list(session.exec(select(Application)).all())
-    engine.dispose()
-    return rows
 
 
 async def test_bot_up_starts_the_service_with_the_configured_model(stack: tuple[RunningStack, int]) -> None:
@@ -111,11 +68,11 @@ async def test_an_energy_question_is_handled_with_the_households_own_figure(
 async def test_a_device_command_is_not_handled_and_changes_nothing(stack: tuple[RunningStack, int]) -> None:
     """Needs the gateway's ``handled`` flag (issue 18)."""
     running, port = stack
-    before = (len(offers(running.db_url, "张家")), len(applications(running.db_url)))
+    before = (len(offers_of(running, "张家")), len(applications(running)))
     events = await converse(port, "把空调调到26度", conversation_id="ha-command", satellite_id=LIVING_ROOM)
     assert answer(events).type == "not-handled", events
     assert answer(events).data["context"]["reason"] in ("device_control", "out_of_scope")
-    assert (len(offers(running.db_url, "张家")), len(applications(running.db_url))) == before
+    assert (len(offers_of(running, "张家")), len(applications(running))) == before
 
 
 async def test_an_unknown_satellite_is_not_handled_with_a_clear_reason(
@@ -132,13 +89,13 @@ async def test_an_installment_quote_is_audited_and_nothing_is_confirmed_by_voice
     stack: tuple[RunningStack, int],
 ) -> None:
     running, port = stack
-    before = len(offers(running.db_url, "李家"))
+    before = len(offers_of(running, "李家"))
     ha = {"conversation_id": "ha-installment", "satellite_id": LI_BEDROOM}
     quote = answer(await converse(port, "新风机分二十四期月供多少", **ha))
     assert quote.type == "handled" and quote.data["context"]["conversation_id"] == "ha-installment"
     spoken = quote.data["text"]
     assert spoken.index("年化利率") < spoken.index("月供"), "the APR before any monthly figure"
-    audited = offers(running.db_url, "李家")
+    audited = offers_of(running, "李家")
     assert len(audited) == before + 1 and audited[-1].kind == "installment" and audited[-1].apr is not None
     assert apr_text(audited[-1].apr) in spoken, "the audited APR is the one said"
 
@@ -147,5 +104,5 @@ async def test_an_installment_quote_is_audited_and_nothing_is_confirmed_by_voice
     confirmed = answer(await converse(port, "确认", **ha))
     where = confirmed.data["text"]
     assert confirmed.type == "handled" and ("屏" in where or "扫码" in where), "where to finish binding"
-    made = [a for a in applications(running.db_url) if a.offer_id == audited[-1].id]
+    made = [a for a in applications(running) if a.offer_id == audited[-1].id]
     assert [(a.state, a.confirmed_at) for a in made] == [("pending", None)], "binding only on a screen/phone"

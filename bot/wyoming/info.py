@@ -14,7 +14,7 @@ from wyoming.info import (
 )
 
 from bot import __version__
-from bot.wyoming.engines import Engines
+from bot.conversation.pipeline import Speech
 
 HANDLE_LANGUAGES = ["zh", "zh-cn"]
 """Languages the dialogue understands (Home Assistant writes Mandarin as ``zh-cn``)."""
@@ -28,7 +28,7 @@ def languages(language: str) -> list[str]:
     return list(HANDLE_LANGUAGES) if language == "zh" else [language]
 
 
-def describe(engines: Engines) -> Info:
+def describe(engines: Speech) -> Info:
     """Every program that is up (a recogniser or synthesiser that failed to load is left out)."""
     info = Info(handle=[handle_program()])
     if engines.stt is not None:

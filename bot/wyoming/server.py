@@ -25,12 +25,12 @@ from wyoming.server import AsyncEventHandler, AsyncTcpServer
 from wyoming.tts import Synthesize
 
 from bot.config import Config
+from bot.conversation.pipeline import Speech, load_speech
 from bot.errors import APOLOGY, BotError, InputError
 from bot.gateway.settings import GatewaySettings
 from bot.speech.stt.base import SttError
 from bot.speech.tts.base import TtsError
 from bot.wyoming.asr import Slots, Transcription
-from bot.wyoming.engines import Engines, load_engines
 from bot.wyoming.events import WireError, read_event
 from bot.wyoming.handle import GatewayDialogue, handle
 from bot.wyoming.info import describe
@@ -58,7 +58,7 @@ class WyomingService:
     def __init__(
         self,
         settings: WyomingSettings,
-        engines: Engines,
+        engines: Speech,
         dialogue: GatewayDialogue,
         max_audio_s: float = GatewaySettings.max_audio_s,
     ):
@@ -75,7 +75,7 @@ class WyomingService:
     async def load(cls, config: Config, settings: WyomingSettings | None = None) -> WyomingService:
         """The service of ``config``: its ``[wyoming]`` settings, ``[speech]`` engines, gateway limits."""
         settings = settings or WyomingSettings.from_config(config)
-        engines = await load_engines(config)
+        engines = await load_speech(config)  # the gateway's model and voice, loaded the same way
         dialogue = GatewayDialogue(settings.gateway_url, settings.turn_timeout_s)
         return cls(settings, engines, dialogue, GatewaySettings.from_config(config).max_audio_s)
 
