@@ -32,6 +32,8 @@ from bot.rasa.store_checks import RasaLogWatch, fail_on_findings, verify_tracker
 from bot.rasa.training import SPACY_DIR, build_spacy, engine_env, model_path, rasa_executable
 from bot.stack.supervisor import Component, GaveUp, Supervisor
 from bot.store.db import make_engine, migrate
+from bot.wyoming.server import WyomingService
+from bot.wyoming.settings import WyomingSettings, host_port
 
 Say = Callable[[str], None]
 RASA = "Rasa server"
@@ -44,6 +46,10 @@ def check_ports(config: Config) -> None:
         ("action server", "127.0.0.1", config.actions_port, "BOT_ACTIONS_PORT"),
         ("gateway", config.host, config.port, "BOT_PORT"),
     ]
+    if "wyoming" in config.extra:
+        wanted.append(
+            ("Wyoming service", *host_port(WyomingSettings.from_config(config).uri), "[wyoming] uri")
+        )
     for name, host, port, var in wanted:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
@@ -140,6 +146,7 @@ class Stack:
         self._supervisor = Supervisor(self.config.project_dir, say)
         self._comps: list[Component] = []
         self._runner: web.AppRunner | None = None
+        self._wyoming: WyomingService | None = None
 
     @property
     def procs(self) -> dict[str, asyncio.subprocess.Process]:
@@ -162,6 +169,7 @@ class Stack:
                 for comp in servers:
                     await self._wait_healthy(http, comp, watch)
                 await verify_tracker_writes(http, self.config)
+            await self._start_wyoming()  # before the gateway: a healthy gateway means it listens too
             await self._start_gateway()
             for comp in self._comps:
                 if comp.health_url is None:
@@ -199,6 +207,14 @@ class Stack:
         for name, url in self._services().items():
             self._say(f"✓ {name}: {url}")
 
+    async def _start_wyoming(self) -> None:
+        """The Wyoming service for Home Assistant, in this process, when ``[wyoming]`` is configured."""
+        if "wyoming" not in self.config.extra:
+            return
+        self._wyoming = await WyomingService.load(self.config)
+        await self._wyoming.start()
+        self._say(f"✓ Wyoming service (Home Assistant) listening on {self._wyoming.settings.uri}")
+
     def _services(self) -> dict[str, str]:
         cfg = self.config
         urls = {
@@ -223,7 +239,10 @@ class Stack:
         return 0
 
     async def stop(self) -> None:
-        """Stop the gateway, then each child's whole process group (TERM, then KILL)."""
+        """Stop the gateway (and the Wyoming service), then each child's process group (TERM, then KILL)."""
+        if self._wyoming is not None:
+            await self._wyoming.stop()
+            self._wyoming = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -1,0 +1,1 @@
+"""The Wyoming service for Home Assistant: speech to text, text to speech, conversation as device turns."""
