@@ -35,6 +35,9 @@ from bot.store.models import (
 from bot.store.repo import issue_token
 from bot.topics.installment import candidate
 
+DEMO_HOUSEHOLDS = ("张家", "李家", "王家")
+"""Households the studio may copy into a sandbox: the demo seed's (a deployment seeds one under one
+of these names for its designers). The studio never copies any other household."""
 SANDBOX_PREFIX = "沙盒·"
 """Name prefix of every sandbox household (they are never a real home)."""
 CHANNEL = "seed"
