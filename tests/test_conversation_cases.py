@@ -85,8 +85,8 @@ def test_handled_is_checked_only_when_the_gateway_reports_it() -> None:
         "cases:\n  - name: a\n    turns: [{user: x}]\n",
         "cases:\n  - name: a\n    device: {household: 李家, kind: toaster}\n    turns: [{user: x}]\n",
         "cases:\n  - name: a\n    device: {household: 李家}\n    turns: [{user: x, sayz: [y]}]\n",
-        "cases:\n  - name: a\n    device: {household: 李家}\n    given: {points: -1}\n    turns: [{user: x}]\n",
-        "cases:\n  - name: a\n    device: {household: 李家}\n    turns: [{user: x, card: {apr: 1}}]\n",
+        "cases:\n  - name: a\n    device: {household: 李家}\n    given: {points: -1}\n    turns: [{user: y}]",
+        "cases:\n  - name: a\n    device: {household: 李家}\n    turns: [{user: x, card: {apr: 1}}]",
     ],
 )
 def test_a_malformed_case_is_refused_with_its_name(doc: str) -> None:

@@ -30,7 +30,7 @@ def test_there_are_at_least_forty_cases() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_conversation(shared_stack: RunningStack, case: Case) -> None:
     async def say(token: str, text: str) -> dict[str, Any]:
-        status, body = await asyncio.to_thread(shared_stack.converse, token, text)
+        _, body = await asyncio.to_thread(shared_stack.converse, token, text)
         return body
 
     engine = make_engine(shared_stack.db_url)

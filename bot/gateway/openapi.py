@@ -389,18 +389,26 @@ def _studio_paths() -> dict[str, Any]:
             )
         },
         "/api/v1/studio/try": {
-            "post": op("NLU view of an utterance and the sandbox's answer `{text, household?}`", requestBody=body)
+            "post": op(
+                "NLU view of an utterance and the sandbox's answer `{text, household?}`", requestBody=body
+            )
         },
         "/api/v1/studio/sandbox": {
             "post": op("A fresh sandbox copy of a demo household `{household?}`", "201", requestBody=body)
         },
         "/api/v1/studio/catalog": {"get": op("The tenant's catalog words and sandbox households")},
-        "/api/v1/studio/responses": {"get": op("Every response with variations, values, rule problems, diff")},
+        "/api/v1/studio/responses": {
+            "get": op("Every response with variations, values, rule problems, diff")
+        },
         "/api/v1/studio/responses/check": {
             "post": op("Wording rules for `{name, variations}` (免息, ≤ 60 characters)", requestBody=body)
         },
         "/api/v1/studio/responses/{name}": {
-            "put": op("Save `{variations}` to the working copy; returns problems and diff", parameters=[name], requestBody=body)
+            "put": op(
+                "Save `{variations}` to the working copy; returns problems and diff",
+                parameters=[name],
+                requestBody=body,
+            )
         },
         "/api/v1/studio/training": {
             "get": op("Examples per intent, duplicates, held-out overlap"),
@@ -410,7 +418,9 @@ def _studio_paths() -> dict[str, Any]:
         "/api/v1/studio/checks": {
             "post": op("Start a check `{kind: conversations, yaml?}`; poll its job", "202", requestBody=body)
         },
-        "/api/v1/studio/checks/{job_id}": {"get": op("Progress and results of a check job", parameters=[job])},
+        "/api/v1/studio/checks/{job_id}": {
+            "get": op("Progress and results of a check job", parameters=[job])
+        },
     }
 
 

@@ -386,7 +386,7 @@ async def _run_job(app: web.Application, job: Job, cases: list[Any]) -> None:
     try:
         await run_cases(app[ENGINE], job.tenant_id, cases, say, progress)
         job.state = "done"
-    except Exception as err:  # noqa: BLE001 - a job reports its failure instead of dying silently
+    except Exception as err:  # a job reports its failure instead of dying silently
         job.state, job.error = "failed", type(err).__name__
 
 

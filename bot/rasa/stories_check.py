@@ -98,7 +98,7 @@ def parse_outcome(returncode: int, output: str) -> OutcomeRun:
         for number, kind in _SUMMARY.findall(line):
             counts[kind] = int(number)
     keep = ("FAILED: ", "user: ", "expected: ", "actual reply: ", "actual card: ", "error: ")
-    details = []
+    details: list[str] = []
     for line in output.splitlines():
         text = line[1:].strip() if line.startswith("E ") else ""
         if text.startswith(keep) and text not in details[-1:]:

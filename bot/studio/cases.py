@@ -281,10 +281,14 @@ def _state(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
         if key == "consents":
             have = got or {}
             out += [
-                f"consent {scope} is {'granted' if on else 'withdrawn'} (got {'granted' if have.get(scope) else 'withdrawn'})"
+                f"consent {scope} is {_granted(on)} (got {_granted(have.get(scope))})"
                 for scope, on in want.items()
                 if bool(have.get(scope)) != bool(on)
             ]
         elif str(got) != str(want):
             out.append(f"state {key} is {want!r} (got {got!r})")
     return out
+
+
+def _granted(value: Any) -> str:
+    return "granted" if value else "withdrawn"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def graph(ws: Workspace) -> Graph:
                 out.flows.append(Flow(name, "rule" if kind == "rules" else "story", path.name, steps))
                 for node in steps:
                     out.nodes[node] = out.nodes.get(node, 0) + 1
-                for a, b in zip(steps, steps[1:], strict=False):
+                for a, b in pairwise(steps):
                     out.edges[(a, b)] = out.edges.get((a, b), 0) + 1
     return out
 

@@ -55,7 +55,9 @@ def check(name: str, variations: list[str] | tuple[str, ...]) -> list[str]:
     for i, text in enumerate(variations, 1):
         free = [w for w in FREE_WORDS if w in text]
         if free and name not in INTEREST_FREE_RESPONSES:
-            problems.append(f"第{i}条：「{free[0]}」只能用在年化利率为0的回复里（{'、'.join(sorted(INTEREST_FREE_RESPONSES))}）")
+            problems.append(
+                f"第{i}条：「{free[0]}」只能用在年化利率为0的回复里（{'、'.join(sorted(INTEREST_FREE_RESPONSES))}）"
+            )
         spoken = spoken_length(text)
         if spoken > SPOKEN_LIMIT and name not in LONGER_ON_PURPOSE:
             problems.append(f"第{i}条：约{spoken}字，超过{SPOKEN_LIMIT}字，不便朗读；细节请放到卡片上")

@@ -70,9 +70,7 @@ def create(
     ).first()
     if source is None or source.id is None or household.startswith(SANDBOX_PREFIX):
         raise NotFoundError(f"没有名为{household}的家庭可以复制", code="household_not_found")
-    copy = Household(
-        tenant_id=tenant_id, name=f"{SANDBOX_PREFIX}{household}"[:60], members=source.members
-    )
+    copy = Household(tenant_id=tenant_id, name=f"{SANDBOX_PREFIX}{household}"[:60], members=source.members)
     session.add(copy)
     session.flush()
     assert copy.id is not None
@@ -136,7 +134,7 @@ def _copy_device(session: Session, device: Device, household_id: int) -> None:
     session.flush()
     for table, columns in ((EnergyReading, ("start", "seconds", "kwh")), (FaultEvent, _FAULT_COLUMNS)):
         cols = [getattr(table, c) for c in columns]
-        rows = select(literal(copy.id), *cols).where(table.device_id == device.id)  # type: ignore[attr-defined]
+        rows = select(literal(copy.id), *cols).where(table.device_id == device.id)
         session.execute(insert(table).from_select(["device_id", *columns], rows))
 
 
@@ -165,7 +163,8 @@ def _points(session: Session, household_id: int, wanted: int, now: datetime) -> 
     if wanted < have:
         points.redeem(session, household_id, reward, now)
         return
-    points._append(  # noqa: SLF001 - a sandbox grant has no measured saving behind it
+    # A sandbox grant has no measured saving behind it: chain a plain entry on the ledger.
+    points._append(
         session, household_id, wanted - have, "earn", f"studio:{secrets.token_hex(6)}", note="沙盒", now=now
     )
 

@@ -39,7 +39,12 @@ def overview(ws: Workspace) -> Overview:
         key = normalize(ex.text)
         by_text[key].add(ex.intent)
         intents[ex.intent].append(
-            {"text": ex.text, "file": file, "entities": [list(e) for e in ex.entities], "heldout": key in heldout}
+            {
+                "text": ex.text,
+                "file": file,
+                "entities": [list(e) for e in ex.entities],
+                "heldout": key in heldout,
+            }
         )
     dupes = [{"text": t, "intents": sorted(i)} for t, i in sorted(by_text.items()) if len(i) > 1]
     overlap = sorted(t for t in by_text if t in heldout)

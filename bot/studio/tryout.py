@@ -80,5 +80,3 @@ def _span(text: str, entity: dict[str, Any]) -> str | None:
     if isinstance(start, int) and isinstance(end, int):
         return text[start:end]
     return None
-
-
