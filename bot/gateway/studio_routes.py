@@ -8,8 +8,10 @@ demo households for conversations. Nothing here edits the running model or a rea
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +24,14 @@ from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
 from bot.gateway.nlu_routes import designer_view
 from bot.gateway.routes import json_body, principal_of
+from bot.nlu.evaluate import Example, read_examples, render, score
 from bot.nlu.normalize import checked_turn_text
+from bot.rasa.stories_check import validate
 from bot.store.db import utcnow
 from bot.store.models import Conversation, Household, TokenRole
 from bot.store.repo import DeviceRef, Principal, authenticate, hash_token
 from bot.studio import flows, responses, sandbox, training, tryout
-from bot.studio.cases import DEFAULT_TENANT, KINDS, load_cases, parse_cases
+from bot.studio.cases import DEFAULT_TENANT, KINDS, Case, load_cases, parse_cases
 from bot.studio.runner import CaseResult, describe, run_cases
 from bot.studio.workspace import Workspace, workspace
 
@@ -37,6 +41,9 @@ STUDIO_DIR = Path(__file__).resolve().parent / "studio"
 _ASSET = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|html)$")
 _TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml", "html": "text/html"}
 CASES_DIR = "tests/conversations"
+HELDOUT_ACCURACY = 0.95
+"""Held-out intent accuracy below which the check fails (the bar of tests/test_nlu_heldout.py)."""
+_LOGGER = logging.getLogger(__name__)
 MAX_JOBS = 20
 """Finished check jobs kept per gateway (the oldest are forgotten)."""
 
@@ -58,6 +65,8 @@ class Job:
     kind: str
     total: int
     results: list[dict[str, Any]] = field(default_factory=list)
+    """One per conversation case, or one report for the other kinds."""
+    done: int = 0
     state: str = "running"
     error: str | None = None
 
@@ -219,34 +228,29 @@ async def flow_graph(request: web.Request) -> web.Response:
 
 @table.post("/api/v1/studio/checks")
 async def start_check(request: web.Request) -> web.Response:
-    """``{"kind": "conversations", "yaml"?}`` → a job running the conversation tests of the tenant.
+    """``{"kind", "yaml"?}`` → a job, polled for progress. Kinds:
 
-    Without ``yaml`` every case of ``tests/conversations`` for this tenant runs; with it, the cases
-    the designer wrote. Each case runs in its own sandbox household through the real dialogue.
+    - ``conversations``: the conversation tests of this tenant (``tests/conversations``, or the cases
+      in ``yaml``), each in its own sandbox household through the real dialogue;
+    - ``validate``: ``rasa data validate`` on the tenant's working copy;
+    - ``heldout``: the held-out NLU evaluation set against the running model.
     """
     principal, _ = await _designer(request)
     body = await json_body(request)
-    if body.get("kind") != "conversations":
-        raise InputError("kind 只能是 conversations", code="bad_check")
-    text = body.get("yaml")
-    project = request.app[CONFIG].project_dir
-    try:
-        cases = (
-            parse_cases(text, "studio")
-            if isinstance(text, str) and text.strip()
-            else load_cases(project / CASES_DIR)
-        )
-    except (ValueError, AttributeError) as err:
-        raise InputError(f"测试格式有误：{err}", code="bad_case") from err
-    mine = [c for c in cases if (c.tenant or DEFAULT_TENANT) == principal.tenant_id]
-    state = request.app[STUDIO]
-    job_id = secrets.token_hex(8)
-    job = Job(principal.tenant_id, "conversations", len(mine))
-    _remember(state, job_id, job)
-    task = asyncio.create_task(_run_job(request.app, job, mine))
-    state.tasks.add(task)
-    task.add_done_callback(state.tasks.discard)
-    return web.json_response({"job_id": job_id, "total": job.total}, status=202)
+    kind = body.get("kind")
+    app = request.app
+    if kind == "conversations":
+        cases = _cases(app, body.get("yaml"), principal.tenant_id)
+        job = _start(app, Job(principal.tenant_id, "conversations", len(cases)), _run_cases(app, cases))
+    elif kind == "validate":
+        ws = await _workspace(request)
+        job = _start(app, Job(principal.tenant_id, "validate", 1), _run_validate(app, ws))
+    elif kind == "heldout":
+        examples = read_examples(app[CONFIG].project_dir / training.HELDOUT)
+        job = _start(app, Job(principal.tenant_id, "heldout", len(examples)), _run_heldout(app, examples))
+    else:
+        raise InputError("kind 只能是 conversations、validate 或 heldout", code="bad_check")
+    return web.json_response({"job_id": job, "total": app[STUDIO].jobs[job].total}, status=202)
 
 
 @table.get("/api/v1/studio/checks/{job_id}")
@@ -262,7 +266,7 @@ async def check_status(request: web.Request) -> web.Response:
             "state": job.state,
             "kind": job.kind,
             "total": job.total,
-            "done": len(job.results),
+            "done": job.done,
             "passed": passed,
             "results": job.results,
             "error": job.error,
@@ -368,7 +372,43 @@ async def _path(app: web.Application, box: sandbox.Sandbox) -> list[str]:
     return flows.path_of_events(body.get("events") or [])
 
 
-async def _run_job(app: web.Application, job: Job, cases: list[Any]) -> None:
+JobBody = Callable[[Job], Awaitable[None]]
+
+
+def _start(app: web.Application, job: Job, body: JobBody) -> str:
+    """Run ``body`` as a background task of the gateway; returns the job id."""
+    state = app[STUDIO]
+    job_id = secrets.token_hex(8)
+    _remember(state, job_id, job)
+
+    async def run() -> None:
+        try:
+            await body(job)
+            job.state = "done"
+        except Exception as err:  # a job reports its failure instead of dying silently
+            _LOGGER.warning("studio %s check failed: %s", job.kind, type(err).__name__)
+            job.state, job.error = "failed", type(err).__name__
+
+    task = asyncio.create_task(run())
+    state.tasks.add(task)
+    task.add_done_callback(state.tasks.discard)
+    return job_id
+
+
+def _cases(app: web.Application, text: Any, tenant_id: str) -> list[Case]:
+    project = app[CONFIG].project_dir
+    try:
+        cases = (
+            parse_cases(text, "studio")
+            if isinstance(text, str) and text.strip()
+            else load_cases(project / CASES_DIR)
+        )
+    except (ValueError, AttributeError) as err:
+        raise InputError(f"测试格式有误：{err}", code="bad_case") from err
+    return [c for c in cases if (c.tenant or DEFAULT_TENANT) == tenant_id]
+
+
+def _run_cases(app: web.Application, cases: list[Case]) -> JobBody:
     async def say(token: str, text: str) -> dict[str, Any]:
         def lookup() -> Principal:
             with Session(app[ENGINE]) as session:
@@ -380,14 +420,41 @@ async def _run_job(app: web.Application, job: Job, cases: list[Any]) -> None:
         except BotError as err:
             return err.to_json()
 
-    def progress(result: CaseResult) -> None:
-        job.results.append({**result.as_dict(), "report": describe(result)})
+    async def body(job: Job) -> None:
+        def progress(result: CaseResult) -> None:
+            job.results.append({**result.as_dict(), "report": describe(result)})
+            job.done += 1
 
-    try:
         await run_cases(app[ENGINE], job.tenant_id, cases, say, progress)
-        job.state = "done"
-    except Exception as err:  # a job reports its failure instead of dying silently
-        job.state, job.error = "failed", type(err).__name__
+
+    return body
+
+
+def _run_validate(app: web.Application, ws: Workspace) -> JobBody:
+    async def body(job: Job) -> None:
+        ws.ensure()
+        ok, warnings = await asyncio.to_thread(
+            validate, app[CONFIG], ws.root / "domain.yml", ws.root / "data"
+        )
+        report = "rasa data validate: " + ("ok" if ok else "FAILED") + "".join(f"\n  {w}" for w in warnings)
+        job.results.append({"name": "rasa data validate", "ok": ok, "report": report})
+        job.done = 1
+
+    return body
+
+
+def _run_heldout(app: web.Application, examples: list[Example]) -> JobBody:
+    async def body(job: Job) -> None:
+        parses: dict[str, dict[str, Any]] = {}
+        for example in examples:
+            parses[example.text] = await app[DIALOGUE].parse(checked_turn_text(example.text))
+            job.done += 1
+        report = score(examples, lambda text: parses[text])
+        ok = report.intent_accuracy >= HELDOUT_ACCURACY
+        text = "运行中模型的留出集评测（不含工作副本的改动）\n" + render(report)
+        job.results.append({"name": "NLU 留出集评测", "ok": ok, "report": text, **report.summary()})
+
+    return body
 
 
 def _remember(state: StudioState, job_id: str, job: Job) -> None:

@@ -41,9 +41,13 @@ class StoryRun:
     output: str = ""
 
 
-def validate(config: Config) -> tuple[bool, list[str]]:
-    """``rasa data validate --fail-on-warnings``: success and its warnings (unused responses aside)."""
-    result = _rasa(config, "data", "validate", "--fail-on-warnings")
+def validate(config: Config, domain: Path | None = None, data: Path | None = None) -> tuple[bool, list[str]]:
+    """``rasa data validate --fail-on-warnings``: success and its warnings (unused responses aside).
+
+    ``domain`` and ``data`` check other files than the project's (a designer's working copy).
+    """
+    files = ["--domain", str(domain or "domain.yml"), "--data", str(data or "data")]
+    result = _rasa(config, "data", "validate", "--fail-on-warnings", *files)
     lines = (result.stdout + result.stderr).splitlines()
     warnings = [
         line.strip()
@@ -100,7 +104,7 @@ def parse_outcome(returncode: int, output: str) -> OutcomeRun:
     keep = ("FAILED: ", "user: ", "expected: ", "actual reply: ", "actual card: ", "error: ")
     details: list[str] = []
     for line in output.splitlines():
-        text = line[1:].strip() if line.startswith("E ") else ""
+        text = line[1:].strip().removeprefix("AssertionError: ") if line.startswith("E ") else ""
         if text.startswith(keep) and text not in details[-1:]:
             details.append(text[:300])
     failed = counts["failed"] + counts["error"]

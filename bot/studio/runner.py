@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,8 +91,19 @@ def describe(result: CaseResult) -> str:
         lines.append(f"  user: {turn.user}")
         lines += [f"  expected: {f}" for f in turn.failures]
         lines += [f"  actual reply: {t}" for t in turn.texts]
-        lines += [f"  actual card: {c.get('type')} {dict(c)}" for c in turn.cards]
+        lines += [f"  actual card: {c.get('type')} {brief(c)}" for c in turn.cards]
     return "\n".join(lines)
+
+
+def brief(card: Mapping[str, Any]) -> dict[str, Any]:
+    """A card's fields for a report: long lists (series, schedules, options) as their length."""
+    out: dict[str, Any] = {}
+    for key, value in card.items():
+        if isinstance(value, list) and len(value) > 3:
+            out[key] = f"[{len(value)} items]"
+        else:
+            out[key] = value
+    return out
 
 
 def _sandbox(engine: Engine, tenant_id: str, case: Case) -> sandbox.Sandbox:

@@ -18,6 +18,8 @@ export function initCheck() {
   $('#check-yaml').value = EXAMPLE;
   $('#check-run').addEventListener('click', () => run({ kind: 'conversations', yaml: $('#check-yaml').value }));
   $('#check-run-all').addEventListener('click', () => run({ kind: 'conversations' }));
+  $('#check-validate').addEventListener('click', () => run({ kind: 'validate' }));
+  $('#check-heldout').addEventListener('click', () => run({ kind: 'heldout' }));
   return {};
 }
 
