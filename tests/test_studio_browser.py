@@ -85,6 +85,14 @@ def test_try_shows_the_intent_entities_and_the_sandbox_answer(
     expect(studio.page.locator("#try-chat")).to_contain_text("年化利率13.03%")
     expect(studio.page.locator("#try-chat")).to_contain_text("installment_quote")
     studio.shot("try")
+    studio.tab("flows")
+    expect(studio.page.locator("#flow-svg")).to_be_visible(timeout=SLOW)
+    studio.page.check("#flows-last")
+    expect(studio.page.locator("#flow-title")).to_contain_text("上一次沙盒对话的路径")
+    lit = sorted(n.get_attribute("data-node") or "" for n in studio.page.locator("#flow-svg .node.hl").all())
+    assert lit == ["action:action_installment_quote", "action:installment_form", "intent:ask_installment"], (
+        lit
+    )
     studio.close()
 
 
@@ -141,6 +149,11 @@ def test_the_flow_graph_renders_with_the_headline_path(browser: Browser, shared_
     assert studio.page.locator("#flow-svg .edge.hl").count() == 4
     assert studio.page.locator("#flow-svg .node").count() > 20
     studio.shot("flows")
+    studio.tab("training")
+    expect(studio.page.locator("#intent-list li").first).to_be_visible(timeout=SLOW)
+    studio.page.locator("#intent-list button", has_text="ask_installment").click()
+    expect(studio.page.locator("#intent-name")).to_contain_text("ask_installment（")
+    assert studio.page.locator("#examples li").count() >= 30
     studio.close()
 
 
