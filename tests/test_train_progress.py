@@ -13,6 +13,7 @@ RASA_OUTPUT = (
     "Epochs:   0%|          | 0/100 [00:00<?, ?it/s]\r"
     "Epochs:  45%|████▌     | 45/100 [00:10<00:12, 4.40it/s, t_loss=1.2, i_acc=0.9]\r"
     "Epochs: 100%|██████████| 100/100 [00:22<00:00, 4.40it/s, t_loss=0.3, i_acc=1]\n"
+    "14:00:29 INFO rasa.engine.training.hooks - Starting to train component 'EntitySynonymMapper'.\n"
     "14:00:30 INFO rasa.engine.training.hooks - Starting to train component 'RulePolicy'.\n"
     "14:00:31 INFO rasa.engine.training.hooks - Starting to train component 'MemoizationPolicy'.\n"
     "Your Rasa model is trained and saved at 'models/skill-x.tar.gz'.\n"
@@ -35,6 +36,8 @@ def test_stages_come_in_order_and_the_fraction_only_grows() -> None:
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     epoch = next(e for e in events if "45/100" in e.detail)
     assert at(Stage.NLU, 0.45).fraction == epoch.fraction
+    mapper = next(e for e in events if e.detail == "EntitySynonymMapper")
+    assert mapper.fraction == at(Stage.NLU, 1.0).fraction, "a component after DIET keeps the place"
 
 
 def test_output_split_anywhere_gives_the_same_events() -> None:

@@ -68,6 +68,8 @@ class OutputReader:
         out = []
         for line in parts:
             event = self._line(line)
+            if event is not None and self._last is not None and event.fraction < self._last.fraction:
+                event = TrainProgress(event.stage, self._last.fraction, event.detail)
             if event is not None and event != self._last:
                 self._last = event
                 out.append(event)
@@ -78,8 +80,7 @@ class OutputReader:
         if component:
             name = component.group(1)
             self._stage = Stage.POLICIES if name.endswith("Policy") else Stage.NLU
-            within = 0.0 if self._stage is Stage.NLU or self._last is None else self._within()
-            return at(self._stage, within, name)
+            return at(self._stage, self._within(), name)
         epochs = _EPOCHS.search(line)
         if epochs and self._stage is Stage.NLU:
             done, total = int(epochs.group(1)), int(epochs.group(2))
@@ -89,7 +90,10 @@ class OutputReader:
         return None
 
     def _within(self) -> float:
+        """Where a new component starts within its stage: policies step on, NLU components keep
+        the place (DIET's epochs move the bar); a run never goes backwards (see ``feed``)."""
         if self._last is None or self._last.stage is not self._stage:
             return 0.0
         low, high = SPAN[self._stage]
-        return min(1.0, (self._last.fraction - low) / (high - low) + 0.2) if high > low else 1.0
+        done = (self._last.fraction - low) / (high - low) if high > low else 1.0
+        return min(1.0, done + (0.2 if self._stage is Stage.POLICIES else 0.0))
