@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,21 @@ async def test_the_studio_page_has_the_panels_csp(client: Client) -> None:
     resp = await client.get("/studio")
     assert resp.status == 200 and "script-src 'self'" in resp.headers["Content-Security-Policy"]
     assert (await client.get("/studio/../domain.yml")).status == 404
+
+
+async def test_the_heldout_check_parses_every_example_and_reports_scores(
+    client: Client, dialogue: FakeDialogue
+) -> None:
+    started = await client.post("/api/v1/studio/checks", headers=DEMO, json={"kind": "heldout"})
+    assert started.status == 202
+    job_id, total = (await started.json()).values()
+    body: dict[str, Any] = {"state": "running"}
+    for _ in range(200):
+        body = await (await client.get(f"/api/v1/studio/checks/{job_id}", headers=DEMO)).json()
+        if body["state"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert body["state"] == "done" and body["done"] == total == len(dialogue.parsed) > 100
+    report = body["results"][0]
+    assert report["ok"] is False, "a model that answers 'echo' fails the bar"
+    assert f"examples: {total}" in report["report"] and "intent accuracy: 0.0000" in report["report"]

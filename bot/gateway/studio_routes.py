@@ -8,10 +8,7 @@ demo households for conversations. Nothing here edits the running model or a rea
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
-import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,18 +18,17 @@ from sqlmodel import Session, select
 
 from bot.conversation.turns import TurnRequest
 from bot.errors import BotError, InputError, NotFoundError
+from bot.gateway import studio_checks as checks
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
 from bot.gateway.nlu_routes import designer_view
 from bot.gateway.routes import json_body, principal_of
-from bot.nlu.evaluate import Example, read_examples, render, score
+from bot.nlu.evaluate import read_examples
 from bot.nlu.normalize import checked_turn_text
-from bot.rasa.stories_check import validate
 from bot.store.db import utcnow
 from bot.store.models import Conversation, Household, TokenRole
-from bot.store.repo import DeviceRef, Principal, authenticate, hash_token
+from bot.store.repo import DeviceRef, Principal, hash_token
 from bot.studio import flows, responses, sandbox, training, tryout
-from bot.studio.cases import DEFAULT_TENANT, KINDS, Case, load_cases, parse_cases
-from bot.studio.runner import CaseResult, describe, run_cases
+from bot.studio.cases import KINDS
 from bot.studio.workspace import Workspace, workspace
 
 table = web.RouteTableDef()
@@ -40,12 +36,6 @@ table = web.RouteTableDef()
 STUDIO_DIR = Path(__file__).resolve().parent / "studio"
 _ASSET = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|html)$")
 _TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml", "html": "text/html"}
-CASES_DIR = "tests/conversations"
-HELDOUT_ACCURACY = 0.95
-"""Held-out intent accuracy below which the check fails (the bar of tests/test_nlu_heldout.py)."""
-_LOGGER = logging.getLogger(__name__)
-MAX_JOBS = 20
-"""Finished check jobs kept per gateway (the oldest are forgotten)."""
 
 
 @dataclass
@@ -58,26 +48,11 @@ class Designer:
 
 
 @dataclass
-class Job:
-    """A check run from the page, polled for progress."""
-
-    tenant_id: str
-    kind: str
-    total: int
-    results: list[dict[str, Any]] = field(default_factory=list)
-    """One per conversation case, or one report for the other kinds."""
-    done: int = 0
-    state: str = "running"
-    error: str | None = None
-
-
-@dataclass
 class StudioState:
-    """Designers by token hash, and check jobs by id."""
+    """Designers by token hash, and check jobs."""
 
     designers: dict[str, Designer] = field(default_factory=dict)
-    jobs: dict[str, Job] = field(default_factory=dict)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    jobs: checks.Jobs = field(default_factory=checks.Jobs)
 
 
 STUDIO = web.AppKey("studio", StudioState)
@@ -237,27 +212,30 @@ async def start_check(request: web.Request) -> web.Response:
     """
     principal, _ = await _designer(request)
     body = await json_body(request)
-    kind = body.get("kind")
+    kind, tenant = body.get("kind"), principal.tenant_id
     app = request.app
+    jobs = app[STUDIO].jobs
     if kind == "conversations":
-        cases = _cases(app, body.get("yaml"), principal.tenant_id)
-        job = _start(app, Job(principal.tenant_id, "conversations", len(cases)), _run_cases(app, cases))
+        cases = checks.cases_for(app, body.get("yaml"), tenant)
+        job = checks.Job(tenant, "conversations", len(cases))
+        job_id = checks.start(jobs, job, checks.run_conversations(app, cases))
     elif kind == "validate":
-        ws = await _workspace(request)
-        job = _start(app, Job(principal.tenant_id, "validate", 1), _run_validate(app, ws))
+        job = checks.Job(tenant, "validate", 1)
+        job_id = checks.start(jobs, job, checks.run_validate(app, await _workspace(request)))
     elif kind == "heldout":
         examples = read_examples(app[CONFIG].project_dir / training.HELDOUT)
-        job = _start(app, Job(principal.tenant_id, "heldout", len(examples)), _run_heldout(app, examples))
+        job = checks.Job(tenant, "heldout", len(examples))
+        job_id = checks.start(jobs, job, checks.run_heldout(app, examples))
     else:
         raise InputError("kind 只能是 conversations、validate 或 heldout", code="bad_check")
-    return web.json_response({"job_id": job, "total": app[STUDIO].jobs[job].total}, status=202)
+    return web.json_response({"job_id": job_id, "total": job.total}, status=202)
 
 
 @table.get("/api/v1/studio/checks/{job_id}")
 async def check_status(request: web.Request) -> web.Response:
     """Progress and results of a check job of this tenant."""
     principal, _ = await _designer(request)
-    job = request.app[STUDIO].jobs.get(request.match_info["job_id"])
+    job = request.app[STUDIO].jobs.by_id.get(request.match_info["job_id"])
     if job is None or job.tenant_id != principal.tenant_id:
         raise NotFoundError("没有这个检查任务", code="job_not_found")
     passed = sum(1 for r in job.results if r["ok"])
@@ -370,97 +348,3 @@ async def _path(app: web.Application, box: sandbox.Sandbox) -> list[str]:
     except (OSError, ValueError, TimeoutError):
         return []
     return flows.path_of_events(body.get("events") or [])
-
-
-JobBody = Callable[[Job], Awaitable[None]]
-
-
-def _start(app: web.Application, job: Job, body: JobBody) -> str:
-    """Run ``body`` as a background task of the gateway; returns the job id."""
-    state = app[STUDIO]
-    job_id = secrets.token_hex(8)
-    _remember(state, job_id, job)
-
-    async def run() -> None:
-        try:
-            await body(job)
-            job.state = "done"
-        except Exception as err:  # a job reports its failure instead of dying silently
-            _LOGGER.warning("studio %s check failed: %s", job.kind, type(err).__name__)
-            job.state, job.error = "failed", type(err).__name__
-
-    task = asyncio.create_task(run())
-    state.tasks.add(task)
-    task.add_done_callback(state.tasks.discard)
-    return job_id
-
-
-def _cases(app: web.Application, text: Any, tenant_id: str) -> list[Case]:
-    project = app[CONFIG].project_dir
-    try:
-        cases = (
-            parse_cases(text, "studio")
-            if isinstance(text, str) and text.strip()
-            else load_cases(project / CASES_DIR)
-        )
-    except (ValueError, AttributeError) as err:
-        raise InputError(f"测试格式有误：{err}", code="bad_case") from err
-    return [c for c in cases if (c.tenant or DEFAULT_TENANT) == tenant_id]
-
-
-def _run_cases(app: web.Application, cases: list[Case]) -> JobBody:
-    async def say(token: str, text: str) -> dict[str, Any]:
-        def lookup() -> Principal:
-            with Session(app[ENGINE]) as session:
-                return authenticate(session, token)
-
-        device = (await asyncio.to_thread(lookup)).device()
-        try:
-            return await app[RUNNER].run(TurnRequest(device, checked_turn_text(text), None))
-        except BotError as err:
-            return err.to_json()
-
-    async def body(job: Job) -> None:
-        def progress(result: CaseResult) -> None:
-            job.results.append({**result.as_dict(), "report": describe(result)})
-            job.done += 1
-
-        await run_cases(app[ENGINE], job.tenant_id, cases, say, progress)
-
-    return body
-
-
-def _run_validate(app: web.Application, ws: Workspace) -> JobBody:
-    async def body(job: Job) -> None:
-        ws.ensure()
-        ok, warnings = await asyncio.to_thread(
-            validate, app[CONFIG], ws.root / "domain.yml", ws.root / "data"
-        )
-        report = "rasa data validate: " + ("ok" if ok else "FAILED") + "".join(f"\n  {w}" for w in warnings)
-        job.results.append({"name": "rasa data validate", "ok": ok, "report": report})
-        job.done = 1
-
-    return body
-
-
-def _run_heldout(app: web.Application, examples: list[Example]) -> JobBody:
-    async def body(job: Job) -> None:
-        parses: dict[str, dict[str, Any]] = {}
-        for example in examples:
-            parses[example.text] = await app[DIALOGUE].parse(checked_turn_text(example.text))
-            job.done += 1
-        report = score(examples, lambda text: parses[text])
-        ok = report.intent_accuracy >= HELDOUT_ACCURACY
-        text = "运行中模型的留出集评测（不含工作副本的改动）\n" + render(report)
-        job.results.append({"name": "NLU 留出集评测", "ok": ok, "report": text, **report.summary()})
-
-    return body
-
-
-def _remember(state: StudioState, job_id: str, job: Job) -> None:
-    state.jobs[job_id] = job
-    while len(state.jobs) > MAX_JOBS:
-        oldest = next(iter(state.jobs))
-        if state.jobs[oldest].state == "running":
-            break
-        del state.jobs[oldest]
