@@ -16,13 +16,12 @@ from typing import Any
 import yaml
 
 from bot.errors import InputError
+from bot.offers.service import FREE_WORDS
 
 KINDS = {"speaker": "智能音箱", "panel": "中控屏"}
 """Device kinds a case may speak through, and the device category each becomes."""
 DEFAULT_TENANT = "demo"
 """The tenant of a case that names none (the demo households 张家 and 李家)."""
-FREE_WORDS = ("免息", "零利息", "0利息", "无息", "零息", "0息", "零利率", "0利率")
-"""Words that promise no interest: only allowed next to an APR of exactly 0."""
 _TURN_KEYS = frozenset(
     {"user", "says", "not_says", "in_order", "card", "card_said", "no_card", "handled", "state"}
 )

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from bot.errors import InputError
-from bot.studio.cases import FREE_WORDS
+from bot.offers.service import FREE_WORDS
 
 SPOKEN_LIMIT = 60
 """A spoken answer stays short; details go on the panel card."""
