@@ -35,6 +35,7 @@ ABOVE_SERVICES = (
     "bot.cli",
     "bot.bundle",
     "bot.wyoming",
+    "bot.studio",
     "actions",
 )
 NO_SERVICE_DEPENDENCY = ("aiohttp", "rasa_sdk", "rasa")

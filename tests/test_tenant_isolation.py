@@ -163,6 +163,29 @@ HOUSEHOLD: dict[tuple[str, str], Call] = {
 }
 """Endpoints a device token uses; ids in paths are the *other* tenant's."""
 
+STUDIO: dict[tuple[str, str], Call] = {
+    ("post", "/api/v1/studio/try"): _json("POST", "/api/v1/studio/try", {"text": "你好"}),
+    ("post", "/api/v1/studio/sandbox"): _json("POST", "/api/v1/studio/sandbox", {"household": "张家"}),
+    ("get", "/api/v1/studio/catalog"): _json("GET", "/api/v1/studio/catalog"),
+    ("get", "/api/v1/studio/responses"): _json("GET", "/api/v1/studio/responses"),
+    ("post", "/api/v1/studio/responses/check"): _json(
+        "POST", "/api/v1/studio/responses/check", {"name": "utter_greet", "variations": ["你好"]}
+    ),
+    ("put", "/api/v1/studio/responses/{name}"): _json(
+        "PUT", "/api/v1/studio/responses/utter_greet", {"variations": ["你好"]}
+    ),
+    ("get", "/api/v1/studio/training"): _json("GET", "/api/v1/studio/training"),
+    ("post", "/api/v1/studio/training"): _json(
+        "POST", "/api/v1/studio/training", {"intent": "greet", "text": "哈喽小居"}
+    ),
+    ("get", "/api/v1/studio/flows"): _json("GET", "/api/v1/studio/flows"),
+    ("post", "/api/v1/studio/checks"): _json(
+        "POST", "/api/v1/studio/checks", {"kind": "conversations", "yaml": "cases: []"}
+    ),
+    ("get", "/api/v1/studio/checks/{job_id}"): _json("GET", "/api/v1/studio/checks/0123456789abcdef"),
+}
+"""Endpoints a designer token uses (tests/test_studio_routes.py checks the tenant scoping)."""
+
 ADMIN: dict[tuple[str, str], Call] = {
     ("post", "/api/v1/admin/catalog"): _json("POST", "/api/v1/admin/catalog", {"products": [SAME_SKU]}),
     ("get", "/api/v1/admin/devices"): _json("GET", "/api/v1/admin/devices"),
@@ -209,6 +232,8 @@ PUBLIC: dict[tuple[str, str], Call] = {
     ("get", "/panel"): _json("GET", "/panel"),
     ("get", "/panel/{name}"): _json("GET", "/panel/app.js"),
     ("get", "/api/v1/openapi.json"): _json("GET", "/api/v1/openapi.json"),
+    ("get", "/studio"): _json("GET", "/studio"),
+    ("get", "/studio/{name}"): _json("GET", "/studio/studio.js"),
 }
 """Endpoints without a token: they carry no household or tenant data."""
 
@@ -238,7 +263,7 @@ def registered_routes() -> set[tuple[str, str]]:
 
 
 def test_every_registered_endpoint_has_an_isolation_case() -> None:
-    cases = set(HOUSEHOLD) | set(ADMIN) | set(PUBLIC) | set(DEVICE_ONBOARDING)
+    cases = set(HOUSEHOLD) | set(ADMIN) | set(PUBLIC) | set(DEVICE_ONBOARDING) | set(STUDIO)
     assert registered_routes() == cases, "classify the new endpoint and give it an isolation case"
 
 
@@ -343,6 +368,17 @@ async def test_public_endpoints_carry_no_tenant_data(
     assert resp.status in (200, 503)
     text = await resp.text()  # type: ignore[attr-defined]
     assert "张家" not in text and "王家" not in text and "demo-wang" not in text
+
+
+@pytest.mark.parametrize("route", sorted(STUDIO), ids=lambda r: f"{r[0]} {r[1]}")
+async def test_device_and_admin_tokens_are_refused_on_every_studio_endpoint(
+    client: Client, demo_db: Engine, demo_ids: Ids, route: tuple[str, str]
+) -> None:
+    before = _snapshot(demo_db, demo_ids.household)
+    for headers in (WANG, ZHANG, DEMO_ADMIN, ZHIJIA_ADMIN):
+        resp = await STUDIO[route](client, headers, demo_ids)
+        assert resp.status == 403, (route, headers)
+    assert _snapshot(demo_db, demo_ids.household) == before
 
 
 @pytest.mark.parametrize("admin", [DEMO_ADMIN, ZHIJIA_ADMIN], ids=["demo", "zhijia"])

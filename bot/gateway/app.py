@@ -28,6 +28,7 @@ from bot.gateway import (
     panel_routes,
     rights_routes,
     routes,
+    studio_routes,
     voice_routes,
 )
 from bot.gateway.infra_health import INFRA, InfraHealth
@@ -141,6 +142,7 @@ def create_app(
     app.add_routes(device_routes.table)
     app.add_routes(openapi.table)
     app.add_routes(panel_routes.table)
+    studio_routes.setup(app)
     return app
 
 

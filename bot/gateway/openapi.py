@@ -487,12 +487,72 @@ def _onboarding_paths() -> dict[str, Any]:
     }
 
 
+_STUDIO_ERRORS = (401, 403, 429, 503)
+
+
+def _studio_paths() -> dict[str, Any]:
+    """``/studio`` and ``/api/v1/studio/*``: a designer token, within its tenant (docs/designing.md)."""
+    obj = _json({"type": "object"})
+    body = _body({"type": "object"})
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    job = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    writes = _errors(400, 404, 408, 415, *_STUDIO_ERRORS)
+
+    def op(summary: str, status: str = "200", **extra: Any) -> Schema:
+        errors = writes if "requestBody" in extra else _errors(404, *_STUDIO_ERRORS)
+        return _op(summary, {status: obj, **errors}, security=_AUTH, **extra)
+
+    return {
+        "/studio": {"get": _op("The designer studio page", {"200": {"description": "HTML"}})},
+        "/studio/{name}": {
+            "get": _op(
+                "Studio assets (ES modules, CSS)",
+                {"200": {"description": "asset"}, **_errors(404)},
+                parameters=[name],
+            )
+        },
+        "/api/v1/studio/try": {
+            "post": op(
+                "NLU view of an utterance and the sandbox's answer `{text, household?}`", requestBody=body
+            )
+        },
+        "/api/v1/studio/sandbox": {
+            "post": op("A fresh sandbox copy of a demo household `{household?}`", "201", requestBody=body)
+        },
+        "/api/v1/studio/catalog": {"get": op("The tenant's catalog words and sandbox households")},
+        "/api/v1/studio/responses": {
+            "get": op("Every response with variations, values, rule problems, diff")
+        },
+        "/api/v1/studio/responses/check": {
+            "post": op("Wording rules for `{name, variations}` (免息, ≤ 60 characters)", requestBody=body)
+        },
+        "/api/v1/studio/responses/{name}": {
+            "put": op(
+                "Save `{variations}` to the working copy; returns problems and diff",
+                parameters=[name],
+                requestBody=body,
+            )
+        },
+        "/api/v1/studio/training": {
+            "get": op("Examples per intent, duplicates, held-out overlap"),
+            "post": op("Add `{intent, text}` to the working copy", "201", requestBody=body),
+        },
+        "/api/v1/studio/flows": {"get": op("Rules and stories as a graph, unused names, last sandbox path")},
+        "/api/v1/studio/checks": {
+            "post": op("Start a check `{kind: conversations, yaml?}`; poll its job", "202", requestBody=body)
+        },
+        "/api/v1/studio/checks/{job_id}": {
+            "get": op("Progress and results of a check job", parameters=[job])
+        },
+    }
+
+
 def description() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "家居金融语音助手 gateway", "version": "1"},
-        "paths": {**_paths(), **_admin_paths(), **_onboarding_paths()},
+        "paths": {**_paths(), **_admin_paths(), **_onboarding_paths(), **_studio_paths()},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -37,7 +37,8 @@ from bot.store.ledger import OfferAudit, OfferPreference
 from bot.store.models import ConsentScope, Household
 from bot.tenants.config import TenantConfig
 
-_FREE_WORDS = ("免息", "零利息", "0利息", "无息", "零息", "0息", "零利率", "0利率")
+FREE_WORDS = ("免息", "零利息", "0利息", "无息", "零息", "0息", "零利率", "0利率")
+"""Words that claim no interest: said only when the APR is exactly 0 (the studio checks them too)."""
 _KIND_ORDER = {kind: i for i, kind in enumerate(OfferKind)}
 
 FEATURE_OF_KIND: Mapping[OfferKind, str] = {
@@ -174,7 +175,7 @@ def _truthful(cand: Candidate) -> bool:
     apr = _apr(cand)
     if cand.kind is OfferKind.INSTALLMENT and apr is None:
         return False
-    says_free = any(word in f"{cand.text} {cand.explanation}" for word in _FREE_WORDS)
+    says_free = any(word in f"{cand.text} {cand.explanation}" for word in FREE_WORDS)
     return not says_free or (apr is not None and is_interest_free(cand.terms))
 
 

@@ -2,7 +2,9 @@
 
 1. ``rasa data validate`` (domain, NLU, stories and rules agree);
 2. the conversation tests (``tests/test_*.yml``) against the trained model, listing failed stories;
-3. intents no story, rule or conversation test uses, and responses no story, rule or action uses.
+3. the outcome-level conversation tests (``tests/conversations/*.yml``) through a real stack (pytest
+   runs ``tests/test_conversations.py``), with what the assistant actually said for each failure;
+4. intents no story, rule or conversation test uses, and responses no story, rule or action uses.
 
 Rasa runs in the engine environment as a subprocess; nothing here imports it.
 """
@@ -23,6 +25,8 @@ from bot.config import Config, load_config
 from bot.rasa.training import engine_env, rasa_executable, train
 
 TESTS_DIR = "tests"
+OUTCOME_TESTS = "tests/test_conversations.py"
+_SUMMARY = re.compile(r"(\d+) (passed|failed|error)")
 _UTTER = re.compile(r"\"(utter_[a-z0-9_]*)")
 _BUILTIN_INTENTS = frozenset({"nlu_fallback"})
 
@@ -37,9 +41,13 @@ class StoryRun:
     output: str = ""
 
 
-def validate(config: Config) -> tuple[bool, list[str]]:
-    """``rasa data validate --fail-on-warnings``: success and its warnings (unused responses aside)."""
-    result = _rasa(config, "data", "validate", "--fail-on-warnings")
+def validate(config: Config, domain: Path | None = None, data: Path | None = None) -> tuple[bool, list[str]]:
+    """``rasa data validate --fail-on-warnings``: success and its warnings (unused responses aside).
+
+    ``domain`` and ``data`` check other files than the project's (a designer's working copy).
+    """
+    files = ["--domain", str(domain or "domain.yml"), "--data", str(data or "data")]
+    result = _rasa(config, "data", "validate", "--fail-on-warnings", *files)
     lines = (result.stdout + result.stderr).splitlines()
     warnings = [
         line.strip()
@@ -60,6 +68,47 @@ def run_conversation_tests(config: Config, out_dir: Path, fail_fast: bool = Fals
     failed = _story_names(failed_file) if failed_file.exists() else []
     total = len(_story_names_in(config.project_dir / TESTS_DIR))
     return StoryRun(result.returncode == 0 and not failed, total, failed, result.stdout + result.stderr)
+
+
+@dataclass
+class OutcomeRun:
+    """Outcome of the outcome-level conversation tests (pytest on a real stack)."""
+
+    ok: bool
+    passed: int
+    failed: int
+    details: list[str] = field(default_factory=list)
+    """For each failed case: what was expected and what the assistant actually said."""
+
+
+def run_outcome_tests(config: Config) -> OutcomeRun:
+    """Run ``tests/test_conversations.py`` (real Rasa, action server and gateway) and read its result."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", OUTCOME_TESTS, "-m", "stack", "-q", "-p", "no:cacheprovider"],
+        cwd=config.project_dir,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    return parse_outcome(result.returncode, result.stdout + result.stderr)
+
+
+def parse_outcome(returncode: int, output: str) -> OutcomeRun:
+    """pytest's summary and the failed cases' descriptions (``bot.studio.runner.describe``)."""
+    counts = {kind: 0 for kind in ("passed", "failed", "error")}
+    for line in output.splitlines()[-5:]:
+        for number, kind in _SUMMARY.findall(line):
+            counts[kind] = int(number)
+    keep = ("FAILED: ", "user: ", "expected: ", "actual reply: ", "actual card: ", "error: ")
+    details: list[str] = []
+    for line in output.splitlines():
+        text = line[1:].strip().removeprefix("AssertionError: ") if line.startswith("E ") else ""
+        if text.startswith(keep) and text not in details[-1:]:
+            details.append(text[:300])
+    failed = counts["failed"] + counts["error"]
+    return OutcomeRun(returncode == 0 and failed == 0, counts["passed"], failed, details)
 
 
 def unused_intents(project: Path) -> list[str]:
@@ -86,6 +135,7 @@ def report(config: Config, out_dir: Path) -> tuple[str, bool]:
     """The whole report as text, and whether validation and every conversation test passed."""
     valid, warnings = validate(config)
     run = run_conversation_tests(config, out_dir)
+    outcome = run_outcome_tests(config)
     project = config.project_dir
     lines = [
         "Dialogue data report",
@@ -100,10 +150,14 @@ def report(config: Config, out_dir: Path) -> tuple[str, bool]:
     if not run.ok and not run.failed:
         lines.append("  rasa test failed:\n" + "\n".join(run.output.strip().splitlines()[-15:]))
     lines.append(
+        f"outcome tests (what the assistant says): {outcome.passed}/{outcome.passed + outcome.failed} pass"
+    )
+    lines += [f"  {d}" for d in outcome.details]
+    lines.append(
         "intents never used in stories, rules or tests: " + (", ".join(unused_intents(project)) or "none")
     )
     lines.append("responses never used: " + (", ".join(unused_responses(project)) or "none"))
-    return "\n".join(lines), valid and run.ok
+    return "\n".join(lines), valid and run.ok and outcome.ok
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,10 +6,16 @@ import hashlib
 import os
 import subprocess
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
 from bot.errors import StackError
+from bot.rasa.progress import OutputReader, Stage, TrainProgress, at
+
+Progress = Callable[[TrainProgress], None]
+"""Called with each step of a training run (``bot train`` draws it)."""
 
 MODEL_PREFIX = "skill-"
 SPACY_DIR = "models/spacy-zh"
@@ -79,13 +85,19 @@ def build_spacy(config: Config) -> Path:
     return out
 
 
-def train(config: Config, force: bool = False) -> tuple[Path, float | None]:
-    """Train unless a model for the current inputs exists; returns the model and seconds spent."""
+def train(config: Config, force: bool = False, progress: Progress | None = None) -> tuple[Path, float | None]:
+    """Train unless a model for the current inputs exists; returns the model and seconds spent.
+
+    ``progress`` hears the stage and fraction as Rasa reports them (nothing when no training runs).
+    """
     path = model_path(config)
     if path.exists() and not force:
         return path, None
+    report = progress or (lambda _: None)
     started = time.monotonic()
+    report(at(Stage.SPACY, 0.0, "jieba 词典与实体规则"))
     build_spacy(config)
+    report(at(Stage.NLU, 0.0))
     argv = [
         str(rasa_executable(config)),
         "train",
@@ -100,16 +112,32 @@ def train(config: Config, force: bool = False) -> tuple[Path, float | None]:
         "--fixed-model-name",
         path.name.removesuffix(".tar.gz"),
     ]
-    result = subprocess.run(
+    returncode, tail = _run_reporting(argv, config.project_dir, report)
+    if returncode != 0 or not path.exists():
+        raise StackError(f"rasa train failed (exit {returncode}):\n{tail}")
+    report(at(Stage.DONE, 1.0, path.name))
+    return path, time.monotonic() - started
+
+
+def _run_reporting(argv: list[str], cwd: Path, report: Progress) -> tuple[int, str]:
+    """Run ``rasa train``, turning its output into progress; returns exit code and last lines."""
+    reader = OutputReader()
+    last: deque[str] = deque(maxlen=15)
+    with subprocess.Popen(
         argv,
-        cwd=config.project_dir,
+        cwd=cwd,
         env=engine_env(),
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        check=False,
-    )
-    if result.returncode != 0 or not path.exists():
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise StackError(f"rasa train failed (exit {result.returncode}):\n{tail}")
-    return path, time.monotonic() - started
+        errors="replace",
+        bufsize=1,
+    ) as proc:
+        assert proc.stdout is not None
+        for chunk in iter(lambda: proc.stdout.read(512), ""):  # type: ignore[union-attr]
+            last.extend(line for line in chunk.replace("\r", "\n").splitlines() if line.strip())
+            for event in reader.feed(chunk):
+                report(event if event.stage is not Stage.DONE else at(Stage.PACKAGING, 1.0))
+        returncode = proc.wait()
+    return returncode, "\n".join(last)

@@ -1,0 +1,184 @@
+"""Sandbox households: a fresh copy of a household for one conversation, never the household itself.
+
+A conversation test or a studio session runs in a *copy* of a named household of the tenant (its
+devices, a year of meter readings, faults), with its own speaking device and token, and the starting
+state the case asks for. Real households are only read, never written.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, literal
+from sqlmodel import Session, col, select
+
+from bot.errors import InputError, NotFoundError
+from bot.finance.catalog import quote_for_sku
+from bot.household import consent, points
+from bot.household.consent import NOTICE_VERSION
+from bot.offers import applications
+from bot.offers import service as offers
+from bot.offers.types import OfferContext
+from bot.store.ledger import Application
+from bot.store.models import (
+    ConsentScope,
+    Device,
+    EnergyReading,
+    FaultEvent,
+    Household,
+    TokenRole,
+)
+from bot.store.repo import issue_token
+from bot.topics.installment import candidate
+
+DEMO_HOUSEHOLDS = ("张家", "李家", "王家")
+"""Households the studio may copy into a sandbox: the demo seed's (a deployment seeds one under one
+of these names for its designers). The studio never copies any other household."""
+SANDBOX_PREFIX = "沙盒·"
+"""Name prefix of every sandbox household (they are never a real home)."""
+CHANNEL = "seed"
+"""Starting state is set up like the demo seed, not by the household."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A sandbox household and the device (and its token) that speaks in it."""
+
+    tenant_id: str
+    household_id: int
+    device_id: int
+    token: str
+    source: str
+    """Name of the household it copies."""
+
+
+def create(
+    session: Session,
+    tenant_id: str,
+    household: str,
+    kind_category: str,
+    now: datetime,
+    given: Mapping[str, Any] | None = None,
+) -> Sandbox:
+    """Copy ``household`` of the tenant into a new sandbox household with a speaking device."""
+    source = session.exec(
+        select(Household).where(Household.tenant_id == tenant_id, Household.name == household)
+    ).first()
+    if source is None or source.id is None or household.startswith(SANDBOX_PREFIX):
+        raise NotFoundError(f"没有名为{household}的家庭可以复制", code="household_not_found")
+    copy = Household(tenant_id=tenant_id, name=f"{SANDBOX_PREFIX}{household}"[:60], members=source.members)
+    session.add(copy)
+    session.flush()
+    assert copy.id is not None
+    for device in session.exec(select(Device).where(Device.household_id == source.id)).all():
+        _copy_device(session, device, copy.id)
+    speaker = Device(
+        household_id=copy.id,
+        category=kind_category,
+        name=f"沙盒{kind_category}",
+        brand="-",
+        model="studio",
+        room="客厅",
+        purchased_on=now.date(),
+        warranty_until=now.date(),
+    )
+    session.add(speaker)
+    session.flush()
+    assert speaker.id is not None
+    token = f"studio-{secrets.token_hex(16)}"
+    issue_token(session, token, TokenRole.DEVICE, tenant_id, speaker.id, "sandbox", now)
+    session.commit()
+    granted = consent.in_force(session, source.id)
+    _consents(session, copy.id, [s.value for s in granted], now)
+    box = Sandbox(tenant_id, copy.id, speaker.id, token, household)
+    apply_given(session, box, given or {}, now)
+    return box
+
+
+def apply_given(session: Session, box: Sandbox, given: Mapping[str, Any], now: datetime) -> None:
+    """Set the starting state a case asks for (consents, points, readings, an application)."""
+    if given.get("consents") is not None:
+        _consents(session, box.household_id, list(given["consents"]), now)
+    if given.get("readings") == "none":
+        devices = select(Device.id).where(Device.household_id == box.household_id)
+        session.execute(delete(EnergyReading).where(col(EnergyReading.device_id).in_(devices)))
+        session.commit()
+    if given.get("points") is not None:
+        _points(session, box.household_id, int(given["points"]), now)
+    if given.get("application") is not None:
+        _application(session, box, given["application"], now)
+
+
+def snapshot(session: Session, household_id: int) -> dict[str, Any]:
+    """What a case may check after a turn: latest application state, consents in force, points."""
+    latest = applications.latest(session, household_id)
+    granted = consent.in_force(session, household_id)
+    return {
+        "application": latest.state if latest is not None else "none",
+        "consents": {scope.value: scope in granted for scope in ConsentScope},
+        "points": points.balance(session, household_id),
+        "applications": len(
+            session.exec(select(Application.id).where(Application.household_id == household_id)).all()
+        ),
+    }
+
+
+def _copy_device(session: Session, device: Device, household_id: int) -> None:
+    data = device.model_dump(exclude={"id", "household_id"})
+    copy = Device(household_id=household_id, **data)
+    session.add(copy)
+    session.flush()
+    for table, columns in ((EnergyReading, ("start", "seconds", "kwh")), (FaultEvent, _FAULT_COLUMNS)):
+        cols = [getattr(table, c) for c in columns]
+        rows = select(literal(copy.id), *cols).where(table.device_id == device.id)
+        session.execute(insert(table).from_select(["device_id", *columns], rows))
+
+
+_FAULT_COLUMNS = ("occurred_at", "code", "description", "resolved")
+
+
+def _consents(session: Session, household_id: int, scopes: list[str], now: datetime) -> None:
+    wanted = {consent.parse_scope(s) for s in scopes}
+    granted = consent.in_force(session, household_id)
+    for scope in ConsentScope:
+        if scope in wanted and scope not in granted:
+            consent.grant(
+                session, household_id, scope.value, channel=CHANNEL, notice_version=NOTICE_VERSION, now=now
+            )
+        elif scope not in wanted and scope in granted:
+            consent.withdraw(
+                session, household_id, scope.value, channel=CHANNEL, notice_version=NOTICE_VERSION, now=now
+            )
+
+
+def _points(session: Session, household_id: int, wanted: int, now: datetime) -> None:
+    have = points.balance(session, household_id)
+    if wanted == have:
+        return
+    reward = points.Reward(code="studio", name="沙盒调整", points=max(have - wanted, 1))
+    if wanted < have:
+        points.redeem(session, household_id, reward, now)
+        return
+    # A sandbox grant has no measured saving behind it: chain a plain entry on the ledger.
+    points._append(
+        session, household_id, wanted - have, "earn", f"studio:{secrets.token_hex(6)}", note="沙盒", now=now
+    )
+
+
+def _application(session: Session, box: Sandbox, spec: Mapping[str, Any], now: datetime) -> None:
+    try:
+        periods = int(spec.get("periods", 12))
+    except (TypeError, ValueError) as err:
+        raise InputError("application.periods 必须是整数", code="bad_case") from err
+    quote = quote_for_sku(session, box.tenant_id, str(spec["sku"]), periods)
+    text = f"{quote.product_name}分{periods}期"
+    cand = candidate(quote, text=text, explanation="对话测试的起始申请")
+    context = OfferContext(box.household_id, f"studio-{box.device_id}", None, False)
+    offer = offers.decide(session, context, [cand], now).offer
+    if offer is None:
+        raise InputError("起始申请的报价没有通过报价规则", code="bad_case")
+    applications.start(session, offer.offer_id, box.household_id, now)
