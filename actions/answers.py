@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.aftercare import ActionInsurance, ActionWarranty
-from actions.boundary import certain_yes, decline
+from actions.boundary import certain_yes, decline, sounds_like_a_command
 from actions.commitment import ActionReadBack, ActionStartApplication
 from actions.consent import ActionConsentGrant, ActionDeleteData
 from actions.device_status import ActionDeviceStatus
@@ -51,8 +51,9 @@ ON_VALUE: dict[str, type[Action]] = {
 
 
 class ActionAffirm(Action):
-    """A yes: do what the pending question offered. Nothing pending: not ours (「继续」 out of the
-    blue); a binding step (confirm, delete data) only on a certain yes, else a short question."""
+    """A yes: do what the pending question offered. Nothing pending, or a device command taken for a
+    yes (「继续计时器」): not ours. A binding step (confirm, delete data) only on a certain yes, else a
+    short question."""
 
     def name(self) -> str:
         return "action_affirm"
@@ -64,6 +65,8 @@ class ActionAffirm(Action):
         route = ON_YES.get(pending)
         if route is None:
             return decline(dispatcher, tracker, Reason.NOT_AWAITED, "utter_decline_not_awaited")
+        if sounds_like_a_command(tracker):  # the pending question stays pending
+            return decline(dispatcher, tracker, Reason.DEVICE_CONTROL, "utter_decline_device_control")
         if not certain_yes(tracker, pending):
             say(dispatcher, "utter_ask_confirm_clearly")
             return []

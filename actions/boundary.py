@@ -56,13 +56,17 @@ def text_of(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "")
 
 
+def sounds_like_a_command(tracker: Tracker) -> bool:
+    """The latest message names a device or media command (「继续计时器」, 「下一曲」) whatever its intent."""
+    return DEVICE in named_objects(text_of(tracker))
+
+
 def certain_yes(tracker: Tracker, pending: str) -> bool:
-    """A yes that may commit what ``pending`` asked: confident, and naming no device and no other object."""
+    """A yes that may commit what ``pending`` asked: confident, and naming no other object."""
     own = BINDING_AWAITS.get(pending)
     if own is None:
         return True
-    named = named_objects(text_of(tracker))
-    others = named - {own}
+    others = named_objects(text_of(tracker)) - {own}
     return confidence(tracker) >= CERTAIN and not others
 
 

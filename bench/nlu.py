@@ -26,6 +26,8 @@ from bot.testing.harness import RunningStack
 
 HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "nlu_heldout.yml"
 NEGATIVES = HELDOUT.with_name("nlu_negatives.yml")
+NEGATIVES_B = HELDOUT.with_name("nlu_negatives_b.yml")
+"""Batch B: written after batch A's first evaluation; no training data was added for its failures."""
 NEGATIVE_SPEAKER = "demo-li-speaker"
 """The device whose converse turns measure ``handled`` (one idle-started conversation, in order)."""
 ROUNDS = 3
@@ -81,9 +83,10 @@ def handled_false_rate(stack: RunningStack, examples: list[Example]) -> tuple[fl
 
 def boundary(stack: RunningStack) -> dict[str, Any]:
     """Misfires (parse) and handled:false (converse) on the held-out negatives."""
-    negatives = read_examples(NEGATIVES)
-    report = score_negatives(negatives, designer_parse(stack))
-    rate, handled = handled_false_rate(stack, negatives)
+    batch_a, batch_b = read_examples(NEGATIVES), read_examples(NEGATIVES_B)
+    report = score_negatives(batch_a + batch_b, designer_parse(stack))
+    only_b = score_negatives(batch_b, designer_parse(stack))
+    rate, handled = handled_false_rate(stack, batch_a + batch_b)
     print(f"negatives: {report.total}, misfires: {len(report.misfires)}", flush=True)
     for miss in report.misfires:
         print(f"  misfire {miss['got']} ({miss['confidence']}): {miss['text']}", flush=True)
@@ -92,6 +95,7 @@ def boundary(stack: RunningStack) -> dict[str, Any]:
     return {
         "nlu_negatives_examples": report.total,
         "nlu_offer_misfire_rate": round(report.misfire_rate, 4),
+        "nlu_offer_misfire_rate_batch_b": round(only_b.misfire_rate, 4),
         "nlu_handled_false_rate_on_negatives": round(rate, 4),
     }
 

@@ -90,6 +90,8 @@ def test_the_turn_outcome_and_its_run_end_event_carry_the_verdict(demo_db: Engin
         ("刚才提交的申请帮我取消", {APPLICATION}, False),
         ("取消格力云佳的分期", {APPLICATION}, False),
         ("继续计时器", {DEVICE}, False),
+        ("下一曲", {DEVICE}, False),
+        ("好的 电视那台", set(), False),
         ("确认", set(), False),
     ],
 )
@@ -152,13 +154,15 @@ def test_a_device_command_during_a_confirmation_leaves_it_pending(actions_db: En
     assert chat.slots["awaiting"] == "confirm" and application_count(actions_db) == 0
 
 
-def test_a_binding_yes_needs_certainty_and_no_device_in_it(actions_db: Engine) -> None:
+def test_a_binding_yes_needs_certainty_and_a_device_command_is_no_yes(actions_db: Engine) -> None:
     chat = talk(actions_db, "李家")
     chat.slots.update(product="HAIER-XF-FA350", periods="12")
     chat.run(ActionInstallmentQuote(), "ask_installment")
     chat.run(ActionReadBack(), "affirm")
     assert names(_run(chat, ActionAffirm(), "affirm", "嗯", confidence=0.6)) == ["utter_ask_confirm_clearly"]
-    assert names(_run(chat, ActionAffirm(), "affirm", "继续播放音乐")) == ["utter_ask_confirm_clearly"]
+    command = _run(chat, ActionAffirm(), "affirm", "继续播放音乐")
+    assert names(command) == ["utter_decline_device_control"] and command[0].card == marker("device_control")
+    assert names(_run(chat, ActionAffirm(), "affirm", "确认删除我的数据")) == ["utter_ask_confirm_clearly"]
     assert application_count(actions_db) == 0 and chat.slots["awaiting"] == "confirm"
     assert names(_run(chat, ActionAffirm(), "affirm", "继续")) == ["utter_application_pending"]
     assert application_count(actions_db) == 1
