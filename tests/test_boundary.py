@@ -22,6 +22,7 @@ from bot.conversation.dialogue import Reply
 from bot.conversation.turns import TurnRequest, TurnRunner
 from bot.errors import ConfigError
 from bot.household import consent
+from bot.nlu.gate import GATED, gate
 from bot.nlu.numerals import extract_numbers
 from bot.nlu.objects import APPLICATION, CONSENT, DEVICE, named_objects, verb_without_object
 from bot.store.db import session_scope
@@ -214,3 +215,42 @@ def test_a_sentence_about_consent_or_without_an_object_never_cancels_an_applicat
     assert names(unsure) == ["utter_ask_cancel_clearly"]
     done = _run(chat, ActionCancelApplication(), "cancel_application", "取消刚才的分期申请")
     assert names(done) == ["utter_application_cancelled"]
+
+
+# ---- the gate after the classifier -------------------------------------------------------------
+
+
+def test_the_gate_never_overrules_a_labelled_sentence_of_ours() -> None:
+    from bot.config import load_config
+    from bot.nlu.evaluate import read_examples
+    from bot.nlu.normalize import normalize
+
+    project = load_config().project_dir
+    paths = [*sorted((project / "data" / "nlu").glob("*.yml")), project / "tests" / "nlu_heldout.yml"]
+    overruled = [
+        (e.intent, e.text)
+        for path in paths
+        for e in read_examples(path)
+        if e.intent in GATED and gate(e.intent, normalize(e.text)) is not None
+    ]
+    assert overruled == []
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("ask_installment", "10分钟计时器", "device_control"),
+        ("affirm", "恢复TV", "device_control"),
+        ("ask_insurance", "厨房开锁", "device_control"),
+        ("ask_cost_details", "这周会下雪吗", "out_of_scope"),
+        ("ask_device_status", "你几岁了", "out_of_scope"),
+        ("ask_energy_usage", "空调这个月用了多少电", None),
+        ("ask_device_status", "这台空调几岁了", None),
+        ("consent_revoke", "我不想分期了帮我撤销", None),
+        ("out_of_scope", "把空调调到26度", None),
+    ],
+)
+def test_the_gate_turns_commands_and_chatter_away_and_keeps_the_domain(
+    intent: str, text: str, expected: str | None
+) -> None:
+    assert gate(intent, text) == expected
