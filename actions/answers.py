@@ -13,6 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.aftercare import ActionInsurance, ActionWarranty
+from actions.boundary import certain_yes, decline, sounds_like_a_command
 from actions.commitment import ActionReadBack, ActionStartApplication
 from actions.consent import ActionConsentGrant, ActionDeleteData
 from actions.device_status import ActionDeviceStatus
@@ -23,6 +24,7 @@ from actions.points import ActionGreenPoints
 from actions.runtime import say
 from actions.trade_in import ActionTradeIn
 from actions.upgrade import ActionEnergySaving
+from bot.conversation.boundary import Reason
 
 ON_YES: dict[str, type[Action]] = {
     "consent": ActionConsentGrant,
@@ -49,7 +51,9 @@ ON_VALUE: dict[str, type[Action]] = {
 
 
 class ActionAffirm(Action):
-    """A yes: do what the pending question offered (nothing pending: acknowledge)."""
+    """A yes: do what the pending question offered. Nothing pending, or a device command taken for a
+    yes (「继续计时器」): not ours. A binding step (confirm, delete data) only on a certain yes, else a
+    short question."""
 
     def name(self) -> str:
         return "action_affirm"
@@ -57,17 +61,22 @@ class ActionAffirm(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        route = ON_YES.get(str(tracker.get_slot("awaiting")))
+        pending = str(tracker.get_slot("awaiting"))
+        route = ON_YES.get(pending)
         if route is None:
-            say(dispatcher, "utter_affirm_nothing")
+            return decline(dispatcher, tracker, Reason.NOT_AWAITED, "utter_decline_not_awaited")
+        if sounds_like_a_command(tracker):  # the pending question stays pending
+            return decline(dispatcher, tracker, Reason.DEVICE_CONTROL, "utter_decline_device_control")
+        if not certain_yes(tracker, pending):
+            say(dispatcher, "utter_ask_confirm_clearly")
             return []
         events: list[dict[str, Any]] = route().run(dispatcher, tracker, domain)
         return events
 
 
 class ActionInform(Action):
-    """A bare value: continue the current topic with it (no topic: ask what it is about; no value
-    heard: the fallback)."""
+    """A bare value: continue the current topic with it (no topic and nothing asked: not ours; no
+    value heard: the fallback)."""
 
     def name(self) -> str:
         return "action_inform"
@@ -78,6 +87,8 @@ class ActionInform(Action):
         if not (tracker.latest_message or {}).get("entities"):
             return ActionFallback().run(dispatcher, tracker, domain)  # 「嗯那个」: no value heard
         route = ON_VALUE.get(str(tracker.get_slot("topic")))
+        if route is None and tracker.get_slot("awaiting") is None:
+            return decline(dispatcher, tracker, Reason.NOT_AWAITED, "utter_inform_without_topic")
         if route is None:
             say(dispatcher, "utter_inform_without_topic")
             return []

@@ -9,9 +9,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
+from actions.boundary import decline, withdrawal_doubt
 from actions.runtime import Events, awaiting, household_session, now, render, say
 from actions.tenancy import config_of
+from bot.conversation.boundary import Reason
 from bot.errors import BotError, NotFoundError
+from bot.nlu.objects import APPLICATION
 from bot.offers import applications, records
 from bot.offers.applications import ApplicationError
 from bot.offers.records import OfferRecord
@@ -132,6 +135,10 @@ class ActionCancelApplication(Action):
         if tracker.get_slot("awaiting") in ("apply", "confirm"):
             say(dispatcher, "utter_application_not_started")
             return [awaiting(None)]
+        doubt = withdrawal_doubt(tracker, APPLICATION)
+        if doubt is not None:
+            say(dispatcher, doubt)
+            return []
         try:
             with household_session(tracker) as (session, ref):
                 app = applications.cancel(session, None, ref.household_id, now())
@@ -162,7 +169,7 @@ _DECLINED = {
 
 
 class ActionDecline(Action):
-    """A "no" to whatever the assistant last asked; nothing is written."""
+    """A "no" to whatever the assistant last asked; nothing is written. Nothing asked: not ours."""
 
     def name(self) -> str:
         return "action_decline"
@@ -170,5 +177,8 @@ class ActionDecline(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        say(dispatcher, _DECLINED.get(str(tracker.get_slot("awaiting")), "utter_deny_nothing"))
+        response = _DECLINED.get(str(tracker.get_slot("awaiting")))
+        if response is None:
+            return decline(dispatcher, tracker, Reason.NOT_AWAITED, "utter_deny_nothing")
+        say(dispatcher, response)
         return [awaiting(None)]

@@ -11,11 +11,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.aftercare import respond_warranty
+from actions.boundary import withdrawal_doubt
 from actions.runtime import Events, awaiting, household_session, now, render, say
 from actions.trade_in import respond_trade_in
 from actions.upgrade import respond_saving
 from bot.errors import BotError
 from bot.household import consent, data_rights
+from bot.nlu.objects import CONSENT
 from bot.store.models import ConsentScope
 from bot.store.repo import HouseholdRef
 
@@ -77,7 +79,8 @@ class ActionConsentGrant(Action):
 
 
 class ActionConsentRevoke(Action):
-    """Withdraw at once; a deletion request (把我的数据删掉) is confirmed first, being irreversible."""
+    """Withdraw at once; a deletion request (把我的数据删掉) is confirmed first, being irreversible. A
+    sentence about an application (「我不想分期了 帮我撤销」), or an unsure one, gets a question instead."""
 
     def name(self) -> str:
         return "action_consent_revoke"
@@ -86,6 +89,10 @@ class ActionConsentRevoke(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
+        doubt = withdrawal_doubt(tracker, CONSENT)
+        if doubt is not None:
+            say(dispatcher, doubt)
+            return []
         if data_rights.asks_for_deletion(text):
             say(dispatcher, "utter_ask_delete_data")
             return [awaiting("delete_data")]

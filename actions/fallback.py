@@ -7,7 +7,9 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.boundary import decline
 from actions.runtime import say
+from bot.conversation.boundary import Reason
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -24,7 +26,8 @@ def previous_intent(tracker: Tracker) -> str | None:
 
 
 class ActionFallback(Action):
-    """Low NLU confidence: rephrase once; twice in a row, a short list of what it can do."""
+    """Low NLU confidence: rephrase once; twice in a row, a short list of what it can do. With nothing
+    asked and no form open the turn is not handled (the host assistant may know it)."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -32,6 +35,9 @@ class ActionFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        second = previous_intent(tracker) == FALLBACK_INTENT
-        say(dispatcher, "utter_default" if second else "utter_ask_rephrase")
+        response = "utter_default" if previous_intent(tracker) == FALLBACK_INTENT else "utter_ask_rephrase"
+        idle = tracker.get_slot("awaiting") is None and not (tracker.active_loop or {}).get("name")
+        if idle:
+            return decline(dispatcher, tracker, Reason.NOT_UNDERSTOOD, response)
+        say(dispatcher, response)
         return []

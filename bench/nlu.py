@@ -1,4 +1,7 @@
-"""NLU on the held-out set through the real stack: accuracy, entity F1 and parse latency.
+"""NLU on the held-out set through the real stack: accuracy, entity F1 and parse latency; and the
+skill's boundary on the held-out negatives (device commands and chatter, tests/nlu_negatives.yml):
+the share that gets a finance, offer, consent or confirmation intent (``nlu_offer_misfire_rate``)
+and the share a real converse turn answers with ``handled: false``.
 
 Quality goes through the gateway's designer route (``POST /api/v1/nlu/parse``, the path a designer
 uses); latency is measured against the Rasa server's own ``/model/parse`` when the stack's Rasa
@@ -17,11 +20,16 @@ from typing import Any
 
 from bench.stats import percentile
 from bot.cli.nlu_client import DESIGNER_TOKEN, parse_via_gateway
-from bot.nlu.evaluate import read_examples, render, score
+from bot.nlu.evaluate import Example, read_examples, render, score, score_negatives
 from bot.nlu.normalize import normalize
 from bot.testing.harness import RunningStack
 
 HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "nlu_heldout.yml"
+NEGATIVES = HELDOUT.with_name("nlu_negatives.yml")
+NEGATIVES_B = HELDOUT.with_name("nlu_negatives_b.yml")
+"""Batch B: written after batch A's first evaluation; no training data was added for its failures."""
+NEGATIVE_SPEAKER = "demo-li-speaker"
+"""The device whose converse turns measure ``handled`` (one idle-started conversation, in order)."""
 ROUNDS = 3
 """Timed passes over the held-out sentences (after one untimed warm-up pass)."""
 
@@ -63,15 +71,46 @@ def latencies_ms(parse: Parse, texts: list[str], rounds: int = ROUNDS) -> list[f
     return samples
 
 
+def handled_false_rate(stack: RunningStack, examples: list[Example]) -> tuple[float, list[str]]:
+    """Each negative as a real converse turn: share answered ``handled: false``, and those that were not."""
+    handled: list[str] = []
+    for example in examples:
+        status, body = stack.converse(NEGATIVE_SPEAKER, example.text)
+        if status != 200 or body.get("handled") is not False:
+            handled.append(example.text)
+    return (1 - len(handled) / len(examples) if examples else 0.0), handled
+
+
+def boundary(stack: RunningStack) -> dict[str, Any]:
+    """Misfires (parse) and handled:false (converse) on the held-out negatives."""
+    batch_a, batch_b = read_examples(NEGATIVES), read_examples(NEGATIVES_B)
+    report = score_negatives(batch_a + batch_b, designer_parse(stack))
+    only_b = score_negatives(batch_b, designer_parse(stack))
+    rate, handled = handled_false_rate(stack, batch_a + batch_b)
+    print(f"negatives: {report.total}, misfires: {len(report.misfires)}", flush=True)
+    for miss in report.misfires:
+        print(f"  misfire {miss['got']} ({miss['confidence']}): {miss['text']}", flush=True)
+    for text in handled:
+        print(f"  handled: {text}", flush=True)
+    return {
+        "nlu_negatives_examples": report.total,
+        "nlu_offer_misfire_rate": round(report.misfire_rate, 4),
+        "nlu_offer_misfire_rate_batch_b": round(only_b.misfire_rate, 4),
+        "nlu_handled_false_rate_on_negatives": round(rate, 4),
+    }
+
+
 def run(stack: RunningStack) -> dict[str, Any]:
-    """Score the held-out set and time parses; prints the full report with the confusion list."""
+    """Score the held-out set and the negatives, time parses; prints the full report with confusions."""
     examples = read_examples(HELDOUT)
     report = score(examples, designer_parse(stack))
     print(render(report), flush=True)
+    negatives = boundary(stack)
     direct = rasa_parse(stack)
     samples = latencies_ms(direct or designer_parse(stack), [e.text for e in examples])
     return {
         **report.summary(),
+        **negatives,
         "nlu_parse_p50_ms": round(statistics.median(samples), 1),
         "nlu_parse_p95_ms": round(percentile(samples, 0.95), 1),
         "nlu_parse_samples": len(samples),

@@ -122,7 +122,9 @@ class Conversation_:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
         self.events.append({"event": "action", "name": action.name()})
-        return [Said(m["response"], _values(m), m.get("custom") or None) for m in dispatcher.messages]
+        return [
+            Said(m.get("response") or "", _values(m), m.get("custom") or None) for m in dispatcher.messages
+        ]
 
 
 def _from_entity(slot: str) -> bool:

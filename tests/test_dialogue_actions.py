@@ -19,6 +19,7 @@ from actions.points import ActionGreenPoints
 from actions.respect import ActionStopOffers, ActionWhyOffer
 from actions.trade_in import ActionTradeIn
 from actions.upgrade import ActionEnergySaving
+from bot.conversation.boundary import marker
 from bot.finance.installments import apr_from_cash_flows, display_apr
 from bot.household import consent
 from bot.store.ledger import Application, OfferAudit
@@ -266,9 +267,10 @@ def test_cancel_within_the_window_cancels_the_application(actions_db: Engine) ->
     said = chat.run(ActionCancelApplication(), "cancel_application", text="取消刚才的申请")  # type: ignore[attr-defined]
     assert names(said) == ["utter_application_cancelled"]
     assert card_of(said, "application_status")["state"] == "cancelled"
-    assert names(talk(actions_db, "张家").run(ActionCancelApplication(), "cancel_application")) == [
-        "utter_cancel_nothing"
-    ]
+    nothing = talk(actions_db, "张家").run(
+        ActionCancelApplication(), "cancel_application", text="取消我的申请"
+    )
+    assert names(nothing) == ["utter_cancel_nothing"]
 
 
 def test_cancel_during_the_read_back_starts_nothing(actions_db: Engine) -> None:
@@ -352,10 +354,10 @@ def test_a_yes_does_what_was_asked_and_a_bare_value_continues_the_topic(actions_
     from actions.answers import ActionAffirm, ActionInform
 
     chat = talk(actions_db, "李家")
-    assert names(chat.run(ActionAffirm(), "affirm")) == ["utter_affirm_nothing"]
-    assert names(chat.run(ActionInform(), "inform", {"device_type": "冰箱"})) == [
-        "utter_inform_without_topic"
-    ]
+    idle_yes = chat.run(ActionAffirm(), "affirm")  # nothing asked: not ours (handled: false)
+    assert names(idle_yes) == ["utter_decline_not_awaited"] and idle_yes[0].card == marker("not_awaited")
+    idle_value = chat.run(ActionInform(), "inform", {"device_type": "冰箱"})
+    assert names(idle_value) == ["utter_inform_without_topic"] and idle_value[0].card == marker("not_awaited")
     chat.slots.update(product="HAIER-XF-FA350", periods="12")
     chat.run(ActionInstallmentQuote(), "ask_installment")
     requote = chat.run(ActionInform(), "inform", {"periods": "24"})

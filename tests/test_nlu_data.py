@@ -17,6 +17,10 @@ CONTRACT_INTENTS = {
     "stop_offers", "cancel_application", "bot_challenge", "out_of_scope",
 }  # fmt: skip
 """CONTRACTS.md §1."""
+BOUNDARY_INTENTS = {"device_control"}
+"""Issue 18: commands for the host assistant (lights, timers, media…), answered with handled: false."""
+INTENTS = CONTRACT_INTENTS | BOUNDARY_INTENTS
+NEGATIVES = (PROJECT / "tests" / "nlu_negatives.yml", PROJECT / "tests" / "nlu_negatives_b.yml")
 CONTRACT_ENTITIES = {"device_type", "brand", "product", "periods", "years", "amount", "time_period"}
 """CONTRACTS.md §2."""
 
@@ -27,7 +31,7 @@ def training_examples() -> list[Example]:
 
 def test_every_contract_intent_has_at_least_30_training_examples() -> None:
     counts = Counter(e.intent for e in training_examples())
-    assert set(counts) == CONTRACT_INTENTS
+    assert set(counts) == INTENTS
     assert {intent: n for intent, n in counts.items() if n < 30} == {}
 
 
@@ -41,7 +45,7 @@ def test_training_data_exercises_every_contract_entity_and_recogniser_spacing() 
 def test_heldout_set_has_at_least_8_examples_per_intent_with_spaced_variants() -> None:
     examples = read_examples(HELDOUT)
     counts = Counter(e.intent for e in examples)
-    assert set(counts) == CONTRACT_INTENTS
+    assert set(counts) == INTENTS
     assert min(counts.values()) >= 8
     assert sum(1 for e in examples if " " in e.text) >= len(examples) // 5
     assert {name for e in examples for name, _ in e.entities} == CONTRACT_ENTITIES
@@ -60,3 +64,14 @@ def test_heldout_entity_values_are_canonical() -> None:
                 assert value.isdigit(), (example.text, name, value)
             if name == "time_period":
                 assert value in allowed_periods, (example.text, value)
+
+
+def test_heldout_negatives_are_device_commands_and_chatter_never_trained_on() -> None:
+    negatives = [e for path in NEGATIVES for e in read_examples(path)]
+    counts = Counter(e.intent for e in negatives)
+    assert set(counts) == {"device_control", "out_of_scope"}
+    assert counts["device_control"] >= 180 and counts["out_of_scope"] >= 60
+    assert sum(1 for e in negatives if " " in e.text) >= len(negatives) // 10
+    trained = normalized_texts(training_examples())
+    assert normalized_texts(negatives) & trained == set()
+    assert normalized_texts(negatives) & normalized_texts(read_examples(HELDOUT)) == set()

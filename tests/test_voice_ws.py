@@ -14,6 +14,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy.engine import Engine
 
+from bot.conversation.boundary import Reason, marker
+from bot.conversation.dialogue import Reply
 from bot.conversation.dialogue_state import DialogueState
 from bot.conversation.grammar import CONFIRM_PHRASES
 from bot.conversation.pipeline import Speech
@@ -258,3 +260,25 @@ def test_grammar_mode_falls_back_to_free_recognition_of_the_same_audio() -> None
     free = GrammarWithFallback(broken, 20000).start(["好的"])
     free.accept(b"\x00\x00")
     assert free.finish() == "공 일 이" and broken.grammar_audio == []
+
+
+async def test_run_end_says_whether_the_skill_handled_the_turn(aiohttp_client: Any, demo_db: Engine) -> None:
+    class NotOurs(FakeDialogue):
+        """Answers like action_not_ours in a tenant that declines in silence."""
+
+        async def respond(self, sender: str, text: str) -> list[Reply]:
+            await super().respond(sender, text)
+            return [Reply("", marker(Reason.DEVICE_CONTROL))]
+
+    stt, tts = FakeStt(["把客厅灯关了"]), FakeTts()
+    client = await make_client(
+        aiohttp_client, demo_db, NotOurs(), speech=Speech(SpeechSettings(), stt=stt, tts=tts)
+    )
+    async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
+        run = await stream_run(ws, speech_audio("你好你好", "cmn", SAMPLE_RATE), SAMPLE_RATE, turn_id="t-dev")
+        again = await stream_run(
+            ws, speech_audio("你好你好", "cmn", SAMPLE_RATE), SAMPLE_RATE, turn_id="t-dev"
+        )
+    assert run[-1]["data"] == {"handled": False, "reason": "device_control"}
+    assert "tts-start" not in kinds(run) and tts.said == [], "a silent decline speaks nothing"
+    assert again[-1]["data"] == {"replayed": True, "handled": False, "reason": "device_control"}

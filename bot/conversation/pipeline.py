@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.conversation.boundary import verdict_of
 from bot.conversation.dialogue_state import grammar_state
 from bot.conversation.grammar import grammar_for_state
 from bot.conversation.turns import TurnRequest, TurnRunner
@@ -317,7 +318,7 @@ class VoicePipeline:
             return
         spoken = "".join(r["text"] for r in outcome["replies"] if r.get("text"))
         await self.speak(spoken, log)
-        log.add(EventType.RUN_END)
+        log.add(EventType.RUN_END, **verdict_of(outcome).to_json())
 
     async def fail(self, err: BotError, log: LiveLog) -> None:
         """Error event, then its message spoken (a short apology for component failures), then run-end."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.conversation.boundary import split
 from bot.conversation.dialogue import Dialogue, Reply
 from bot.conversation.dialogue_state import DialogueState, NoStateReader, StateReader
 from bot.conversation.locks import DeviceLocks, LocalLocks
@@ -115,6 +116,9 @@ class TurnRunner:
     ) -> dict[str, Any]:
         """Answer the turn, or return the stored outcome of an earlier turn with the same id.
 
+        The outcome says whether the skill handled the turn (``handled``; ``reason`` when not, from
+        the dialogue's boundary marker: ``bot.conversation.boundary``). Stored outcomes from before
+        the flag existed have no ``handled`` key: they were handled.
         Events go to ``log`` as they happen (a live log streams them); ``end=False`` leaves the
         ``run-end`` event to the caller (the voice pipeline still speaks the replies).
         """
@@ -133,7 +137,7 @@ class TurnRunner:
         if await self._worn_out(conversation_id):
             conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id, True)
         self._count(conversation_id)
-        replies = await self._dialogue.respond(conversation_id, request.text)
+        replies, verdict = split(await self._dialogue.respond(conversation_id, request.text))
         if request.inspect:
             state = await self._read_state(conversation_id, replies)
             self._remember(device_id, state)
@@ -146,11 +150,12 @@ class TurnRunner:
             if reply.card is not None:
                 log.add(EventType.CARD, card_type=reply.card.get("type"))
         if end:
-            log.add(EventType.RUN_END)
+            log.add(EventType.RUN_END, **verdict.to_json())
         outcome: dict[str, Any] = {
             "turn_id": request.turn_id or uuid.uuid4().hex,
             "replies": [r.to_json() for r in replies],
             "events": log.to_json(),
+            **verdict.to_json(),
         }
         if request.transcript is not None:
             outcome["transcript"] = request.transcript

@@ -93,7 +93,8 @@ def _paths() -> dict[str, Any]:
                     'Client → {"type":"start","sample_rate":16000,"format":"pcm16","turn_id"?,"token"?}, '
                     'binary PCM16 mono frames, {"type":"end"}. Server → PipelineEvent JSON messages '
                     "(stt-partial, stt-final, intent, dialogue, card, tts-start, tts-end, error, run-end) "
-                    "and binary WAV chunks between tts-start and tts-end."
+                    "and binary WAV chunks between tts-start and tts-end. The run-end event's data "
+                    'carries "handled" (and "reason" when false) like a converse outcome.'
                 ),
             )
         },
@@ -269,6 +270,24 @@ def _schemas() -> dict[str, Schema]:
                     },
                 },
                 "events": {"type": "array", "items": _ref("PipelineEvent")},
+                "handled": {
+                    "type": "boolean",
+                    "description": (
+                        "Whether the skill handled the turn. false: the utterance is for the host "
+                        "assistant (a device command, chatter, a yes with nothing pending); the "
+                        "replies are a short decline or empty, as the tenant's boundary.decline "
+                        "says. Outcomes stored before this field existed lack it: handled."
+                    ),
+                },
+                "reason": {
+                    "type": "string",
+                    "description": (
+                        "Only when handled is false: device_control, out_of_scope, not_awaited "
+                        "(a bare yes/no/value while nothing was asked) or not_understood (below the "
+                        "NLU's confidence threshold, nothing pending); more may be added."
+                    ),
+                    "examples": ["device_control", "out_of_scope", "not_awaited", "not_understood"],
+                },
             },
         },
         "ConsentChange": {

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
+from bot.conversation.boundary import verdict_of
 from bot.conversation.pipeline import Listener, LiveLog, VoicePipeline
 from bot.conversation.turns import TurnRequest
 from bot.errors import APOLOGY, AuthError, BotError, InputError
@@ -215,7 +216,8 @@ class VoiceSession:
         for event in stored.get("events", []):
             if event.get("type") != EventType.RUN_END:
                 self._out.put_nowait(event)
-        self._out.put_nowait({"type": EventType.RUN_END.value, "at_ms": 0.0, "data": {"replayed": True}})
+        data = {"replayed": True, **verdict_of(stored).to_json()}
+        self._out.put_nowait({"type": EventType.RUN_END.value, "at_ms": 0.0, "data": data})
         self._log = None
 
     async def _fail(self, err: BotError) -> None:

@@ -1,4 +1,5 @@
-"""Custom Rasa 3.6 NLU components (engine environment): turn normalisation and numeral entities.
+"""Custom Rasa 3.6 NLU components (engine environment): turn normalisation, numeral entities and the
+boundary gate.
 
 Referenced from config.yml by dotted path (``bot.nlu.components.TextNormalizer``); Rasa imports
 this module from the project folder. Importing it also registers the spaCy tokenizer of
@@ -15,11 +16,12 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import bot.nlu.spacy_zh  # noqa: F401  (registers the spaCy tokenizer used by models/spacy-zh)
+from bot.nlu.gate import gate
 from bot.nlu.normalize import normalize
 from bot.nlu.numerals import extract_numbers
 from bot.nlu.text import moved_span
@@ -106,4 +108,32 @@ class NumeralEntityExtractor(GraphComponent, EntityExtractorMixin):  # type: ign
             ]
             found = self.add_extractor_name(found)
             message.set(ENTITIES, (message.get(ENTITIES) or []) + found, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class BoundaryGate(GraphComponent):  # type: ignore[misc]
+    """After the classifier: a sentence without a word of the domain is not a finance, offer, consent
+    or confirmation intent (:mod:`bot.nlu.gate`); it becomes device_control or out_of_scope."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> BoundaryGate:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Overrule the intent of each message the gate says is not ours; the ranking leads with it."""
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            name = gate(str(intent.get("name")), message.get(TEXT) or "")
+            if name is None:
+                continue
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+            message.set(INTENT, {"name": name, "confidence": 1.0}, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [{"name": name, "confidence": 1.0}, *ranking], add_to_output=True)
         return messages

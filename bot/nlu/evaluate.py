@@ -168,6 +168,40 @@ def render(report: Report) -> str:
     return "\n".join(lines)
 
 
+NOT_A_MISFIRE = frozenset(
+    {"out_of_scope", "device_control", "nlu_fallback", "greet", "goodbye", "bot_challenge",
+     "repeat", "speak_slower"}
+)  # fmt: skip
+"""Intents that commit or offer nothing; any other intent on a negative sentence is a misfire (a
+finance, offer, consent or confirmation intent: affirm, deny and inform included)."""
+
+
+@dataclass
+class NegativeReport:
+    """How the NLU treats sentences that are not the skill's business."""
+
+    total: int = 0
+    misfires: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def misfire_rate(self) -> float:
+        """Share of negatives that got a finance, offer, consent or confirmation intent."""
+        return len(self.misfires) / self.total if self.total else 0.0
+
+
+def score_negatives(examples: Iterable[Example], parse: Callable[[str], dict[str, Any]]) -> NegativeReport:
+    """Parse every negative sentence; list those that got an intent outside ``NOT_A_MISFIRE``."""
+    report = NegativeReport()
+    for example in examples:
+        intent = parse(example.text).get("intent") or {}
+        report.total += 1
+        if str(intent.get("name")) not in NOT_A_MISFIRE:
+            report.misfires.append(
+                {"text": example.text, "got": intent.get("name"), "confidence": intent.get("confidence")}
+            )
+    return report
+
+
 def normalized_texts(examples: Iterable[Example]) -> set[str]:
     """Texts as the NLU sees them (for overlap checks between training and held-out sets)."""
     return {normalize(e.text) for e in examples}

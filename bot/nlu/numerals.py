@@ -23,8 +23,10 @@ _NUMBER = re.compile(
 _CURRENCY = re.compile(r"^(?:块钱|块|元|圆|人民币|rmb)", re.IGNORECASE)
 _NON_MONEY_UNIT = re.compile(
     r"^(?:度|升|匹|公斤|斤|千瓦|瓦|英寸|寸|年|岁|个|期|天|周|月|次|积分|分(?![\d一二两三四五六七八九十])"
-    r"|小时|台|级|号|楼|平|米|点|%|倍|人|户|张|层|遍|秒|[a-zA-Z])"
+    r"|小时|台|级|号|楼|平|米|点|%|倍|人|户|张|层|遍|秒|档|集|首|曲|季|[a-zA-Z])"
 )
+_SET_POINT_BEFORE = re.compile(r"(?:调|设|设置|改|升|降|开|加|减|增加|减少)(?:高|低|大|小)?[到成至为]$")
+"""A bare number after 调到/设成/改为… is a set point (色温调到四千, 音量调到十二), not money."""
 _MONTHS = re.compile(r"^个?月")
 _PERIOD_FORBIDDEN_BEFORE = re.compile(r"(?:第|每|哪|几|前|后|头|这|上|下|本)$")
 _YEAR_FORBIDDEN_BEFORE = re.compile(r"(?:去年|今年|明年|前年|这|那|近|最近|过去|每|头|前|后|第|上|本)$")
@@ -153,7 +155,7 @@ def _classify(
         return _entity("amount", value, text, start, end + currency.end(), None)
     if before.endswith("分") and not _NON_MONEY_UNIT.match(after) and value <= MAX_PERIODS:
         return _entity("periods", value, text, start, end, MAX_PERIODS)
-    if _NON_MONEY_UNIT.match(after) or before.endswith("百分之"):
+    if _NON_MONEY_UNIT.match(after) or before.endswith("百分之") or _SET_POINT_BEFORE.search(before):
         return None
     spoken_big = any(unit in text[start:end] for unit in "百千万亿")
     if spoken_big or (text[start].isdigit() and value >= 100):

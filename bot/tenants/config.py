@@ -3,7 +3,8 @@
 A manufacturer deploying the skill sets its brand and assistant persona, TTS voice/rate, wording
 overrides, tariff, offer caps and quiet hours, cancellation window, the amount above which an
 application must be completed on the phone (out of band), insurer hand-off URLs and which
-financial features are enabled. ``load_tenant_config`` names the file and the exact field path of
+financial features are enabled, and whether a turn that is not the skill's is declined aloud or
+in silence (``boundary.decline``). ``load_tenant_config`` names the file and the exact field path of
 any error (``tenants/zhijia.toml: offers.quiet_hours.start: …``).
 """
 
@@ -17,7 +18,7 @@ from dataclasses import replace
 from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -117,6 +118,15 @@ class FeaturesConfig(_Section):
     subscription: bool = True
 
 
+class BoundaryConfig(_Section):
+    """What the skill does with a turn that is not its business (a device command, chatter): the turn
+    is always reported ``handled: false`` so the host assistant can take it; this says whether the
+    skill also speaks a short decline."""
+
+    decline: Literal["speak", "silent"] = "speak"
+    """``speak``: a one-sentence decline (the host may still answer); ``silent``: no reply at all."""
+
+
 class TenantConfig(_Section):
     """Everything a manufacturer configures for its deployment."""
 
@@ -137,6 +147,7 @@ class TenantConfig(_Section):
     insurers: dict[str, HandoffUrl] = Field(default_factory=dict)
     """Insurer (legal name as in the catalog) → hand-off URL (https)."""
     features: FeaturesConfig = FeaturesConfig()
+    boundary: BoundaryConfig = BoundaryConfig()
 
     @field_validator("timezone")
     @classmethod

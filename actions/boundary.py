@@ -1,0 +1,99 @@
+"""The skill's boundary: turns that are not ours are marked ``handled: false`` and declined (aloud or
+in silence, as the tenant chose), and destructive or binding steps are taken only when certain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.runtime import Events, household_session, latest_intent, say
+from actions.tenancy import config_of
+from bot.conversation.boundary import Reason, marker
+from bot.errors import BotError
+from bot.nlu.objects import APPLICATION, CONSENT, DEVICE, named_objects, verb_without_object
+
+CERTAIN = 0.8
+"""NLU confidence below which a destructive or binding step is asked about instead of taken."""
+BINDING_AWAITS = {"confirm": APPLICATION, "applied": APPLICATION, "delete_data": CONSENT}
+"""Pending questions whose yes commits something → the object that yes acts on."""
+
+_NOT_OURS = {
+    "device_control": (Reason.DEVICE_CONTROL, "utter_decline_device_control"),
+    "out_of_scope": (Reason.OUT_OF_SCOPE, "utter_out_of_scope"),
+}
+
+
+def speaks_declines(tracker: Tracker) -> bool:
+    """The tenant's ``boundary.decline`` is ``speak`` (also when the household cannot be read)."""
+    try:
+        with household_session(tracker) as (_, ref):
+            return config_of(ref).boundary.decline == "speak"
+    except BotError:
+        return True
+
+
+def decline(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, response: str, **values: Any
+) -> Events:
+    """Mark the turn not handled; say ``response`` unless the tenant wants silence. Nothing changes."""
+    if speaks_declines(tracker):
+        say(dispatcher, response, marker(reason), **values)
+    else:
+        dispatcher.utter_message(json_message=marker(reason))
+    return []
+
+
+def confidence(tracker: Tracker) -> float:
+    """The NLU's confidence in the latest message's intent (0 when unknown)."""
+    value = ((tracker.latest_message or {}).get("intent") or {}).get("confidence")
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def text_of(tracker: Tracker) -> str:
+    """The latest user message as the NLU saw it."""
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+def sounds_like_a_command(tracker: Tracker) -> bool:
+    """The latest message names a device or media command (「继续计时器」, 「下一曲」) whatever its intent."""
+    return DEVICE in named_objects(text_of(tracker))
+
+
+def certain_yes(tracker: Tracker, pending: str) -> bool:
+    """A yes that may commit what ``pending`` asked: confident, and naming no other object."""
+    own = BINDING_AWAITS.get(pending)
+    if own is None:
+        return True
+    others = named_objects(text_of(tracker)) - {own}
+    return confidence(tracker) >= CERTAIN and not others
+
+
+def withdrawal_doubt(tracker: Tracker, own: str) -> str | None:
+    """None when a withdrawal of ``own`` (consent or application) may go ahead, else what to ask."""
+    text = text_of(tracker)
+    named = named_objects(text) - {DEVICE}
+    other = APPLICATION if own == CONSENT else CONSENT
+    if other in named or own not in named or (own == APPLICATION and verb_without_object(text)):
+        return "utter_ask_which_withdrawal" if named or verb_without_object(text) else _clearly(own)
+    if confidence(tracker) < CERTAIN:
+        return _clearly(own)
+    return None
+
+
+def _clearly(own: str) -> str:
+    return "utter_ask_revoke_clearly" if own == CONSENT else "utter_ask_cancel_clearly"
+
+
+class ActionNotOurs(Action):
+    """A device command or chatter: the host assistant's turn. The pending question stays pending."""
+
+    def name(self) -> str:
+        return "action_not_ours"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        reason, response = _NOT_OURS.get(latest_intent(tracker) or "", _NOT_OURS["out_of_scope"])
+        return decline(dispatcher, tracker, reason, response)

@@ -1,0 +1,256 @@
+"""The skill's boundary without a stack: markers become ``handled: false``, declines follow the
+tenant, nothing pending is consumed by a turn that is not ours, withdrawals and binding yeses need
+certainty, and durations are never periods or amounts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from actions.answers import ActionAffirm, ActionInform
+from actions.boundary import ActionNotOurs
+from actions.commitment import ActionCancelApplication, ActionDecline, ActionReadBack
+from actions.consent import ActionConsentRevoke
+from actions.fallback import ActionFallback
+from actions.installment import ActionInstallmentQuote
+from bot.conversation.boundary import Reason, Verdict, marker, split, verdict_of
+from bot.conversation.dialogue import Reply
+from bot.conversation.turns import TurnRequest, TurnRunner
+from bot.errors import ConfigError
+from bot.household import consent
+from bot.nlu.gate import GATED, gate
+from bot.nlu.numerals import extract_numbers
+from bot.nlu.objects import APPLICATION, CONSENT, DEVICE, named_objects, verb_without_object
+from bot.store.db import session_scope
+from bot.store.models import Household
+from bot.store.repo import DeviceRef, authenticate
+from bot.tenants.config import parse_tenant_config
+from tests.dialogue_kit import Conversation_, Said, names, talk
+from tests.test_dialogue_actions import application_count, audit_rows
+
+# ---- markers and verdicts --------------------------------------------------------------------
+
+
+def test_a_marker_is_taken_out_of_the_replies_and_becomes_the_verdict() -> None:
+    spoken = Reply("设备控制请直接对音箱说。", marker(Reason.DEVICE_CONTROL))
+    assert split([spoken]) == ([Reply("设备控制请直接对音箱说。")], Verdict(False, "device_control"))
+    assert split([Reply("", marker(Reason.OUT_OF_SCOPE))]) == ([], Verdict(False, "out_of_scope"))
+    card = Reply("本月用电120度", {"type": "energy_usage", "title": "用电"})
+    assert split([card]) == ([card], Verdict())
+
+
+def test_outcomes_stored_before_the_flag_count_as_handled() -> None:
+    assert verdict_of({"turn_id": "a", "replies": []}) == Verdict()
+    assert verdict_of({"handled": False, "reason": "chitchat"}).to_json() == {
+        "handled": False,
+        "reason": "chitchat",
+    }
+    assert Verdict().to_json() == {"handled": True}
+
+
+class _MarkingDialogue:
+    """A dialogue that answers like action_not_ours in a silent tenant."""
+
+    async def respond(self, sender: str, text: str) -> list[Reply]:
+        return [Reply("", marker(Reason.DEVICE_CONTROL))]
+
+    async def health(self) -> dict[str, str]:
+        return {}
+
+    async def parse(self, text: str) -> dict[str, str]:
+        return {}
+
+
+def test_the_turn_outcome_and_its_run_end_event_carry_the_verdict(demo_db: Engine) -> None:
+    with session_scope(demo_db) as session:
+        device: DeviceRef = authenticate(session, "demo-zhang-speaker").device()
+    runner = TurnRunner(demo_db, _MarkingDialogue(), timedelta(minutes=30))
+    outcome = asyncio.run(runner.run(TurnRequest(device, "把灯关了", "t-1")))
+    assert outcome["handled"] is False and outcome["reason"] == "device_control"
+    assert outcome["replies"] == []
+    run_end = [e for e in outcome["events"] if e["type"] == "run-end"]
+    assert run_end[0]["data"] == {"handled": False, "reason": "device_control"}
+    assert asyncio.run(runner.run(TurnRequest(device, "把灯关了", "t-1"))) == outcome
+
+
+# ---- what a destructive sentence names --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "objects", "bare_verb"),
+    [
+        ("我不想分期了帮我撤销", {APPLICATION}, True),
+        ("撤销", set(), True),
+        ("撤回授权", {CONSENT}, False),
+        ("把我的数据删掉", {CONSENT}, False),
+        ("取消刚才的分期申请", {APPLICATION}, False),
+        ("刚才提交的申请帮我取消", {APPLICATION}, False),
+        ("取消格力云佳的分期", {APPLICATION}, False),
+        ("继续计时器", {DEVICE}, False),
+        ("下一曲", {DEVICE}, False),
+        ("好的 电视那台", set(), False),
+        ("确认", set(), False),
+    ],
+)
+def test_what_a_withdrawal_names(text: str, objects: set[str], bare_verb: bool) -> None:
+    assert named_objects(text) == objects
+    assert verb_without_object(text) is bare_verb
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["10分钟计时器", "把厨房计时器增加5分钟", "1小时15分后提醒我", "30秒后关火", "定一个二十分钟的闹钟",
+     "色温调到四千", "音量调到十二", "风扇开到三档", "播放第三集", "空调定时2小时后关"],
+)  # fmt: skip
+def test_durations_and_set_points_are_not_periods_or_amounts(text: str) -> None:
+    assert extract_numbers(text) == []
+
+
+# ---- actions ----------------------------------------------------------------------------------
+
+
+def _run(chat: Conversation_, action: object, intent: str, text: str, confidence: float = 0.97) -> list[Said]:
+    tracker = chat.tracker(intent, text=text)
+    tracker.latest_message["intent"]["confidence"] = confidence
+    return chat.run_on(action, tracker)  # type: ignore[arg-type]
+
+
+def _consents(engine: Engine, household: str) -> dict[str, str]:
+    with Session(engine) as session:
+        home = session.exec(select(Household).where(Household.name == household)).one()
+        assert home.id is not None
+        return {scope.value: str(state) for scope, state in consent.status(session, home.id).items()}
+
+
+def test_a_device_command_is_declined_aloud_or_in_silence_as_the_tenant_chose(actions_db: Engine) -> None:
+    aloud = talk(actions_db, "张家").run(ActionNotOurs(), "device_control", text="把客厅灯关了")
+    assert names(aloud) == ["utter_decline_device_control"]
+    assert aloud[0].card == marker("device_control")
+    silent = talk(actions_db, "王家").run(ActionNotOurs(), "device_control", text="把客厅灯关了")
+    assert names(silent) == [""] and silent[0].card == marker("device_control")
+    chatter = talk(actions_db, "张家").run(ActionNotOurs(), "out_of_scope", text="今天几号")
+    assert names(chatter) == ["utter_out_of_scope"] and chatter[0].card == marker("out_of_scope")
+
+
+def test_the_decline_setting_is_validated() -> None:
+    base = {"id": "t1", "name": "T", "brand": "T", "assistant_name": "小T"}
+    assert parse_tenant_config(base).boundary.decline == "speak"
+    assert parse_tenant_config({**base, "boundary": {"decline": "silent"}}).boundary.decline == "silent"
+    with pytest.raises(ConfigError, match=r"boundary\.decline"):
+        parse_tenant_config({**base, "boundary": {"decline": "shout"}})
+
+
+def test_a_device_command_during_a_confirmation_leaves_it_pending(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
+    chat.slots.update(product="HAIER-XF-FA350", periods="12")
+    chat.run(ActionInstallmentQuote(), "ask_installment")
+    chat.run(ActionReadBack(), "affirm")
+    assert chat.slots["awaiting"] == "confirm"
+    said = chat.run(ActionNotOurs(), "device_control", text="继续计时器")
+    assert said[0].card == marker("device_control")
+    assert chat.slots["awaiting"] == "confirm" and application_count(actions_db) == 0
+
+
+def test_a_binding_yes_needs_certainty_and_a_device_command_is_no_yes(actions_db: Engine) -> None:
+    chat = talk(actions_db, "李家")
+    chat.slots.update(product="HAIER-XF-FA350", periods="12")
+    chat.run(ActionInstallmentQuote(), "ask_installment")
+    chat.run(ActionReadBack(), "affirm")
+    assert names(_run(chat, ActionAffirm(), "affirm", "嗯", confidence=0.6)) == ["utter_ask_confirm_clearly"]
+    command = _run(chat, ActionAffirm(), "affirm", "继续播放音乐")
+    assert names(command) == ["utter_decline_device_control"] and command[0].card == marker("device_control")
+    assert names(_run(chat, ActionAffirm(), "affirm", "确认删除我的数据")) == ["utter_ask_confirm_clearly"]
+    assert application_count(actions_db) == 0 and chat.slots["awaiting"] == "confirm"
+    assert names(_run(chat, ActionAffirm(), "affirm", "继续")) == ["utter_application_pending"]
+    assert application_count(actions_db) == 1
+
+
+def test_yes_no_or_a_value_with_nothing_asked_is_not_ours(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
+    for action, intent, response in (
+        (ActionAffirm(), "affirm", "utter_decline_not_awaited"),
+        (ActionDecline(), "deny", "utter_deny_nothing"),
+        (ActionInform(), "inform", "utter_inform_without_topic"),
+    ):
+        said = chat.run(action, intent, {"periods": "12"} if intent == "inform" else None, text="继续")
+        assert names(said) == [response] and said[0].card == marker("not_awaited")
+    fallback = chat.run(ActionFallback(), "nlu_fallback", text="嗯那个什么")
+    assert names(fallback) == ["utter_ask_rephrase"] and fallback[0].card == marker("not_understood")
+    assert audit_rows(actions_db) == [] and application_count(actions_db) == 0
+
+
+def test_a_sentence_about_an_application_never_withdraws_consent(actions_db: Engine) -> None:
+    before = _consents(actions_db, "张家")
+    chat = talk(actions_db, "张家")
+    said = _run(chat, ActionConsentRevoke(), "consent_revoke", "我不想分期了帮我撤销")
+    assert names(said) == ["utter_ask_which_withdrawal"]
+    assert names(_run(chat, ActionConsentRevoke(), "consent_revoke", "撤销")) == [
+        "utter_ask_which_withdrawal"
+    ]
+    unsure = _run(chat, ActionConsentRevoke(), "consent_revoke", "撤回授权", confidence=0.5)
+    assert names(unsure) == ["utter_ask_revoke_clearly"]
+    assert _consents(actions_db, "张家") == before
+    assert names(_run(chat, ActionConsentRevoke(), "consent_revoke", "撤回授权")) == ["utter_consent_revoked"]
+    assert _consents(actions_db, "张家") != before
+
+
+def test_a_sentence_about_consent_or_without_an_object_never_cancels_an_application(
+    actions_db: Engine,
+) -> None:
+    chat = talk(actions_db, "李家")
+    chat.slots.update(product="HAIER-XF-FA350", periods="12")
+    chat.run(ActionInstallmentQuote(), "ask_installment")
+    chat.run(ActionReadBack(), "affirm")
+    chat.run(ActionAffirm(), "affirm", text="确认")
+    assert chat.slots["awaiting"] == "applied"
+    for text in ("我不想分期了帮我撤销", "撤回数据授权"):
+        assert names(_run(chat, ActionCancelApplication(), "cancel_application", text)) == [
+            "utter_ask_which_withdrawal"
+        ]
+    unsure = _run(chat, ActionCancelApplication(), "cancel_application", "取消申请", confidence=0.5)
+    assert names(unsure) == ["utter_ask_cancel_clearly"]
+    done = _run(chat, ActionCancelApplication(), "cancel_application", "取消刚才的分期申请")
+    assert names(done) == ["utter_application_cancelled"]
+
+
+# ---- the gate after the classifier -------------------------------------------------------------
+
+
+def test_the_gate_never_overrules_a_labelled_sentence_of_ours() -> None:
+    from bot.config import load_config
+    from bot.nlu.evaluate import read_examples
+    from bot.nlu.normalize import normalize
+
+    project = load_config().project_dir
+    paths = [*sorted((project / "data" / "nlu").glob("*.yml")), project / "tests" / "nlu_heldout.yml"]
+    overruled = [
+        (e.intent, e.text)
+        for path in paths
+        for e in read_examples(path)
+        if e.intent in GATED and gate(e.intent, normalize(e.text)) is not None
+    ]
+    assert overruled == []
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("ask_installment", "10分钟计时器", "device_control"),
+        ("affirm", "恢复TV", "device_control"),
+        ("ask_insurance", "厨房开锁", "device_control"),
+        ("ask_cost_details", "这周会下雪吗", "out_of_scope"),
+        ("ask_device_status", "你几岁了", "out_of_scope"),
+        ("ask_energy_usage", "空调这个月用了多少电", None),
+        ("ask_device_status", "这台空调几岁了", None),
+        ("consent_revoke", "我不想分期了帮我撤销", None),
+        ("out_of_scope", "把空调调到26度", None),
+    ],
+)
+def test_the_gate_turns_commands_and_chatter_away_and_keeps_the_domain(
+    intent: str, text: str, expected: str | None
+) -> None:
+    assert gate(intent, text) == expected
