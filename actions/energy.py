@@ -24,6 +24,7 @@ from actions.runtime import (
     say,
     topic,
 )
+from bot.energy.usage import Coverage
 from bot.errors import BotError, NotFoundError
 from bot.household import consent
 from bot.household.devices import Pick, Selection, room_choices, select_devices
@@ -149,7 +150,7 @@ def _compare(
     device_type: str | None,
     asked: energy.Asked,
     period: Period,
-    covered: energy.Coverage,
+    covered: Coverage,
     span: dict[str, str],
 ) -> energy.EnergyUsage | None:
     base_period = energy.clip_to_data(period, covered)

@@ -150,8 +150,7 @@ def resolve(time_period: str, now: datetime, tz: str = DEFAULT_TZ) -> Period:
 
 def year_earlier(period: Period) -> Period:
     """The same dates one year earlier (去年同期), labelled 去年同期; 29 February becomes the 28th."""
-    zi = period.start.tzinfo
-    assert isinstance(zi, ZoneInfo)  # resolve() always builds ZoneInfo-aware bounds
+    zi = zone(str(period.start.tzinfo))
     first, end = _a_year_before(period.first_day), _a_year_before(period.end_day)
     return Period(
         local_midnight(first, zi),
@@ -164,8 +163,7 @@ def year_earlier(period: Period) -> Period:
 
 def before(period: Period) -> Period:
     """The period just before ``period`` of the same kind, as long as ``period`` (上个月同期 for 本月…)."""
-    zi = period.start.tzinfo
-    assert isinstance(zi, ZoneInfo)
+    zi = zone(str(period.start.tzinfo))
     first, end = period.first_day, period.end_day
     if period.key in ("this_month", "last_month") or period.key.startswith("month_"):
         earlier = _month_start(first, -1)

@@ -29,7 +29,15 @@ def test_numbered_periods_are_found(text: str, values: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["新风机分十二期每个月多少钱", "这个月用了多少电", "上个月月供多少", "分12个月", "两个月", "每月还多少", "最近400天"],
+    [
+        "新风机分十二期每个月多少钱",
+        "这个月用了多少电",
+        "上个月月供多少",
+        "分12个月",
+        "两个月",
+        "每月还多少",
+        "最近400天",
+    ],
 )
 def test_other_numbers_are_not_periods(text: str) -> None:
     assert extract_periods(text) == []

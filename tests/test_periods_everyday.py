@@ -34,10 +34,16 @@ def test_new_periods_resolve_to_local_days(key: str, first: date, end: date, lab
 def test_a_month_later_in_the_year_than_now_is_last_years() -> None:
     in_march = datetime(2026, 3, 10, 2, tzinfo=UTC)
     period = resolve("month_10", in_march)
-    assert (period.first_day, period.end_day, period.label) == (date(2025, 10, 1), date(2025, 11, 1), "去年10月")
+    assert (period.first_day, period.end_day, period.label) == (
+        date(2025, 10, 1),
+        date(2025, 11, 1),
+        "去年10月",
+    )
 
 
-@pytest.mark.parametrize("bad", ["last_0_days", "last_400_days", "month_13", "month_0", "last_x_days", "同期"])
+@pytest.mark.parametrize(
+    "bad", ["last_0_days", "last_400_days", "month_13", "month_0", "last_x_days", "同期"]
+)
 def test_out_of_range_numbered_periods_are_refused(bad: str) -> None:
     assert not is_time_period(bad)
     with pytest.raises(InputError):
@@ -47,7 +53,11 @@ def test_out_of_range_numbered_periods_are_refused(bad: str) -> None:
 def test_same_period_last_year_is_a_comparison_not_a_period() -> None:
     assert not is_time_period("same_period_last_year")
     earlier = year_earlier(resolve("this_month", NOW))
-    assert (earlier.first_day, earlier.end_day, earlier.label) == (date(2025, 12, 1), date(2025, 12, 6), "去年同期")
+    assert (earlier.first_day, earlier.end_day, earlier.label) == (
+        date(2025, 12, 1),
+        date(2025, 12, 6),
+        "去年同期",
+    )
 
 
 def test_leap_day_a_year_earlier_is_the_28th() -> None:

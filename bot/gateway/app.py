@@ -18,7 +18,16 @@ from bot.conversation.pipeline import Speech, VoicePipeline, load_speech
 from bot.conversation.turns import TurnRunner
 from bot.errors import APOLOGY, BotError, StoreError
 from bot.events import EventType, PipelineEvent
-from bot.gateway import admin_routes, nlu_routes, openapi, panel_routes, rights_routes, routes, voice_routes
+from bot.gateway import (
+    admin_routes,
+    everyday_routes,
+    nlu_routes,
+    openapi,
+    panel_routes,
+    rights_routes,
+    routes,
+    voice_routes,
+)
 from bot.gateway.infra_health import INFRA, InfraHealth
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
 from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
@@ -125,6 +134,7 @@ def create_app(
     app.add_routes(voice_routes.table)
     app.add_routes(rights_routes.table)
     app.add_routes(admin_routes.table)
+    app.add_routes(everyday_routes.table)
     app.add_routes(openapi.table)
     app.add_routes(panel_routes.table)
     return app
