@@ -99,9 +99,7 @@ class Pyttsx3Voice:
 
     def render(self, text: str, rate: int | None = None) -> tuple[bytes, int]:
         """One sentence → (mono PCM16, sample rate), at ``rate`` words per minute (None: configured)."""
-        wanted = rate or self._rate
-        if wanted != self._driver.getProperty("rate"):
-            self._driver.setProperty("rate", wanted)
+        self._driver.setProperty("rate", rate or self._rate)  # espeak-ng's rate is global: set each time
         self._pcm = bytearray()
         self._done.clear()
         self._espeak.Synth(text, flags=self._espeak.ENDPAUSE | self._espeak.CHARS_UTF8)
