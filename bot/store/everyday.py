@@ -1,8 +1,9 @@
-"""Tables of the household's everyday assistant: complaint tickets (「我要投诉」「转人工」)."""
+"""Tables of the household's everyday assistant: complaint tickets (「我要投诉」「转人工」) and the
+appliance changes whose measured savings earn green points."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
@@ -27,3 +28,16 @@ class ComplaintTicket(SQLModel, table=True):
     state: str = Field(default="open", max_length=12)
     """open, then closed by the tenant's service team."""
     created_at: datetime
+
+
+class DeviceChange(SQLModel, table=True):
+    """An appliance replaced by a more efficient one on ``changed_on``: its readings after that day are
+    measured against its own baseline before it (``bot.energy.measured``) and earn green points."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    device_id: int = Field(foreign_key="device.id", index=True)
+    changed_on: date
+    """First local day of the new appliance."""
+    note: str = Field(default="", max_length=120)
+    """What changed, e.g. 换新一级能效冰箱."""

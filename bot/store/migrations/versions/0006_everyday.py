@@ -1,4 +1,4 @@
-"""complaint tickets (issue 17)
+"""complaint tickets and appliance changes (issue 17)
 
 Revision ID: 0006_everyday
 Revises: 0003_tenant_config
@@ -39,9 +39,27 @@ def upgrade() -> None:
     with op.batch_alter_table("complaintticket", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_complaintticket_tenant_id"), ["tenant_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_complaintticket_household_id"), ["household_id"], unique=False)
+    op.create_table(
+        "devicechange",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("changed_on", sa.Date(), nullable=False),
+        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.ForeignKeyConstraint(["household_id"], ["household.id"]),
+        sa.ForeignKeyConstraint(["device_id"], ["device.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("devicechange", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_devicechange_household_id"), ["household_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_devicechange_device_id"), ["device_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("devicechange", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_devicechange_device_id"))
+        batch_op.drop_index(batch_op.f("ix_devicechange_household_id"))
+    op.drop_table("devicechange")
     with op.batch_alter_table("complaintticket", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_complaintticket_household_id"))
         batch_op.drop_index(batch_op.f("ix_complaintticket_tenant_id"))
