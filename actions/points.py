@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -64,6 +65,9 @@ class ActionGreenPoints(Action):
             balance=balance,
             rate=f"{rate.normalize():f}" if rate else "0",
         )
+        if _ASKS_ORIGIN.search(str((tracker.latest_message or {}).get("text") or "")):
+            _say_origin(dispatcher, session, ref)
+            return []
         if not items:
             if listed:
                 say(dispatcher, "utter_points_options", options=points.spoken_rewards(listed))
@@ -74,6 +78,18 @@ class ActionGreenPoints(Action):
             say(dispatcher, "utter_points_short", name=reward.name, missing=price - balance)
             return []
         return _offer_redemption(dispatcher, tracker, domain, session, ref, reward)
+
+
+_ASKS_ORIGIN = re.compile(r"怎么来|哪来|哪儿来|从哪|怎么得|为什么有|怎么攒的")
+"""「积分怎么来的」: answered from the ledger's reasons."""
+
+
+def _say_origin(dispatcher: CollectingDispatcher, session: Session, ref: HouseholdRef) -> None:
+    earned = [m for m in household_points.history(session, ref.household_id) if m.kind == "earn"]
+    if not earned:
+        say(dispatcher, "utter_points_none_earned")
+        return
+    say(dispatcher, "utter_points_earned_from", reason=earned[-1].note, points=earned[-1].delta)
 
 
 def _offer_redemption(

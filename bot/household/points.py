@@ -69,6 +69,8 @@ class PointsMovement:
     service_code: str | None
     kwh_saved: Decimal | None
     created_at: datetime
+    note: str = ""
+    """Why: the saving that earned it, the service it bought."""
 
 
 def points_for(rule: PointsRule, saving: MeasuredSaving) -> int:
@@ -248,4 +250,5 @@ def _movement(row: PointsEntry) -> PointsMovement:
         service_code=row.service_code,
         kwh_saved=row.kwh_saved,
         created_at=row.created_at,
+        note=row.note,
     )

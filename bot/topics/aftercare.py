@@ -127,7 +127,7 @@ def subscription_candidate(
         terms=stored,
         explanation=explanation,
         text=text,
-        topics=frozenset({"ask_warranty", "ask_green_points"}),
+        topics=frozenset({"ask_warranty", "ask_green_points", "ask_subscription", "redeem_points"}),
     )
 
 

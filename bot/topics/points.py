@@ -73,6 +73,7 @@ def points_card(
                 "delta": m.delta,
                 "kind": m.kind,
                 "balance_after": m.balance_after,
+                "reason": m.note,
                 "at": m.created_at.isoformat(),
             }
             for m in reversed(history)
