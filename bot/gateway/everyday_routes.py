@@ -1,4 +1,5 @@
-"""Complaint tickets (issue 17): the household's own (我的数据) and the tenant admin's view."""
+"""Issue 17 routes: the panel's home screen, and complaint tickets (the household's own in 我的数据,
+and the tenant admin's view)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import asyncio
 from aiohttp import web
 
 from bot.admin import services as admin
+from bot.errors import NotFoundError
 from bot.gateway.keys import ENGINE
 from bot.gateway.routes import bearer_token, principal_for_token, request_device
 from bot.household import complaints
-from bot.store.db import session_scope
+from bot.store.db import session_scope, utcnow
+from bot.store.models import Tenant
+from bot.topics.home import home_summary
 
 table = web.RouteTableDef()
 
@@ -38,3 +42,18 @@ async def tenant_complaints(request: web.Request) -> web.Response:
             return complaints.for_tenant(session, tenant_id)
 
     return web.json_response({"complaints": await asyncio.to_thread(run)})
+
+
+@table.get("/api/v1/me/home")
+async def my_home(request: web.Request) -> web.Response:
+    """The home screen: energy this month vs last, open applications, points, consents, suggestions."""
+    device = await request_device(request)
+
+    def run() -> dict[str, object]:
+        with session_scope(request.app[ENGINE]) as session:
+            tenant = session.get(Tenant, device.tenant_id)
+            if tenant is None:
+                raise NotFoundError("没有找到这个厂商", code="tenant_not_found")
+            return home_summary(session, tenant, device.household_id, utcnow())
+
+    return web.json_response(await asyncio.to_thread(run))

@@ -137,6 +137,13 @@ def _paths() -> dict[str, Any]:
                 "Why this offer", {"200": _json(_ref("Offer")), **_errors(400, 404, *_ME_ERRORS)}, **app_op
             )
         },
+        "/api/v1/me/home": {
+            "get": _op(
+                "The panel's home screen: energy, open applications, points, consents, suggestions",
+                {"200": _json({"type": "object"}), **_errors(*_ME_ERRORS)},
+                security=_AUTH,
+            )
+        },
         "/api/v1/me/complaints": {
             "get": _op(
                 "The household's complaint and service tickets",
