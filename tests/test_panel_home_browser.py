@@ -64,3 +64,17 @@ def test_home_screen_shows_the_households_own_figures(
     assert page.locator(".msg.user .text").first.inner_text() == chips[0]
     assert page.locator(".msg.bot .text").count() >= 1
     panel.close()
+
+
+def test_my_data_lists_the_households_complaint_tickets(browser: Browser, stack: RunningStack) -> None:
+    status, body = stack.converse("demo-zhang-panel", "我要投诉")
+    assert status == 200, body
+    ticket = next(r["card"]["ticket"] for r in body["replies"] if r["card"])
+    panel = Panel(browser, stack, "demo-zhang-panel", SMALL)
+    panel.page.click("#tab-mydata")
+    row = panel.page.locator(f'#complaints li[data-ticket="{ticket}"]')
+    expect(row).to_be_visible()
+    assert "投诉" in row.inner_text() and "处理中" in row.inner_text()
+    _fits(panel, "#view-mydata .panel-box")
+    panel.shot("mydata-complaints")
+    panel.close()
