@@ -156,3 +156,24 @@ def test_complaint_gives_the_hotline_and_a_ticket_both_sides_see(stack: RunningS
     admin = get(stack, "/api/v1/admin/complaints", "demo-admin")["complaints"]
     assert {t["ticket"] for t in mine} <= {t["ticket"] for t in admin}
     assert get(stack, "/api/v1/me/complaints", LI)["complaints"] == []
+
+
+def test_a_subscription_asked_for_states_price_coverage_and_renewal(stack: RunningStack) -> None:
+    replies = say(stack, LI, "扫地机耗材能订阅吗")
+    offer = card(replies, "subscription_offer")
+    words = spoken(replies)
+    assert offer["subscription_id"] == "sub-robot-parts" and offer["renewal"]["automatic"] is False
+    assert f"每年{offer['price']}元" in words and offer["service"] in words
+    assert "不会自动续费" in words and "随时可以取消" in words
+    whole_home = say(stack, LI, "有没有包年保养")
+    assert "每年" in spoken(whole_home) and card(whole_home, "subscription_offer")["price"]
+
+
+def test_points_come_from_the_ledger_with_their_reason(stack: RunningStack) -> None:
+    balance = card(say(stack, PANEL, "我有多少积分"), "points_balance")
+    assert balance["balance"] > 0 and balance["recent"][0]["reason"].startswith("洗衣机")
+    origin = spoken(say(stack, PANEL, "积分是怎么来的"))
+    assert origin.startswith("积分来自省下的电：最近一笔是洗衣机") and "比换新前少用" in origin
+    short = say(stack, PANEL, "用积分兑换空调清洗")
+    missing = 1290 - balance["balance"]
+    assert f"换空调深度清洗年卡还差{missing}分" in spoken(short), "the balance never goes negative"
