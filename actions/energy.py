@@ -3,7 +3,6 @@ consumer; then, with consent and offers allowed, at most one relevant upgrade su
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +34,6 @@ from bot.topics import energy, upgrade
 from bot.topics.installment import spoken_list
 
 _DEFAULT_PERIOD = "this_month"
-_RANKING = re.compile(r"最费电|最耗电|用电最多|耗电最多|最费钱|电老虎")
 
 
 class ActionEnergyUsage(Action):
@@ -63,7 +61,7 @@ class ActionEnergyUsage(Action):
                 devices = energy.household_devices(session, ref.household_id)
                 chosen = select_devices(devices, text, device_type)
                 if chosen.pick in (Pick.AMBIGUOUS, Pick.NONE):
-                    return events[:-1] + _which_device(dispatcher, chosen, devices, device_type)
+                    return events[:-1] + _which_device(dispatcher, domain, chosen, devices, device_type)
                 answered = _answer(dispatcher, session, ref, chosen, device_type, asked, text)
                 if answered is not None and answered.has_data and asked.versus is None:
                     events += suggest_upgrade(dispatcher, tracker, domain, session, ref, device_type)
@@ -85,10 +83,14 @@ def _period_mentions(tracker: Tracker) -> list[tuple[str, int]]:
 
 
 def _which_device(
-    dispatcher: CollectingDispatcher, chosen: Selection, devices: list[Device], device_type: str | None
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+    chosen: Selection,
+    devices: list[Device],
+    device_type: str | None,
 ) -> Events:
     """Several devices match a question about one (ask which), or none in the room said."""
-    kind = device_type or "电器"
+    kind = device_type or render(domain, "utter_word_appliance")
     if chosen.pick is Pick.NONE:
         if device_type is None or not any(d.category == device_type for d in devices):
             dispatcher.utter_message(response="utter_no_such_device", device_type=kind)
@@ -97,7 +99,8 @@ def _which_device(
         say(dispatcher, "utter_no_device_in_room", room=chosen.said, device_type=kind, rooms=_rooms(same))
         return []
     choices = room_choices(chosen.devices)
-    card = {"type": "device_choice", "title": f"哪台{kind}？", "options": choices, "suggestions": choices}
+    title = render(domain, "utter_card_title_device_choice", device_type=kind)
+    card = {"type": "device_choice", "title": title, "options": choices, "suggestions": choices}
     say(
         dispatcher,
         "utter_ask_which_device",
@@ -136,7 +139,7 @@ def _answer(
     if asked.versus is not None:
         return _compare(dispatcher, session, ref, chosen, device_type, asked, period, covered, span)
     result = energy.measure(session, ref.household_id, chosen, device_type, period)
-    _utter(dispatcher, result, ranking=bool(_RANKING.search(text)))
+    _utter(dispatcher, result, ranking=energy.asks_ranking(text))
     if energy.before_data(period, covered):
         say(dispatcher, "utter_energy_period_partial", **span)
     return result
@@ -200,7 +203,7 @@ def _utter(dispatcher: CollectingDispatcher, result: energy.EnergyUsage, ranking
         "cost": str(result.cost),
     }
     card = energy.usage_card(result)
-    if result.subject != "全屋":
+    if result.subject != energy.WHOLE_HOME:
         say(dispatcher, "utter_energy_usage_device", card, device_type=result.subject, **values)
         return
     if ranking and len(result.ranking) > 1:

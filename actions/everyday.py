@@ -9,42 +9,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.runtime import household_session, now, say
+from actions.runtime import household_session, now, render, say
 from bot.errors import BotError
 from bot.household import complaints
 from bot.tenants.config import config_of_row
-from bot.topics import terms
-
-_NOT_REPEATED = frozenset({"utter_pace_slow", "utter_repeat_nothing"})
-"""Lead-ins that are not part of the answer being repeated."""
+from bot.topics import replay, terms
 
 
-def last_answer(tracker: Tracker) -> list[dict[str, Any]]:
-    """The assistant's messages of the previous turn (text and card), lead-ins left out."""
-    answer: list[dict[str, Any]] = []
-    users = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users += 1
-            if users == 2:
-                break
-        elif event.get("event") == "bot" and users == 1 and _is_answer(event):
-            answer.append(event)
-    return list(reversed(answer))
-
-
-def _is_answer(event: dict[str, Any]) -> bool:
-    return (event.get("metadata") or {}).get("utter_action") not in _NOT_REPEATED
-
-
-def repeat(dispatcher: CollectingDispatcher, answer: list[dict[str, Any]]) -> None:
-    """Say the previous answer again, with its cards."""
-    for event in answer:
-        custom = (event.get("data") or {}).get("custom")
-        if custom:
-            dispatcher.utter_message(text=event.get("text") or "", json_message=custom)
-        else:
-            dispatcher.utter_message(text=event.get("text") or "")
+def repeat(dispatcher: CollectingDispatcher, answer: list[tuple[str, dict[str, Any] | None]]) -> None:
+    """Say the previous answer again, word for word, with its cards."""
+    for text, card in answer:
+        say(dispatcher, "utter_repeat_text", card, said=text)
 
 
 class ActionRepeat(Action):
@@ -56,7 +31,7 @@ class ActionRepeat(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        answer = last_answer(tracker)
+        answer = replay.last_answer(tracker.events)
         if not answer:
             say(dispatcher, "utter_repeat_nothing")
             return []
@@ -74,7 +49,7 @@ class ActionSpeakSlower(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         say(dispatcher, "utter_pace_slow")
-        repeat(dispatcher, last_answer(tracker))
+        repeat(dispatcher, replay.last_answer(tracker.events))
         return [SlotSet("speech_pace", "slow")]
 
 
@@ -89,7 +64,7 @@ class ActionExplainTerm(Action):
     ) -> list[dict[str, Any]]:
         text = str((tracker.latest_message or {}).get("text") or "")
         term = terms.named_term(text) or terms.term_used(
-            str(e.get("text") or "") for e in last_answer(tracker)
+            text for text, _ in replay.last_answer(tracker.events)
         )
         if term is None:
             say(dispatcher, "utter_term_unknown")
@@ -139,7 +114,7 @@ class ActionComplain(Action):
             return []
         card = {
             "type": "service_contact",
-            "title": "联系客服",
+            "title": render(domain, "utter_card_title_service"),
             "ticket": number,
             "category": category,
             "hotline": service.hotline,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -65,7 +64,7 @@ class ActionGreenPoints(Action):
             balance=balance,
             rate=f"{rate.normalize():f}" if rate else "0",
         )
-        if _ASKS_ORIGIN.search(str((tracker.latest_message or {}).get("text") or "")):
+        if points.asks_origin(str((tracker.latest_message or {}).get("text") or "")):
             _say_origin(dispatcher, session, ref)
             return []
         if not items:
@@ -78,10 +77,6 @@ class ActionGreenPoints(Action):
             say(dispatcher, "utter_points_short", name=reward.name, missing=price - balance)
             return []
         return _offer_redemption(dispatcher, tracker, domain, session, ref, reward)
-
-
-_ASKS_ORIGIN = re.compile(r"怎么来|哪来|哪儿来|从哪|怎么得|为什么有|怎么攒的")
-"""「积分怎么来的」: answered from the ledger's reasons."""
 
 
 def _say_origin(dispatcher: CollectingDispatcher, session: Session, ref: HouseholdRef) -> None:

@@ -18,11 +18,6 @@ from bot.finance.aftercare import SubscriptionTerms
 from bot.topics import aftercare
 
 
-def per_period(months: int) -> str:
-    """「每年」「每半年」「每3个月」."""
-    return {12: "每年", 6: "每半年", 1: "每月"}.get(months, f"每{months}个月")
-
-
 class ActionSubscription(Action):
     """The category's maintenance subscription (or a whole-home one) with its terms, then 「要申请吗」."""
 
@@ -42,7 +37,11 @@ class ActionSubscription(Action):
                     return events
                 terms = aftercare.subscription_for(session, ref.tenant.id, device_type or "")
                 if terms is None:
-                    say(dispatcher, "utter_subscription_none", subject=device_type or "家里的电器")
+                    say(
+                        dispatcher,
+                        "utter_subscription_none",
+                        subject=device_type or render(domain, "utter_word_home_appliances"),
+                    )
                     return events
                 values = _values(terms)
                 cand = aftercare.subscription_candidate(
@@ -71,6 +70,6 @@ def _values(terms: SubscriptionTerms) -> dict[str, Any]:
     return {
         "name": terms.name,
         "price": str(terms.price),
-        "per_period": per_period(terms.period_months),
+        "per_period": aftercare.per_period(terms.period_months),
         "service": terms.service,
     }

@@ -21,9 +21,10 @@ class ComplaintTicket(SQLModel, table=True):
     """A ``ComplaintCategory`` value: complaint or contact (reach a person)."""
     concerns: str | None = Field(default=None, max_length=20)
     """What it is about: installment, warranty, offer… (the topic of the conversation), if known."""
-    offer_id: int | None = Field(default=None, foreign_key="offeraudit.id")
-    """The offer it concerns (the conversation's latest), if any."""
-    application_id: int | None = Field(default=None, foreign_key="application.id")
+    offer_id: int | None = Field(default=None)
+    """The offer it concerns (the conversation's latest), if any (no foreign key: a ticket outlives
+    whatever it is about)."""
+    application_id: int | None = Field(default=None)
     """The household's latest application when the complaint is about one."""
     state: str = Field(default="open", max_length=12)
     """open, then closed by the tenant's service team."""

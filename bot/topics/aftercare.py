@@ -131,6 +131,11 @@ def subscription_candidate(
     )
 
 
+def per_period(months: int) -> str:
+    """「每年」「每半年」「每3个月」: a subscription's period as spoken."""
+    return {12: "每年", 6: "每半年", 1: "每月"}.get(months, f"每{months}个月")
+
+
 def subscription_card(terms: SubscriptionTerms, offer_id: int, *, points: bool = False) -> dict[str, Any]:
     """The ``subscription_offer`` card."""
     return {

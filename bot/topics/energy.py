@@ -25,6 +25,9 @@ from bot.store.models import Device, Tenant
 
 _KWH = Decimal("0.1")
 _ZERO = Decimal(0)
+_RANKING = re.compile(r"最费电|最耗电|用电最多|耗电最多|最费钱|电老虎")
+WHOLE_HOME = "全屋"
+"""The subject of a question about the whole home."""
 _COMPARE = re.compile(r"比|相比|对比|同比|环比|多还是少|高还是低|增加|减少|涨了|降了")
 
 
@@ -41,7 +44,7 @@ class EnergyUsage:
     series: tuple[SeriesPoint, ...]
     has_data: bool
     """False when no reading covers any part of the period."""
-    subject: str = "全屋"
+    subject: str = WHOLE_HOME
     """Who is measured, as spoken: 全屋, 空调 (every one), 卧室空调 (one device)."""
     ranking: tuple[DeviceUsage, ...] = ()
     """The measured devices, most kWh first."""
@@ -106,7 +109,7 @@ def _subject(chosen: Selection, device_type: str | None) -> str:
         return chosen.devices[0].name if chosen.said or device_type is None else device_type
     if chosen.said:
         return f"{chosen.said}的{device_type}" if device_type else chosen.said
-    return device_type or "全屋"
+    return device_type or WHOLE_HOME
 
 
 def usage_card(result: EnergyUsage) -> dict[str, Any]:
@@ -128,6 +131,11 @@ def usage_card(result: EnergyUsage) -> dict[str, Any]:
             {"name": d.name, "kwh": str(d.kwh), "cost": str(d.cost)} for d in result.ranking[:3]
         ]
     return card
+
+
+def asks_ranking(text: str) -> bool:
+    """「哪个电器最费电」: the question is which device uses the most."""
+    return bool(_RANKING.search(text))
 
 
 def spoken_kwh(kwh: Decimal) -> str:

@@ -32,8 +32,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenant.id"]),
         sa.ForeignKeyConstraint(["household_id"], ["household.id"]),
-        sa.ForeignKeyConstraint(["offer_id"], ["offeraudit.id"]),
-        sa.ForeignKeyConstraint(["application_id"], ["application.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("complaintticket", schema=None) as batch_op:
