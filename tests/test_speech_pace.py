@@ -58,7 +58,7 @@ def _seconds(wavs: list[bytes]) -> float:
 def test_espeak_speaks_the_same_sentence_longer_at_the_slow_pace() -> None:
     tts = Pyttsx3TextToSpeech()
     try:
-        text = "空调本月用电一百二十度，约七十四元。"
+        text = "空调本月用电一百二十度。电费约七十四元。"  # two sentences: the pace holds for each
         normal = _seconds(list(tts.synthesize_stream(text)))
         slow = _seconds(list(tts.synthesize_stream(text, SLOW_PACE)))
         again = _seconds(list(tts.synthesize_stream(text)))

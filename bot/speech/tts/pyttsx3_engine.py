@@ -76,7 +76,7 @@ class Pyttsx3Voice:
         EspeakDriver.setProperty("voice", self._voice_id(EspeakDriver, settings.voice))
         EspeakDriver.setProperty("rate", settings.rate)
         self._driver = EspeakDriver
-        self._rate = settings.rate
+        self._rate = self._current_rate = settings.rate
         EspeakDriver.setProperty("volume", settings.volume)
 
     @staticmethod
@@ -99,7 +99,10 @@ class Pyttsx3Voice:
 
     def render(self, text: str, rate: int | None = None) -> tuple[bytes, int]:
         """One sentence → (mono PCM16, sample rate), at ``rate`` words per minute (None: configured)."""
-        self._driver.setProperty("rate", rate or self._rate)  # espeak-ng's rate is global: set each time
+        wanted = rate or self._rate
+        if wanted != self._current_rate:  # espeak-ng's rate is global: change it only when asked
+            self._driver.setProperty("rate", wanted)
+            self._current_rate = wanted
         self._pcm = bytearray()
         self._done.clear()
         self._espeak.Synth(text, flags=self._espeak.ENDPAUSE | self._espeak.CHARS_UTF8)
@@ -168,11 +171,11 @@ class Pyttsx3TextToSpeech:
 
     def synthesize_stream(self, text: str, pace: float = NORMAL_PACE) -> Iterator[bytes]:
         """One WAV per sentence; ``pace`` scales the configured rate (「说慢一点」)."""
-        rate = max(80, round(self.settings.rate * pace))
+        words_per_minute = max(80, round(self.settings.rate * pace))
         for sentence in self._prepare(text):
-            job = functools.partial(Pyttsx3Voice.render, text=sentence, rate=rate)
-            pcm, rate = self._worker.call(job, self.settings.timeout_s)
-            yield pcm16_to_wav(pcm, rate)
+            job = functools.partial(Pyttsx3Voice.render, text=sentence, rate=words_per_minute)
+            pcm, sample_rate = self._worker.call(job, self.settings.timeout_s)
+            yield pcm16_to_wav(pcm, sample_rate)
 
     def synthesize(self, text: str) -> bytes:
         """The whole text as one WAV."""
