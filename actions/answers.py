@@ -84,6 +84,8 @@ class ActionInform(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if tracker.get_slot("awaiting") == "device_choice":  # 「主卧的」 answers 「问的是哪台？」
+            return ActionEnergyUsage().run(dispatcher, tracker, domain)
         if not (tracker.latest_message or {}).get("entities"):
             return ActionFallback().run(dispatcher, tracker, domain)  # 「嗯那个」: no value heard
         route = ON_VALUE.get(str(tracker.get_slot("topic")))

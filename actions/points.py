@@ -64,6 +64,9 @@ class ActionGreenPoints(Action):
             balance=balance,
             rate=f"{rate.normalize():f}" if rate else "0",
         )
+        if points.asks_origin(str((tracker.latest_message or {}).get("text") or "")):
+            _say_origin(dispatcher, session, ref)
+            return []
         if not items:
             if listed:
                 say(dispatcher, "utter_points_options", options=points.spoken_rewards(listed))
@@ -74,6 +77,14 @@ class ActionGreenPoints(Action):
             say(dispatcher, "utter_points_short", name=reward.name, missing=price - balance)
             return []
         return _offer_redemption(dispatcher, tracker, domain, session, ref, reward)
+
+
+def _say_origin(dispatcher: CollectingDispatcher, session: Session, ref: HouseholdRef) -> None:
+    earned = [m for m in household_points.history(session, ref.household_id) if m.kind == "earn"]
+    if not earned:
+        say(dispatcher, "utter_points_none_earned")
+        return
+    say(dispatcher, "utter_points_earned_from", reason=earned[-1].note, points=earned[-1].delta)
 
 
 def _offer_redemption(

@@ -94,6 +94,7 @@ class FakeTts:
     """A synthesiser producing one short silent WAV per sentence; records what it was asked to say."""
 
     said: list[str] = field(default_factory=list)
+    paces: list[float] = field(default_factory=list)
 
     @property
     def info(self) -> TtsInfo:
@@ -103,8 +104,9 @@ class FakeTts:
         self.said.append(text)
         return silence_wav(0.1)
 
-    def synthesize_stream(self, text: str) -> Iterator[bytes]:
+    def synthesize_stream(self, text: str, pace: float = 1.0) -> Iterator[bytes]:
         self.said.append(text)
+        self.paces.append(pace)
         for part in text.split("。"):
             if part.strip():
                 yield silence_wav(0.1)

@@ -21,9 +21,9 @@ from actions.trade_in import ActionTradeIn
 from actions.upgrade import ActionEnergySaving
 from bot.conversation.boundary import marker
 from bot.finance.installments import apr_from_cash_flows, display_apr
-from bot.household import consent
+from bot.household import consent, points
 from bot.store.ledger import Application, OfferAudit
-from bot.store.models import EnergyReading
+from bot.store.models import EnergyReading, Household
 from tests.dialogue_kit import card_of, each_text, names, talk
 
 
@@ -157,7 +157,7 @@ def test_data_deletion_is_confirmed_then_executed(actions_db: Engine) -> None:
     with Session(actions_db) as session:
         assert session.exec(select(func.count()).select_from(EnergyReading)).one() > 0, "李家 keeps hers"
     usage = chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "空调"})
-    assert names(usage) == ["utter_energy_usage_no_data"]
+    assert names(usage) == ["utter_energy_no_readings"]
 
 
 def test_declining_a_deletion_keeps_the_data(actions_db: Engine) -> None:
@@ -309,14 +309,23 @@ def test_trade_in_values_the_old_unit_by_its_age(actions_db: Engine) -> None:
     assert names(said)[-1] == "utter_ask_apply"
 
 
+def card_household(engine: Engine) -> int:
+    with Session(engine) as session:
+        home = session.exec(select(Household).where(Household.name == "张家")).one()
+        assert home.id is not None
+        return home.id
+
+
 def test_points_balance_and_what_they_buy(actions_db: Engine) -> None:
     chat = talk(actions_db, "张家")
     said = chat.run(ActionGreenPoints(), "ask_green_points", text="积分能换什么")
     assert names(said) == ["utter_points_balance", "utter_points_options"]
     card = card_of(said, "points_balance")
-    assert card["balance"] == 0 and card["rewards"]
+    with Session(actions_db) as session:
+        balance = points.balance(session, card_household(actions_db))
+    assert card["balance"] == balance > 0 and card["rewards"], "the seed's new washer has earned points"
     short = chat.run(ActionGreenPoints(), "ask_green_points", {"device_type": "空调"})
-    assert names(short)[-1] == "utter_points_short" and short[-1].values["missing"] == 1290
+    assert names(short)[-1] == "utter_points_short" and short[-1].values["missing"] == 1290 - balance
 
 
 def test_device_status_says_age_warranty_and_recent_faults(actions_db: Engine) -> None:

@@ -101,7 +101,7 @@ class HangingTts(FakeTts):
             time.sleep(5)
         return silence_wav(0.1)
 
-    def synthesize_stream(self, text: str) -> Iterator[bytes]:
+    def synthesize_stream(self, text: str, pace: float = 1.0) -> Iterator[bytes]:
         self.said.append(text)
         yield self.worker.call(lambda engine: engine._render(text))
 

@@ -6,6 +6,7 @@ from collections import Counter
 
 from bot.config import load_config
 from bot.nlu.evaluate import Example, normalized_texts, read_examples
+from bot.periods import SAME_PERIOD_LAST_YEAR, is_time_period
 
 PROJECT = load_config().project_dir
 HELDOUT = PROJECT / "tests" / "nlu_heldout.yml"
@@ -15,8 +16,10 @@ CONTRACT_INTENTS = {
     "ask_installment", "ask_cost_details", "ask_warranty", "ask_insurance", "ask_trade_in",
     "ask_green_points", "ask_device_status", "ask_why_offer", "consent_grant", "consent_revoke",
     "stop_offers", "cancel_application", "bot_challenge", "out_of_scope",
+    # CONTRACTS.md §5 (issue 17)
+    "complain", "repeat", "speak_slower", "explain_term", "redeem_points", "ask_subscription",
 }  # fmt: skip
-"""CONTRACTS.md §1."""
+"""CONTRACTS.md §1 and §5."""
 BOUNDARY_INTENTS = {"device_control"}
 """Issue 18: commands for the host assistant (lights, timers, media…), answered with handled: false."""
 INTENTS = CONTRACT_INTENTS | BOUNDARY_INTENTS
@@ -57,13 +60,13 @@ def test_heldout_sentences_never_appear_in_training_data() -> None:
 
 
 def test_heldout_entity_values_are_canonical() -> None:
-    allowed_periods = {"this_month", "last_month", "this_year", "last_year", "last_7_days"}
+
     for example in read_examples(HELDOUT):
         for name, value in example.entities:
             if name in {"periods", "years", "amount"}:
                 assert value.isdigit(), (example.text, name, value)
             if name == "time_period":
-                assert value in allowed_periods, (example.text, value)
+                assert is_time_period(value) or value == SAME_PERIOD_LAST_YEAR, (example.text, value)
 
 
 def test_heldout_negatives_are_device_commands_and_chatter_never_trained_on() -> None:

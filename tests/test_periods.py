@@ -77,6 +77,11 @@ def test_every_contract_value_is_supported() -> None:
         "this_year",
         "last_year",
         "last_7_days",
+        "today",
+        "yesterday",
+        "this_week",
+        "last_week",
+        "same_period_last_year",
     }
 
 

@@ -150,6 +150,8 @@ HOUSEHOLD: dict[tuple[str, str], Call] = {
         "POST", "/api/v1/me/consents", {"scope": "energy_data", "granted": False}
     ),
     ("get", "/api/v1/me/offers"): _json("GET", "/api/v1/me/offers"),
+    ("get", "/api/v1/me/home"): _json("GET", "/api/v1/me/home"),
+    ("get", "/api/v1/me/complaints"): _json("GET", "/api/v1/me/complaints"),
     ("get", "/api/v1/me/offers/{offer_id}"): _json("GET", "/api/v1/me/offers/{offer_id}"),
     ("delete", "/api/v1/me/data"): _json("DELETE", "/api/v1/me/data"),
     ("get", "/api/v1/me/applications/{offer_id}"): _json("GET", "/api/v1/me/applications/{offer_id}"),
@@ -190,6 +192,7 @@ ADMIN: dict[tuple[str, str], Call] = {
     ("post", "/api/v1/admin/catalog"): _json("POST", "/api/v1/admin/catalog", {"products": [SAME_SKU]}),
     ("get", "/api/v1/admin/devices"): _json("GET", "/api/v1/admin/devices"),
     ("get", "/api/v1/admin/offers"): _json("GET", "/api/v1/admin/offers"),
+    ("get", "/api/v1/admin/complaints"): _json("GET", "/api/v1/admin/complaints"),
     ("get", "/api/v1/admin/households/{household_id}/export"): _json(
         "GET", "/api/v1/admin/households/{household_id}/export"
     ),

@@ -25,6 +25,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.invariants",
     "bot.cli.bundle",
     "bot.cli.wyoming",
+    "bot.cli.points",
 )
 """Modules with a ``register(subparsers)`` function; add one line per area."""
 

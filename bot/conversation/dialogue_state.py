@@ -34,6 +34,8 @@ class DialogueState:
     """The question the assistant is waiting on (slot ``awaiting``)."""
     card_type: str | None = None
     """Type of the last card the assistant showed."""
+    pace: str | None = None
+    """Slot ``speech_pace``: "slow" after 「说慢一点」, for the rest of the session."""
 
     def intent_event(self) -> dict[str, Any]:
         """Data of the ``intent`` pipeline event."""
@@ -80,6 +82,7 @@ def state_from_tracker(tracker: dict[str, Any]) -> DialogueState:
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
         entities=[e for e in latest.get("entities") or [] if isinstance(e, dict)],
         awaiting=str(awaiting) if awaiting else None,
+        pace=str(slots["speech_pace"]) if slots.get("speech_pace") else None,
     )
 
 

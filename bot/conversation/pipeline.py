@@ -40,7 +40,7 @@ from bot.speech.stt.base import SpeechToText, SttError, SttInfo, SttSession
 from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStream
 from bot.speech.stt.text import clean_transcript
 from bot.speech.stt.vosk_engine import VoskSpeechToText
-from bot.speech.tts.base import TextToSpeech, TtsError
+from bot.speech.tts.base import NORMAL_PACE, SLOW_PACE, TextToSpeech, TtsError
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
 from bot.store.db import session_scope
 from bot.store.repo import DeviceRef
@@ -317,7 +317,10 @@ class VoicePipeline:
             await self.fail(err, log)
             return
         spoken = "".join(r["text"] for r in outcome["replies"] if r.get("text"))
-        await self.speak(spoken, log)
+        state = await self.runner.state_of(request.device)  # read once; the next turn's grammar reuses it
+        await self.speak(
+            spoken, log, SLOW_PACE if state is not None and state.pace == "slow" else NORMAL_PACE
+        )
         log.add(EventType.RUN_END, **verdict_of(outcome).to_json())
 
     async def fail(self, err: BotError, log: LiveLog) -> None:
@@ -327,15 +330,15 @@ class VoicePipeline:
         await self.speak(message, log)
         log.add(EventType.RUN_END)
 
-    async def speak(self, text: str, log: LiveLog) -> None:
-        """Synthesise ``text`` sentence by sentence: tts-start, WAV chunks, tts-end."""
+    async def speak(self, text: str, log: LiveLog, pace: float = NORMAL_PACE) -> None:
+        """Synthesise ``text`` sentence by sentence at ``pace``: tts-start, WAV chunks, tts-end."""
         tts = self.speech.tts
         if tts is None or not text.strip():
             return
-        log.add(EventType.TTS_START, text=text)
+        log.add(EventType.TTS_START, text=text, pace=pace)
         chunks = 0
         try:
-            parts: Iterator[bytes] = await asyncio.to_thread(tts.synthesize_stream, text)
+            parts: Iterator[bytes] = await asyncio.to_thread(tts.synthesize_stream, text, pace)
             while (wav := await asyncio.to_thread(next, parts, None)) is not None:
                 log.audio(wav)
                 chunks += 1

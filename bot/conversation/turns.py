@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -66,7 +66,7 @@ def with_card(state: DialogueState, replies: list[Reply]) -> DialogueState:
     cards = [r.card.get("type") for r in replies if r.card is not None]
     if not cards or not isinstance(cards[-1], str):
         return state
-    return DialogueState(state.intent, state.confidence, state.entities, state.awaiting, cards[-1])
+    return replace(state, card_type=cards[-1])
 
 
 class TurnRunner:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.energy import tariff
 from bot.errors import NotFoundError
 from bot.periods import Granularity, Period, zone
-from bot.store.models import Device, Household, Tenant
+from bot.store.models import Device, EnergyReading, Household, Tenant
 from bot.telemetry import series
 from bot.telemetry.series import DayTotal
 
@@ -155,3 +157,30 @@ def _each_day(first: date, end: date) -> Iterable[date]:
 
 def _kwh(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The local days a household's readings cover (first and last day with any reading)."""
+
+    first: date
+    last: date
+
+
+def coverage(session: Session, household_id: int, tz: str) -> Coverage | None:
+    """First and last local day with a reading of any of the household's devices (None: no readings)."""
+    ids = select(Device.id).where(Device.household_id == household_id)
+    row = session.exec(
+        select(func.min(EnergyReading.start), func.max(EnergyReading.start)).where(
+            col(EnergyReading.device_id).in_(ids)
+        )
+    ).one()
+    if row[0] is None or row[1] is None:
+        return None
+    zi = zone(tz)
+    return Coverage(_local_day(row[0], zi), _local_day(row[1], zi))
+
+
+def _local_day(moment: datetime, zi: ZoneInfo) -> date:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zi).date()

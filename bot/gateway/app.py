@@ -23,6 +23,7 @@ from bot.events import EventType, PipelineEvent
 from bot.gateway import (
     admin_routes,
     device_routes,
+    everyday_routes,
     nlu_routes,
     openapi,
     panel_routes,
@@ -140,6 +141,7 @@ def create_app(
     app.add_routes(rights_routes.table)
     app.add_routes(admin_routes.table)
     app.add_routes(device_routes.table)
+    app.add_routes(everyday_routes.table)
     app.add_routes(openapi.table)
     app.add_routes(panel_routes.table)
     studio_routes.setup(app)

@@ -139,6 +139,20 @@ def _paths() -> dict[str, Any]:
                 "Why this offer", {"200": _json(_ref("Offer")), **_errors(400, 404, *_ME_ERRORS)}, **app_op
             )
         },
+        "/api/v1/me/home": {
+            "get": _op(
+                "The panel's home screen: energy, open applications, points, consents, suggestions",
+                {"200": _json({"type": "object"}), **_errors(*_ME_ERRORS)},
+                security=_AUTH,
+            )
+        },
+        "/api/v1/me/complaints": {
+            "get": _op(
+                "The household's complaint and service tickets",
+                {"200": _json({"type": "object"}), **_errors(*_ME_ERRORS)},
+                security=_AUTH,
+            )
+        },
         "/api/v1/me/data": {
             "delete": _op(
                 "Withdraw all consent and delete readings and fault reports",
@@ -356,6 +370,13 @@ def _admin_paths() -> dict[str, Any]:
         "/api/v1/admin/devices": {
             "get": _op(
                 "Devices counted by category, brand, grade, age band",
+                {"200": obj, **_errors(*_ADMIN_ERRORS)},
+                security=_AUTH,
+            )
+        },
+        "/api/v1/admin/complaints": {
+            "get": _op(
+                "Complaint and service tickets of the tenant",
                 {"200": obj, **_errors(*_ADMIN_ERRORS)},
                 security=_AUTH,
             )

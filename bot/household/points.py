@@ -69,6 +69,8 @@ class PointsMovement:
     service_code: str | None
     kwh_saved: Decimal | None
     created_at: datetime
+    note: str = ""
+    """Why: the saving that earned it, the service it bought."""
 
 
 def points_for(rule: PointsRule, saving: MeasuredSaving) -> int:
@@ -79,9 +81,16 @@ def points_for(rule: PointsRule, saving: MeasuredSaving) -> int:
 
 
 def earn_from_saving(
-    session: Session, household_id: int, rule_code: str, saving: MeasuredSaving, now: datetime
+    session: Session,
+    household_id: int,
+    rule_code: str,
+    saving: MeasuredSaving,
+    now: datetime,
+    reason: str | None = None,
 ) -> PointsMovement | None:
-    """Credit a measured saving's points (once per device and period); None if it earns none."""
+    """Credit a measured saving's points (once per device and period); None if it earns none.
+
+    ``reason`` is what the ledger row says (「积分怎么来的」); the rule's name when not given."""
     device = session.get(Device, saving.device_id)
     household = session.get(Household, household_id)
     if device is None or household is None or device.household_id != household_id:
@@ -93,7 +102,7 @@ def earn_from_saving(
     if points <= 0:
         return None
     extra = {"rule_id": rule.id, "device_id": saving.device_id, "kwh_saved": saving.kwh_saved}
-    return _append(session, household_id, points, "earn", key, note=rule.name, now=now, **extra)
+    return _append(session, household_id, points, "earn", key, note=reason or rule.name, now=now, **extra)
 
 
 def redeem(
@@ -111,6 +120,19 @@ def redeem(
     key = f"redeem:{request_key or uuid.uuid4().hex}"
     extra = {"service_code": reward.code}
     return _append(session, household_id, -reward.points, "redeem", key, note=reward.name, now=now, **extra)
+
+
+def refund(
+    session: Session, household_id: int, request_key: str, reason: str, now: datetime
+) -> PointsMovement | None:
+    """Credit back the redemption made with ``request_key`` (once); None when there was none."""
+    spent = _existing(session, household_id, f"redeem:{request_key}")
+    if spent is None:
+        return None
+    extra = {"service_code": spent.service_code}
+    return _append(
+        session, household_id, -spent.delta, "refund", f"refund:{request_key}", note=reason, now=now, **extra
+    )
 
 
 def balance(session: Session, household_id: int) -> int:
@@ -228,4 +250,5 @@ def _movement(row: PointsEntry) -> PointsMovement:
         service_code=row.service_code,
         kwh_saved=row.kwh_saved,
         created_at=row.created_at,
+        note=row.note,
     )

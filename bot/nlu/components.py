@@ -24,6 +24,7 @@ import bot.nlu.spacy_zh  # noqa: F401  (registers the spaCy tokenizer used by mo
 from bot.nlu.gate import gate
 from bot.nlu.normalize import normalize
 from bot.nlu.numerals import extract_numbers
+from bot.nlu.periods import extract_periods
 from bot.nlu.text import moved_span
 
 _LOGGER = logging.getLogger(__name__)
@@ -80,7 +81,9 @@ def _normalize_example(message: Message) -> None:
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class NumeralEntityExtractor(GraphComponent, EntityExtractorMixin):  # type: ignore[misc]
-    """periods, years and amount with canonical numeric values (十二期 → 12, 一万二 → 12000)."""
+    """periods, years and amount with canonical numeric values (十二期 → 12, 一万二 → 12000), and
+    numbered time periods (最近三天 → last_3_days, 十月份 → month_10) in place of any time_period an
+    earlier extractor found in the same words."""
 
     @classmethod
     def create(
@@ -106,8 +109,13 @@ class NumeralEntityExtractor(GraphComponent, EntityExtractorMixin):  # type: ign
                 }
                 for n in extract_numbers(text)
             ]
-            found = self.add_extractor_name(found)
-            message.set(ENTITIES, (message.get(ENTITIES) or []) + found, add_to_output=True)
+            periods = [
+                {"entity": "time_period", "value": p.value, "start": p.start, "end": p.end, "confidence": 1.0}
+                for p in extract_periods(text)
+            ]
+            found = self.add_extractor_name(found + periods)
+            kept = [e for e in message.get(ENTITIES) or [] if not _overlaps_any(e, periods)]
+            message.set(ENTITIES, kept + found, add_to_output=True)
         return messages
 
 
@@ -137,3 +145,11 @@ class BoundaryGate(GraphComponent):  # type: ignore[misc]
             message.set(INTENT, {"name": name, "confidence": 1.0}, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [{"name": name, "confidence": 1.0}, *ranking], add_to_output=True)
         return messages
+
+
+def _overlaps_any(entity: dict[str, Any], periods: list[dict[str, Any]]) -> bool:
+    """Whether an earlier time_period entity shares characters with a numbered period."""
+    if entity.get("entity") != "time_period":
+        return False
+    start, end = entity.get("start", -1), entity.get("end", -1)
+    return any(start < p["end"] and p["start"] < end for p in periods)

@@ -54,14 +54,16 @@ TIME_PERIODS: Mapping[str, tuple[str, ...]] = {
         "最近一周",
         "过去一周",
         "近一周",
-        "这一周",
-        "这周",
-        "本周",
-        "这个星期",
         "最近一个星期",
-        "这礼拜",
         "最近一个礼拜",
     ),
+    # Added with issue 17 (CONTRACTS.md §5). Numbered periods (最近三天 → last_3_days, 十月份 →
+    # month_10) are found by bot.nlu.periods, not listed here.
+    "today": ("今天", "今日", "今儿", "今儿个", "今天一天"),
+    "yesterday": ("昨天", "昨日", "昨儿", "昨儿个", "昨天一天"),
+    "this_week": ("本周", "这周", "这一周", "这个星期", "这星期", "本星期", "这礼拜", "这个礼拜"),
+    "last_week": ("上周", "上一周", "上个星期", "上星期", "上礼拜", "上个礼拜"),
+    "same_period_last_year": ("去年同期", "去年同一时期", "去年这个时候", "去年同月", "去年的同期"),
 }
 """Canonical time_period values of CONTRACTS.md §2 and their spoken forms."""
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.errors import BotError, NotFoundError, StoreError
+from bot.offers import points_redemption
 from bot.offers.types import OfferKind
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import Household
@@ -135,6 +136,7 @@ def confirm(
     if row.state == ApplicationState.CONFIRMED:
         return _record(row)
     _require_live(session, row, now)
+    points_redemption.debit_on_confirm(session, row, now)
     row.state, row.confirmed_at, row.confirmed_via = ApplicationState.CONFIRMED.value, now, via
     row.cancel_until = max(row.cancel_until, now + timedelta(seconds=row.cancel_window_s))
     return _commit(session, row)
@@ -154,6 +156,8 @@ def cancel(session: Session, offer_id: int | None, household_id: int, now: datet
         _require_live(session, row, now)
     elif row.state == ApplicationState.CONFIRMED and now > row.cancel_until:
         raise ApplicationError("已超过可取消的期限", code="cancel_window_closed")
+    if row.state == ApplicationState.CONFIRMED:
+        points_redemption.credit_on_cancel(session, row, now)
     row.state, row.closed_at = ApplicationState.CANCELLED.value, now
     return _commit(session, row)
 

@@ -25,6 +25,7 @@ from bot.seed.tenants import (
     packaged_catalog,
     packaged_tenant_config,
 )
+from bot.seed.upgrades import seed_upgrades
 from bot.store.db import session_scope
 from bot.store.ledger import PointsRule
 from bot.store.models import ConsentEvent, Device, EnergyReading, FaultEvent, Household, Tenant, TokenRole
@@ -93,6 +94,7 @@ def seed_demo(engine: Engine, now: datetime, days: int = 365) -> SeedReport:
                     tokens.append(dspec.token)
                 _faults(session, device, dspec, now)
                 added += _readings(session, device, spec, dspec, now, days, ZoneInfo(tenant.timezone))
+        seed_upgrades(session, tenant.id, now, ZoneInfo(tenant.timezone))
         other = _second_tenant(session, now, days)
         tokens += [*_admin_tokens(session, now), *other.tokens]
     _LOGGER.info("demo seed added %d readings", added + other.readings_added)

@@ -30,6 +30,7 @@ from bot.rasa.endpoints import redact, write_endpoints
 from bot.rasa.probe import ComponentDown, probe
 from bot.rasa.store_checks import RasaLogWatch, fail_on_findings, verify_tracker_writes
 from bot.rasa.training import SPACY_DIR, build_spacy, engine_env, model_path, rasa_executable
+from bot.stack.jobs import daily_accrual
 from bot.stack.supervisor import Component, GaveUp, Supervisor
 from bot.store.db import make_engine, migrate
 from bot.wyoming.server import WyomingService
@@ -228,8 +229,9 @@ class Stack:
         """Keep children running (restarting the dead) until ``stop`` (exit 0) or one gives up (1)."""
         keepers = [asyncio.ensure_future(self._supervisor.supervise(c)) for c in self._comps]
         stopper = asyncio.ensure_future(stop.wait())
+        accrual = asyncio.ensure_future(daily_accrual(self.config, self._say, stop))
         done, _ = await asyncio.wait([stopper, *keepers], return_when=asyncio.FIRST_COMPLETED)
-        for fut in [stopper, *keepers]:
+        for fut in [stopper, accrual, *keepers]:
             fut.cancel()
         for fut in done - {stopper}:
             error = fut.exception()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from bot.store import analytics, catalog, credentials, ledger, models
+from bot.store import analytics, catalog, credentials, everyday, ledger, models
 
-__all__ = ["analytics", "catalog", "credentials", "ledger", "metadata", "models"]
+__all__ = ["analytics", "catalog", "credentials", "everyday", "ledger", "metadata", "models"]
 
 metadata = SQLModel.metadata

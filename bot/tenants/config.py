@@ -127,6 +127,15 @@ class BoundaryConfig(_Section):
     """``speak``: a one-sentence decline (the host may still answer); ``silent``: no reply at all."""
 
 
+class ServiceConfig(_Section):
+    """How the household reaches the manufacturer's people (「转人工」「我要投诉」)."""
+
+    hotline: str | None = Field(default=None, pattern=r"^[0-9][0-9-]{4,19}$")
+    """Service telephone number, e.g. 400-000-0000; None: tickets are followed up by call-back."""
+    hours: str | None = Field(default=None, min_length=1, max_length=40)
+    """Opening hours as spoken, e.g. 每天8点到20点."""
+
+
 class TenantConfig(_Section):
     """Everything a manufacturer configures for its deployment."""
 
@@ -148,6 +157,7 @@ class TenantConfig(_Section):
     """Insurer (legal name as in the catalog) → hand-off URL (https)."""
     features: FeaturesConfig = FeaturesConfig()
     boundary: BoundaryConfig = BoundaryConfig()
+    service: ServiceConfig = ServiceConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -127,8 +127,13 @@ def subscription_candidate(
         terms=stored,
         explanation=explanation,
         text=text,
-        topics=frozenset({"ask_warranty", "ask_green_points"}),
+        topics=frozenset({"ask_warranty", "ask_green_points", "ask_subscription", "redeem_points"}),
     )
+
+
+def per_period(months: int) -> str:
+    """「每年」「每半年」「每3个月」: a subscription's period as spoken."""
+    return {12: "每年", 6: "每半年", 1: "每月"}.get(months, f"每{months}个月")
 
 
 def subscription_card(terms: SubscriptionTerms, offer_id: int, *, points: bool = False) -> dict[str, Any]:

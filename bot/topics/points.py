@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,12 @@ from bot.store.ledger import PointsRule
 from bot.topics.installment import spoken_list
 
 RECENT_MOVEMENTS = 5
+_ASKS_ORIGIN = re.compile(r"怎么来|哪来|哪儿来|从哪|怎么得|为什么有|怎么攒的")
+
+
+def asks_origin(text: str) -> bool:
+    """「积分怎么来的」: answered from the ledger's reasons."""
+    return bool(_ASKS_ORIGIN.search(text))
 
 
 def earning_rate(session: Session, tenant_id: str) -> Decimal | None:
@@ -73,6 +80,7 @@ def points_card(
                 "delta": m.delta,
                 "kind": m.kind,
                 "balance_after": m.balance_after,
+                "reason": m.note,
                 "at": m.created_at.isoformat(),
             }
             for m in reversed(history)

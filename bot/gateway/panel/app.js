@@ -3,6 +3,7 @@ import { converse, loadToken } from './api.js';
 import { renderCard } from './cards.js';
 import { addEvent, initDebug, showRun } from './debug.js';
 import { $, h } from './dom.js';
+import { loadHome } from './home.js';
 import { initMyData, loadMyData } from './mydata.js';
 import { initPairing } from './pairing.js';
 import { PushToTalk } from './voice.js';
@@ -20,6 +21,7 @@ function show(view) {
 }
 
 function bubble(who, text, extraClass = '') {
+  $('#home').hidden = true; // the home screen gives way to the conversation
   const item = h('li', { class: `msg ${who} ${extraClass}`.trim() }, text ? h('p', { class: 'text' }, text) : null);
   $('#conversation').append(item);
   item.scrollIntoView({ block: 'end' });
@@ -114,6 +116,7 @@ function start(token) {
   for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => show(tab.dataset.view));
   initPushToTalk(token);
   initMyData();
+  loadHome(ctx);
   health();
 }
 

@@ -4,7 +4,23 @@ import { $, h, when } from './dom.js';
 import { KIND_NAMES, SCOPE_NAMES } from './cards.js';
 
 export async function loadMyData() {
-  await Promise.all([loadConsents(), loadOffers()]);
+  await Promise.all([loadConsents(), loadOffers(), loadComplaints()]);
+}
+
+const COMPLAINT_KINDS = { complaint: '投诉', contact: '人工服务' };
+
+async function loadComplaints() {
+  const list = $('#complaints');
+  try {
+    const { complaints } = await api('GET', '/api/v1/me/complaints');
+    list.replaceChildren(...(complaints.length ? complaints.map((t) => h('li', { 'data-ticket': t.ticket },
+      h('span', { class: 'badge' }, COMPLAINT_KINDS[t.category] || t.category),
+      h('span', {}, `编号 ${t.ticket}`),
+      h('span', { class: 'hint' }, `${when(t.created_at)} · ${t.state === 'open' ? '处理中' : '已处理'}`)))
+      : [h('li', { class: 'hint' }, '没有投诉或客服记录')]));
+  } catch (err) {
+    list.replaceChildren(h('li', { class: 'error' }, err.message));
+  }
 }
 
 async function loadConsents() {

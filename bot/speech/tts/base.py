@@ -8,6 +8,11 @@ from typing import Protocol
 
 from bot.errors import BotError
 
+NORMAL_PACE = 1.0
+"""The configured speaking rate."""
+SLOW_PACE = 0.7
+"""Speaking rate factor after 「说慢一点」 (espeak-ng 175 → 122 words per minute)."""
+
 
 class TtsError(BotError):
     """Speech synthesis failed or timed out."""
@@ -40,6 +45,7 @@ class TextToSpeech(Protocol):
         """The whole text as one WAV."""
         ...
 
-    def synthesize_stream(self, text: str) -> Iterator[bytes]:
-        """One WAV per sentence, as soon as each is ready (first audio sooner)."""
+    def synthesize_stream(self, text: str, pace: float = NORMAL_PACE) -> Iterator[bytes]:
+        """One WAV per sentence, as soon as each is ready (first audio sooner); ``pace`` scales the
+        speaking rate (``SLOW_PACE`` after 「说慢一点」)."""
         ...

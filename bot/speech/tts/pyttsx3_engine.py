@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.errors import InputError
 from bot.speech.audio import pcm16_to_wav
-from bot.speech.tts.base import TtsError, TtsInfo
+from bot.speech.tts.base import NORMAL_PACE, TtsError, TtsInfo
 from bot.speech.tts.numbers import speakable
 from bot.speech.tts.worker import EngineWorker
 
@@ -75,6 +75,8 @@ class Pyttsx3Voice:
         _espeak.SetSynthCallback(self._on_synth)
         EspeakDriver.setProperty("voice", self._voice_id(EspeakDriver, settings.voice))
         EspeakDriver.setProperty("rate", settings.rate)
+        self._driver = EspeakDriver
+        self._rate = self._current_rate = settings.rate
         EspeakDriver.setProperty("volume", settings.volume)
 
     @staticmethod
@@ -95,8 +97,12 @@ class Pyttsx3Voice:
             i += 1
         return 0
 
-    def render(self, text: str) -> tuple[bytes, int]:
-        """One sentence → (mono PCM16, sample rate)."""
+    def render(self, text: str, rate: int | None = None) -> tuple[bytes, int]:
+        """One sentence → (mono PCM16, sample rate), at ``rate`` words per minute (None: configured)."""
+        wanted = rate or self._rate
+        if wanted != self._current_rate:  # espeak-ng's rate is global: change it only when asked
+            self._driver.setProperty("rate", wanted)
+            self._current_rate = wanted
         self._pcm = bytearray()
         self._done.clear()
         self._espeak.Synth(text, flags=self._espeak.ENDPAUSE | self._espeak.CHARS_UTF8)
@@ -163,12 +169,13 @@ class Pyttsx3TextToSpeech:
         """Engine restarts by the watchdog."""
         return self._worker.restarts
 
-    def synthesize_stream(self, text: str) -> Iterator[bytes]:
-        """One WAV per sentence."""
+    def synthesize_stream(self, text: str, pace: float = NORMAL_PACE) -> Iterator[bytes]:
+        """One WAV per sentence; ``pace`` scales the configured rate (「说慢一点」)."""
+        words_per_minute = max(80, round(self.settings.rate * pace))
         for sentence in self._prepare(text):
-            job = functools.partial(Pyttsx3Voice.render, text=sentence)
-            pcm, rate = self._worker.call(job, self.settings.timeout_s)
-            yield pcm16_to_wav(pcm, rate)
+            job = functools.partial(Pyttsx3Voice.render, text=sentence, rate=words_per_minute)
+            pcm, sample_rate = self._worker.call(job, self.settings.timeout_s)
+            yield pcm16_to_wav(pcm, sample_rate)
 
     def synthesize(self, text: str) -> bytes:
         """The whole text as one WAV."""
