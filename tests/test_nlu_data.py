@@ -17,6 +17,7 @@ CONTRACT_INTENTS = {
     "stop_offers", "cancel_application", "bot_challenge", "out_of_scope",
 }  # fmt: skip
 """CONTRACTS.md §1."""
+CONTRACT_INTENTS |= {"ask_application_status"}  # CONTRACTS.md §5 (issue 16)
 CONTRACT_ENTITIES = {"device_type", "brand", "product", "periods", "years", "amount", "time_period"}
 """CONTRACTS.md §2."""
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from bot.store import analytics, catalog, ledger, models
+from bot.store import analytics, catalog, journey, ledger, models
 
-__all__ = ["analytics", "catalog", "ledger", "metadata", "models"]
+__all__ = ["analytics", "catalog", "journey", "ledger", "metadata", "models"]
 
 metadata = SQLModel.metadata
