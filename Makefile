@@ -48,8 +48,8 @@ train: setup nlu ## Train the Rasa model (only when config, domain or data chang
 seed: $(APP)/.synced ## Create the demo tenant, households, devices and tokens (idempotent)
 	$(BOT) seed --demo
 
-demo: setup seed train ## Run the whole assistant in the foreground (Ctrl-C stops it)
-	$(BOT) up
+demo: setup seed train ## Run the whole assistant in the foreground, with the demo partner simulator (Ctrl-C stops it)
+	BOT_DEMO=true $(BOT) up
 
 up: ## Start the stack without setup/seed/train
 	$(BOT) up

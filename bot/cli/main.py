@@ -24,6 +24,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.speech",
     "bot.cli.invariants",
     "bot.cli.bundle",
+    "bot.cli.partners",
 )
 """Modules with a ``register(subparsers)`` function; add one line per area."""
 

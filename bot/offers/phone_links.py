@@ -18,6 +18,8 @@ from bot.store.journey import PhoneLink
 
 LINK_TTL = timedelta(minutes=10)
 """A phone link opens the page for this long after the QR was shown."""
+LINK_TTL_TEXT = "10分钟"
+"""``LINK_TTL`` as the panel says it."""
 TOKEN_BYTES = 24
 """192 random bits, URL-safe (32 characters)."""
 
