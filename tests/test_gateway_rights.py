@@ -108,7 +108,9 @@ async def test_the_panel_completes_a_pending_application(client: Client, demo_db
     assert card["type"] == "application_status" and card["state"] == "pending"
     qr = await (await client.get(f"/api/v1/me/applications/{offer_id}/qr", headers=ZHANG_PANEL)).json()
     assert card["completion"]["qr_endpoint"] == f"/api/v1/me/applications/{offer_id}/qr"
-    assert qr["payload"].startswith("https://") and "/phone/" in qr["payload"] and qr["svg"].startswith("<svg")
+    assert (
+        qr["payload"].startswith("https://") and "/phone/" in qr["payload"] and qr["svg"].startswith("<svg")
+    )
     stolen = await client.post(f"/api/v1/me/applications/{offer_id}/confirm", headers=LI)
     assert stolen.status == 404
     spoken = await client.post(f"/api/v1/me/applications/{offer_id}/confirm", headers=ZHANG)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.errors import StoreError
 from bot.store.journey import ApplicationEvent, OutboxMessage
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import Household
@@ -54,6 +55,8 @@ def record_event(
     """Add the history entry of a change of ``row`` (committed with the change)."""
     if row.id is None:
         session.flush()
+    if row.id is None:
+        raise StoreError("application row has no id")
     session.add(
         ApplicationEvent(
             application_id=row.id,
@@ -133,10 +136,12 @@ def events_after(session: Session, household_id: int, after: int, limit: int = 2
     ]
 
 
-def last_event_id(session: Session) -> int:
-    """The newest event id of any household (the stream's watermark)."""
-    row = session.exec(select(ApplicationEvent.id).order_by(col(ApplicationEvent.id).desc()).limit(1)).first()
-    return int(row or 0)
+def last_event_id(session: Session, household_id: int | None = None) -> int:
+    """The newest event id of a household, or of any household (the stream's watermark)."""
+    query = select(ApplicationEvent.id).order_by(col(ApplicationEvent.id).desc()).limit(1)
+    if household_id is not None:
+        query = query.where(ApplicationEvent.household_id == household_id)
+    return int(session.exec(query).first() or 0)
 
 
 def households_with_events_after(session: Session, after: int) -> dict[int, int]:

@@ -39,7 +39,9 @@ def mint(session: Session, application_id: int, now: datetime, ttl: timedelta = 
     """A new link token for the application (the caller commits); earlier unused ones stay valid."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     session.add(
-        PhoneLink(token_hash=_hash(token), application_id=application_id, created_at=now, expires_at=now + ttl)
+        PhoneLink(
+            token_hash=_hash(token), application_id=application_id, created_at=now, expires_at=now + ttl
+        )
     )
     return token
 
@@ -63,4 +65,3 @@ def use(session: Session, link: PhoneLink, now: datetime) -> None:
     """Mark the link used (committed with the change it made)."""
     link.used_at = now
     session.add(link)
-

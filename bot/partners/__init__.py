@@ -1,1 +1,1 @@
-"""The partner side of an application: signed outbox deliveries out, signed decisions in, the demo simulator."""
+"""The partner side: signed outbox deliveries out, signed decisions in, the demo simulator."""

@@ -23,9 +23,7 @@ from bot.tenants.config import tenant_config_of
 _REFUSED = "签名不正确"
 
 
-def receive(
-    session: Session, partner: str, body: bytes, signature: str, now: datetime
-) -> DecisionOutcome:
+def receive(session: Session, partner: str, body: bytes, signature: str, now: datetime) -> DecisionOutcome:
     """Verify and apply one decision callback; AuthError (401) for anything not signed right."""
     try:
         raw = json.loads(body)

@@ -59,7 +59,9 @@ def claim_due(session: Session, now: datetime, limit: int = 10) -> list[Claimed]
         )
         if won.rowcount == 1 and row.id is not None:  # type: ignore[attr-defined]
             claimed.append(
-                Claimed(row.id, row.tenant_id, row.partner, row.idempotency_key, dict(row.body), row.attempts + 1)
+                Claimed(
+                    row.id, row.tenant_id, row.partner, row.idempotency_key, dict(row.body), row.attempts + 1
+                )
             )
     session.commit()
     return claimed
@@ -70,7 +72,9 @@ def delivered(session: Session, message_id: int, now: datetime) -> None:
     _set(session, message_id, state="delivered", delivered_at=now, last_error="")
 
 
-def failed(session: Session, message_id: int, attempt: int, max_attempts: int, reason: str, now: datetime) -> None:
+def failed(
+    session: Session, message_id: int, attempt: int, max_attempts: int, reason: str, now: datetime
+) -> None:
     """Record a failed attempt: retry later with back-off, or dead-letter after ``max_attempts``."""
     if attempt >= max_attempts:
         _set(session, message_id, state="dead", last_error=f"{attempt} 次投递失败，最后一次：{reason}"[:300])
