@@ -34,6 +34,7 @@ ABOVE_SERVICES = (
     "bot.stack",
     "bot.cli",
     "bot.bundle",
+    "bot.partners",
     "actions",
 )
 NO_SERVICE_DEPENDENCY = ("aiohttp", "rasa_sdk", "rasa")
