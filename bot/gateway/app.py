@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -126,7 +127,7 @@ def create_app(
         app[SPEECH] = speech or await load_speech(config)
         app[PIPELINE] = VoicePipeline(app[RUNNER], app[SPEECH], app[ENGINE], settings.max_audio_s)
         app[EVENTS] = EventHub(app[ENGINE])
-        async with app[EVENTS].watching(), Dispatcher(app[ENGINE], app[HTTP]).running():
+        async with app[EVENTS].watching(), _dispatching(app, settings.dispatch_outbox):
             yield
         await locks.close()
         if speech is None:
@@ -149,6 +150,11 @@ def create_app(
     app.add_routes(openapi.table)
     app.add_routes(panel_routes.table)
     return app
+
+
+def _dispatching(app: web.Application, wanted: bool) -> contextlib.AbstractAsyncContextManager[None]:
+    """The outbox dispatcher's loop, when this process delivers the outbox."""
+    return Dispatcher(app[ENGINE], app[HTTP]).running() if wanted else contextlib.nullcontext()
 
 
 async def _end_event_streams(app: web.Application) -> None:

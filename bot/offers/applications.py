@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.errors import BotError, NotFoundError, StoreError
+from bot.finance.installments import apr_text
 from bot.offers import journey
 from bot.offers.types import OfferKind
 from bot.store.ledger import Application, OfferAudit
@@ -265,10 +266,12 @@ def household_applications(session: Session, household_id: int) -> list[dict[str
 
 def _listed(session: Session, app: Application, offer: OfferAudit) -> dict[str, Any]:
     record = _record(app)
+    apr = None if offer.apr is None else offer.terms.get("apr", str(offer.apr))
     return {
         **record.as_json(),
         "terms": dict(offer.terms),
-        "apr": None if offer.apr is None else offer.terms.get("apr", str(offer.apr)),
+        "apr": apr,
+        "apr_text": None if apr is None else apr_text(Decimal(apr)),
         "partner": journey.partner_of(offer.terms),
         "phone_only": app.state == ApplicationState.PENDING and phone_only(session, app.offer_id),
         "history": journey.history(session, record.application_id),

@@ -178,7 +178,7 @@ function fillApplication(holder, c, ctx) {
   }
 }
 
-async function loadQr(figure, offerId) {
+export async function loadQr(figure, offerId) {
   try {
     const { svg } = await api('GET', `/api/v1/me/applications/${offerId}/qr`);
     const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');
