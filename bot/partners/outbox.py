@@ -48,21 +48,19 @@ def claim_due(session: Session, now: datetime, limit: int = 10) -> list[Claimed]
     ).all()
     claimed = []
     for row in due:
+        seen = row.attempts  # the UPDATE below also refreshes ``row`` in the session
         won = session.execute(
             update(OutboxMessage)
             .where(
                 col(OutboxMessage.id) == row.id,
-                col(OutboxMessage.attempts) == row.attempts,
+                col(OutboxMessage.attempts) == seen,
                 col(OutboxMessage.state) == "pending",
             )
-            .values(attempts=row.attempts + 1, next_attempt_at=now + LEASE)
+            .values(attempts=seen + 1, next_attempt_at=now + LEASE)
         )
         if won.rowcount == 1 and row.id is not None:  # type: ignore[attr-defined]
-            claimed.append(
-                Claimed(
-                    row.id, row.tenant_id, row.partner, row.idempotency_key, dict(row.body), row.attempts + 1
-                )
-            )
+            body = dict(row.body)
+            claimed.append(Claimed(row.id, row.tenant_id, row.partner, row.idempotency_key, body, seen + 1))
     session.commit()
     return claimed
 
