@@ -6,7 +6,7 @@ import { usageChart, versusChart } from './chart.js';
 
 export const SCOPE_NAMES = { energy_data: '用电数据', device_usage: '设备使用数据' };
 export const APPLICATION_STATES = {
-  pending: '待确认', confirmed: '已确认，审核中', cancelled: '已取消', expired: '已过期',
+  pending: '待确认', confirmed: '已确认', cancelled: '已取消', expired: '已过期',
   approved: '已批准', declined: '未通过', disbursed: '已放款',
 };
 const KIND_NAMES = {
