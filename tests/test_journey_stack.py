@@ -222,6 +222,8 @@ def test_partner_down_across_a_gateway_restart_delivers_once(tmp_path: Path) -> 
     finally:
         down.stop()
     down.env["BOT_DEMO"] = "true"
+    down.port = free_port()  # the old port may linger in TIME_WAIT (the stack's port check refuses it)
+    down.env["BOT_PORT"] = str(down.port)
     down.start()
     try:
         wait_for(lambda: application(down, offer_id)["state"] == "approved")
