@@ -101,6 +101,24 @@ async def test_the_phone_page_confirms_once_and_a_used_or_expired_link_says_why(
         assert applications.get(session, second, household_of(demo_db, ZHANG)).state == "pending"
 
 
+async def test_a_confirmed_application_is_cancelled_on_the_phone_and_the_partner_is_told(
+    client: Client, demo_db: Engine
+) -> None:
+    offer_id = confirmed_offer(demo_db)
+    token = await qr_token(client, offer_id)
+    view = await (await client.get(f"/api/v1/phone/{token}")).json()
+    assert view["state"] == "confirmed"
+    done = await (await client.post(f"/api/v1/phone/{token}/cancel")).json()
+    assert done["state"] == "cancelled"
+    hh = household_of(demo_db, ZHANG)
+    with Session(demo_db) as session:
+        kinds = sorted(m.kind for m in session.exec(select(OutboxMessage)).all())
+        history = applications.household_applications(session, hh)[0]["history"]
+    assert kinds == ["cancellation", "confirmation"] and history[-1]["channel"] == "phone"
+    closed = await client.get(f"/api/v1/me/applications/{offer_id}/qr", headers=ZHANG_PANEL)
+    assert closed.status == 409 and (await closed.json())["error"]["code"] == "not_open"
+
+
 async def test_the_qr_link_uses_the_configured_https_base(aiohttp_client: Any, demo_db: Engine) -> None:
     from bot.config import Config
     from bot.gateway.app import create_app

@@ -196,14 +196,15 @@ async def cancel_application(request: web.Request) -> web.Response:
 
 @table.get("/api/v1/me/applications/{offer_id}/qr")
 async def application_qr(request: web.Request) -> web.Response:
-    """A fresh phone link of a pending application (single use, short-lived) and its QR code (SVG)."""
+    """A fresh phone link (single use, short-lived) and its QR code (SVG): to confirm a pending
+    application, or to cancel one inside its window."""
     household_id = await _household(request)
     offer_id = _offer_id(request)
 
     def mint(session: Session) -> tuple[str, str]:
         app = applications.get(session, offer_id, household_id)
-        if app.state != applications.ApplicationState.PENDING:
-            raise ApplicationError("这笔申请不在待确认状态，无需扫码", code="not_pending")
+        if not applications.open_on_phone(app, utcnow()):
+            raise ApplicationError("这笔申请已无法在手机上确认或取消", code="not_open")
         token = phone_links.mint(session, app.application_id, utcnow())
         return token, phone_links.LINK_TTL_TEXT
 

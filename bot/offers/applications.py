@@ -245,6 +245,13 @@ def latest(session: Session, household_id: int) -> ApplicationRecord | None:
     return None if row is None else _record(row)
 
 
+def open_on_phone(app: ApplicationRecord, now: datetime) -> bool:
+    """Whether the phone page can still act on it: confirm a live pending one, or cancel in the window."""
+    if app.state == ApplicationState.PENDING:
+        return now < app.expires_at
+    return app.state in CANCELLABLE_AFTER_CONFIRMATION and now <= app.cancel_until
+
+
 def by_id(session: Session, application_id: int) -> ApplicationRecord:
     """An application by its id (phone links and partner decisions name it so)."""
     row = session.get(Application, application_id)

@@ -35,7 +35,11 @@ function show(app) {
   );
   $('#state').textContent = `状态：${STATES[app.state] || app.state}`;
   $('#state').dataset.state = app.state;
-  $('#actions').hidden = app.state !== 'pending';
+  const cancellable = ['pending', 'confirmed', 'approved'].includes(app.state)
+    && (app.state === 'pending' || new Date(app.cancel_until) > new Date());
+  $('#confirm').hidden = app.state !== 'pending';
+  $('#cancel').hidden = !cancellable;
+  $('#actions').hidden = !cancellable;
 }
 
 function fail(message) {
