@@ -211,3 +211,20 @@ def test_journey_invariants_catch_what_they_guard(session: Session, hh: int) -> 
         "no_decision_without_confirmation",
         "no_change_after_cancellation",
     }
+
+
+def test_a_declined_or_expired_application_cannot_be_cancelled_and_says_why(
+    session: Session, hh: int
+) -> None:
+    app = _started(session, hh)
+    applications.confirm(session, app.offer_id, hh, T0, via="panel")
+    _decide(session, app.application_id, "declined", "d")
+    with pytest.raises(ApplicationError) as closed:
+        applications.cancel(session, app.offer_id, hh, T0 + timedelta(hours=2))
+    assert closed.value.code == "application_closed"
+    stale = _started(session, hh)
+    applications.expire_due(session, T0 + timedelta(days=2))
+    with pytest.raises(ApplicationError) as expired:
+        applications.cancel(session, stale.offer_id, hh, T0 + timedelta(days=2))
+    assert expired.value.code == "application_expired"
+    assert check_all(session) == []

@@ -184,8 +184,10 @@ def cancel(
         _require_live(session, row, now)
     elif told_partner and now > row.cancel_until:
         raise ApplicationError("已超过可取消的期限", code="cancel_window_closed")
+    elif row.state == ApplicationState.EXPIRED:
+        raise ApplicationError("申请已过期，请重新申请", code="application_expired")
     elif not told_partner:
-        raise ApplicationError(f"application is {row.state}", code="invalid_transition")
+        raise ApplicationError("这笔申请已结束，无法取消", code="application_closed")
     row.state, row.closed_at = ApplicationState.CANCELLED.value, now
     journey.record_event(session, row, "cancelled", via, now)
     if told_partner:
