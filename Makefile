@@ -49,7 +49,7 @@ demo seed: export BOT_DEMO = true
 seed: $(APP)/.synced ## Create the demo tenant, households, devices and tokens (idempotent; demo mode)
 	$(BOT) seed --demo
 
-demo: setup seed train ## Run the whole assistant in demo mode in the foreground (Ctrl-C stops it)
+demo: setup seed train ## Run the whole assistant in demo mode, with the demo partner simulator, in the foreground (Ctrl-C stops it)
 	$(BOT) up
 
 up: ## Start the stack without setup/seed/train

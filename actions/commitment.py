@@ -123,6 +123,13 @@ def _report_existing(
     return [awaiting(None)]
 
 
+_CANCEL_REFUSED = {
+    "cancel_window_closed": "utter_cancel_window_closed",
+    "application_closed": "utter_application_closed",
+}
+"""Why a cancellation was refused → what is said (otherwise: expired)."""
+
+
 class ActionCancelApplication(Action):
     """「取消刚才的申请」: cancel the latest application within its window (or drop the read-back)."""
 
@@ -147,8 +154,7 @@ class ActionCancelApplication(Action):
             say(dispatcher, "utter_cancel_nothing")
             return [awaiting(None)]
         except ApplicationError as err:
-            closed = err.code == "cancel_window_closed"
-            say(dispatcher, "utter_cancel_window_closed" if closed else "utter_application_expired")
+            say(dispatcher, _CANCEL_REFUSED.get(err.code, "utter_application_expired"))
             return [awaiting(None)]
         except BotError:
             say(dispatcher, "utter_service_error")

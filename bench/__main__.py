@@ -39,6 +39,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.conversation",
     "bench.baseline",
     "bench.load",
+    "bench.events",
 )
 """Benchmark modules, run in this order; add one line per benchmark."""
 

@@ -69,6 +69,14 @@ class Config:
     demo: bool = False
     """Demo mode: ``bot seed --demo`` may create the fixed demo tokens, and the gateway starts with
     them in its database (with demo off it refuses to, naming them)."""
+    public_url: str = ""
+    """https base URL phones reach the gateway at (the QR's phone link); empty: https://<request host>."""
+    partner_sim_port: int = 8091
+    """Demo mode: port of the partner simulator (``bot demo-partner``) the demo tenants deliver to."""
+    partner_sim_delay_s: float = 3.0
+    """Demo mode: seconds the partner simulator takes to decide."""
+    partner_sim_decline_above: str = ""
+    """Demo mode: the simulator declines applications above this amount (元); empty: approves all."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Settings of later stages not modelled here yet (kept, not interpreted)."""
 

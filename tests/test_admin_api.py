@@ -208,7 +208,7 @@ async def test_above_the_tenants_threshold_the_panel_tap_is_refused_and_the_card
         assert offer is not None
         applications.start(session, offer.offer_id, wang, utcnow())
     card = await (await client.get(f"/api/v1/me/applications/{offer.offer_id}", headers=WANG_PANEL)).json()
-    assert card["completion"]["channels"] == ["qr"]
+    assert card["completion"]["channels"] == ["phone"]
     tap = await client.post(f"/api/v1/me/applications/{offer.offer_id}/confirm", headers=WANG_PANEL)
     assert tap.status == 403 and (await tap.json())["error"]["code"] == "confirm_on_phone"
     (small,) = _offers(demo_db, wang, applied=1, plain=0)

@@ -253,7 +253,7 @@ def test_read_back_confirm_pending_card_and_a_second_confirmation_changes_nothin
     done = chat.run(ActionStartApplication(), "affirm")  # type: ignore[attr-defined]
     card = card_of(done, "application_status")
     assert names(done) == ["utter_application_pending"] and card["state"] == "pending"
-    assert card["completion"]["voice_binding"] is False and card["completion"]["qr_payload"]
+    assert card["completion"]["voice_binding"] is False and card["completion"]["qr_endpoint"].endswith("/qr")
     again = chat.run(ActionStartApplication(), "affirm")  # type: ignore[attr-defined]
     assert names(again) == ["utter_application_exists"]
     assert card_of(again, "application_status")["application_id"] == card["application_id"]

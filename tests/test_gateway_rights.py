@@ -107,9 +107,16 @@ async def test_the_panel_completes_a_pending_application(client: Client, demo_db
     card = await (await client.get(f"/api/v1/me/applications/{offer_id}", headers=ZHANG_PANEL)).json()
     assert card["type"] == "application_status" and card["state"] == "pending"
     qr = await (await client.get(f"/api/v1/me/applications/{offer_id}/qr", headers=ZHANG_PANEL)).json()
-    assert qr["payload"] == card["completion"]["qr_payload"] and qr["svg"].startswith("<svg")
+    assert card["completion"]["qr_endpoint"] == f"/api/v1/me/applications/{offer_id}/qr"
+    assert (
+        qr["payload"].startswith("https://") and "/phone/" in qr["payload"] and qr["svg"].startswith("<svg")
+    )
     stolen = await client.post(f"/api/v1/me/applications/{offer_id}/confirm", headers=LI)
     assert stolen.status == 404
+    spoken = await client.post(f"/api/v1/me/applications/{offer_id}/confirm", headers=ZHANG)
+    error = (await spoken.json())["error"]
+    assert spoken.status == 403 and error["code"] == "confirm_out_of_band"
+    assert "中控屏" in error["message"] and "手机" in error["message"], "names the screens that can"
     done = await client.post(f"/api/v1/me/applications/{offer_id}/confirm", headers=ZHANG_PANEL)
     assert done.status == 200 and (await done.json())["state"] == "confirmed"
     with Session(demo_db) as session:

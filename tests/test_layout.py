@@ -36,6 +36,7 @@ ABOVE_SERVICES = (
     "bot.bundle",
     "bot.wyoming",
     "bot.studio",
+    "bot.partners",
     "actions",
 )
 NO_SERVICE_DEPENDENCY = ("aiohttp", "rasa_sdk", "rasa")

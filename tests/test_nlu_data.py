@@ -20,6 +20,7 @@ CONTRACT_INTENTS = {
     "complain", "repeat", "speak_slower", "explain_term", "redeem_points", "ask_subscription",
 }  # fmt: skip
 """CONTRACTS.md §1 and §5."""
+CONTRACT_INTENTS |= {"ask_application_status"}  # CONTRACTS.md §5 (issue 16)
 BOUNDARY_INTENTS = {"device_control"}
 """Issue 18: commands for the host assistant (lights, timers, media…), answered with handled: false."""
 INTENTS = CONTRACT_INTENTS | BOUNDARY_INTENTS

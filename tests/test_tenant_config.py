@@ -228,7 +228,7 @@ def test_above_the_out_of_band_threshold_only_the_phone_completes(session: Sessi
     with pytest.raises(applications.ApplicationError) as err:
         applications.confirm(session, large, hh, now, via="panel")
     assert err.value.code == "confirm_on_phone"
-    assert applications.confirm(session, large, hh, now, via="qr").state == "confirmed"
+    assert applications.confirm(session, large, hh, now, via="phone").state == "confirmed"
 
 
 def _handoff(insurer: str) -> InsuranceHandoff:

@@ -4,8 +4,12 @@ tokens are refused on every household endpoint and device tokens on every admin 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -18,11 +22,13 @@ from bot.gateway.app import create_app
 from bot.offers import applications
 from bot.offers import service as offers
 from bot.offers.types import Candidate, OfferContext, OfferKind
+from bot.partners import signing
 from bot.store.catalog import Product
 from bot.store.db import utcnow
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import ApiToken, ConsentEvent, Conversation, Device, EnergyReading, Household
 from bot.store.repo import hash_token, token_id
+from bot.tenants.config import tenant_config_of
 from tests.fakes import FakeDialogue, silence_wav
 from tests.gateway_kit import ZHANG, Client, make_client, no_speech
 
@@ -132,12 +138,28 @@ async def _voice(client: Client, headers: dict[str, str], ids: Ids) -> aiohttp.C
     return _Status(101)  # type: ignore[return-value]
 
 
+async def _events(client: Client, headers: dict[str, str], ids: Ids) -> aiohttp.ClientResponse:
+    """Open the household event stream, read what it replays from the start, close it."""
+    resp = await client.get("/api/v1/me/events?after=0", headers=headers)
+    if resp.status != 200:
+        return resp
+    text = ""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1.0):
+            while True:
+                text += (await resp.content.readany()).decode()
+    resp.close()
+    events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+    return _Status(200, events)  # type: ignore[return-value]
+
+
 @dataclass
 class _Status:
     status: int
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     async def json(self) -> dict[str, Any]:
-        return {}
+        return {"events": self.events}
 
 
 HOUSEHOLD: dict[tuple[str, str], Call] = {
@@ -162,6 +184,8 @@ HOUSEHOLD: dict[tuple[str, str], Call] = {
         "POST", "/api/v1/me/applications/{offer_id}/cancel"
     ),
     ("get", "/api/v1/me/applications/{offer_id}/qr"): _json("GET", "/api/v1/me/applications/{offer_id}/qr"),
+    ("get", "/api/v1/me/applications"): _json("GET", "/api/v1/me/applications"),
+    ("get", "/api/v1/me/events"): _events,
 }
 """Endpoints a device token uses; ids in paths are the *other* tenant's."""
 
@@ -227,6 +251,7 @@ ADMIN: dict[tuple[str, str], Call] = {
     ("delete", "/api/v1/admin/tokens/{token_id}"): _json(
         "DELETE", f"/api/v1/admin/tokens/{token_id(hash_token('demo-zhang-speaker'))}"
     ),
+    ("get", "/api/v1/admin/applications"): _json("GET", "/api/v1/admin/applications"),
 }
 """Endpoints an admin token uses; ids in paths are the *other* tenant's."""
 
@@ -252,6 +277,16 @@ DEVICE_ONBOARDING: dict[tuple[str, str], Call] = {
     ),
 }
 """Pairing (no token) and a hub's upload (hub token only): nothing of another tenant is reachable."""
+LINKED: dict[tuple[str, str], Call] = {
+    ("get", "/phone/{token}"): _json("GET", "/phone/" + "A" * 32),
+    ("get", "/api/v1/phone/{token}"): _json("GET", "/api/v1/phone/" + "A" * 32),
+    ("post", "/api/v1/phone/{token}/confirm"): _json("POST", "/api/v1/phone/" + "A" * 32 + "/confirm"),
+    ("post", "/api/v1/phone/{token}/cancel"): _json("POST", "/api/v1/phone/" + "A" * 32 + "/cancel"),
+    ("post", "/api/v1/partners/{partner}/decisions"): _json(
+        "POST", "/api/v1/partners/demo-lender/decisions", {"application_id": 1, "decision": "approved"}
+    ),
+}
+"""Endpoints whose credential is in the request itself (a phone link, a partner's signature)."""
 
 FOREIGN_ID_ROUTES = {key for key in HOUSEHOLD if "{offer_id}" in key[1]}
 
@@ -266,7 +301,7 @@ def registered_routes() -> set[tuple[str, str]]:
 
 
 def test_every_registered_endpoint_has_an_isolation_case() -> None:
-    cases = set(HOUSEHOLD) | set(ADMIN) | set(PUBLIC) | set(DEVICE_ONBOARDING) | set(STUDIO)
+    cases = set(HOUSEHOLD) | set(ADMIN) | set(PUBLIC) | set(DEVICE_ONBOARDING) | set(STUDIO) | set(LINKED)
     assert registered_routes() == cases, "classify the new endpoint and give it an isolation case"
 
 
@@ -359,6 +394,8 @@ async def test_the_admin_of_one_tenant_cannot_see_or_touch_the_other(
         body = await resp.json()
         if route[1] == "/api/v1/admin/offers":
             assert body["offers"] == 0, "the demo household's offer is not counted for zhijia"
+        if route[1] == "/api/v1/admin/applications":
+            assert body["applications_by_state"] == {}, "the demo application is not zhijia's"
         if route[1] == "/api/v1/admin/devices":
             assert body["households"] == 1 and "格力" not in body["by_brand"]
 
@@ -404,3 +441,30 @@ async def test_pairing_and_hub_upload_change_nothing_of_the_other_tenant(
     resp = await DEVICE_ONBOARDING[route](client, headers, demo_ids)
     assert 400 <= resp.status < 500
     assert _snapshot(demo_db, demo_ids.household) == before
+
+
+@pytest.mark.parametrize("route", sorted(LINKED), ids=lambda r: f"{r[0]} {r[1]}")
+async def test_a_guessed_link_or_an_unsigned_callback_reads_and_changes_nothing(
+    client: Client, demo_db: Engine, demo_ids: Ids, route: tuple[str, str]
+) -> None:
+    before = _snapshot(demo_db, demo_ids.household)
+    resp = await LINKED[route](client, {}, demo_ids)
+    assert resp.status in ((200,) if route[1] == "/phone/{token}" else (401, 404))
+    text = await resp.text()
+    assert "张家" not in text and "王家" not in text
+    assert _snapshot(demo_db, demo_ids.household) == before
+
+
+async def test_a_zhijia_partner_secret_cannot_decide_a_demo_application(
+    client: Client, demo_db: Engine, demo_ids: Ids
+) -> None:
+    hh = demo_ids.household
+    with Session(demo_db) as session:
+        applications.confirm(session, demo_ids.offer, hh, utcnow(), via="panel")
+        app_id = applications.get(session, demo_ids.offer, hh).application_id
+        secret = tenant_config_of(session, "zhijia").partners["demo-lender"].secret
+    before = _snapshot(demo_db, hh)
+    body = json.dumps({"application_id": app_id, "decision": "approved", "idempotency_key": "z"}).encode()
+    headers = {signing.HEADER: signing.signature(secret, body, int(time.time()))}
+    resp = await client.post("/api/v1/partners/demo-lender/decisions", data=body, headers=headers)
+    assert resp.status == 401 and _snapshot(demo_db, hh) == before

@@ -26,6 +26,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.bundle",
     "bot.cli.wyoming",
     "bot.cli.points",
+    "bot.cli.partners",
 )
 """Modules with a ``register(subparsers)`` function; add one line per area."""
 

@@ -38,7 +38,7 @@ def _seed(args: argparse.Namespace, config: Config) -> int:
     migrate(config.db_url)
     engine = make_engine(config.db_url)
     try:
-        report = seed_demo(engine, utcnow())
+        report = seed_demo(engine, utcnow(), partner_port=config.partner_sim_port)
     finally:
         engine.dispose()
     print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -23,20 +24,25 @@ from bot.events import EventType, PipelineEvent
 from bot.gateway import (
     admin_routes,
     device_routes,
+    events_routes,
     everyday_routes,
     nlu_routes,
     openapi,
     panel_routes,
+    partner_routes,
+    phone_routes,
     rights_routes,
     routes,
     studio_routes,
     voice_routes,
 )
+from bot.gateway.events_routes import EVENTS, EventHub
 from bot.gateway.infra_health import INFRA, InfraHealth
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
 from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
 from bot.gateway.settings import GatewaySettings
 from bot.gateway.store_health import STORE_HEALTH, StoreHealth
+from bot.partners.dispatcher import Dispatcher
 from bot.rasa.store_checks import TrackerGuardedDialogue
 from bot.store.db import make_engine, session_scope
 
@@ -102,6 +108,8 @@ def create_app(
 ) -> web.Application:
     """Build the gateway; engine, dialogue, speech and state reader can be injected (tests)."""
     settings = GatewaySettings.from_config(config)
+    if config.public_url and not config.public_url.startswith("https://"):
+        raise ConfigError("public_url must start with https:// (phones open it from the QR code)")
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[CONFIG] = config
     app[SETTINGS] = settings
@@ -125,7 +133,9 @@ def create_app(
         app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks)
         app[SPEECH] = speech or await load_speech(config)
         app[PIPELINE] = VoicePipeline(app[RUNNER], app[SPEECH], app[ENGINE], settings.max_audio_s)
-        yield
+        app[EVENTS] = EventHub(app[ENGINE])
+        async with app[EVENTS].watching(), _dispatching(app, settings.dispatch_outbox):
+            yield
         await locks.close()
         if speech is None:
             app[SPEECH].close()
@@ -134,11 +144,15 @@ def create_app(
             app[ENGINE].dispose()
 
     app.cleanup_ctx.append(resources)
+    app.on_shutdown.append(_end_event_streams)
     app.on_response_prepare.append(panel_routes.security_headers)
     app.add_routes(routes.table)
     app.add_routes(nlu_routes.table)
     app.add_routes(voice_routes.table)
     app.add_routes(rights_routes.table)
+    app.add_routes(events_routes.table)
+    app.add_routes(phone_routes.table)
+    app.add_routes(partner_routes.table)
     app.add_routes(admin_routes.table)
     app.add_routes(device_routes.table)
     app.add_routes(everyday_routes.table)
@@ -165,6 +179,17 @@ def refuse_demo_tokens(engine: Engine, config: Config) -> None:
             "for a demo)",
             code="demo_tokens_present",
         )
+
+
+def _dispatching(app: web.Application, wanted: bool) -> contextlib.AbstractAsyncContextManager[None]:
+    """The outbox dispatcher's loop, when this process delivers the outbox."""
+    return Dispatcher(app[ENGINE], app[HTTP]).running() if wanted else contextlib.nullcontext()
+
+
+async def _end_event_streams(app: web.Application) -> None:
+    """Open event streams end first, so shutting down does not wait for them."""
+    if EVENTS in app:
+        app[EVENTS].close_all()
 
 
 def _state_reader(

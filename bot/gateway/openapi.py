@@ -34,8 +34,8 @@ def _errors(*statuses: int) -> dict[str, Schema]:
         404: "not found (for this household)",
         408: "body or audio arrived too slowly",
         409: "state does not allow it",
-        410: "expired",
         413: "too large or too long",
+        410: "expired, or a link already used",
         415: "unsupported media type or audio format",
         422: "nothing understood",
         429: "rate limit exceeded (see Retry-After)",
@@ -587,12 +587,103 @@ def _studio_paths() -> dict[str, Any]:
     }
 
 
+_TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+_PHONE_VIEW = {
+    "type": "object",
+    "description": "The application behind the link: state, terms, apr, apr_text",
+}
+
+
+def _journey_paths() -> dict[str, Any]:
+    """The application journey (issue 16): the household's list and events, the phone page, partners."""
+    me = {"security": _AUTH}
+    obj = {"type": "object"}
+    phone_errors = _errors(404, 409, 410, 429, 503)
+    return {
+        "/api/v1/me/applications": {
+            "get": _op(
+                "The household's applications: state, audited terms, partner, expiry, history",
+                {"200": _json({"type": "object", "properties": {"applications": {"type": "array"}}})}
+                | _errors(*_ME_ERRORS),
+                **me,
+            )
+        },
+        "/api/v1/me/events": {
+            "get": _op(
+                "Household event stream (text/event-stream; Last-Event-ID or ?after= catches up)",
+                {"200": {"description": "server-sent events"}, **_errors(400, *_ME_ERRORS)},
+                **me,
+            )
+        },
+        "/phone/{token}": {
+            "get": _op(
+                "The phone page of a single-use link", {"200": {"description": "HTML"}}, parameters=[_TOKEN]
+            )
+        },
+        "/api/v1/phone/{token}": {
+            "get": _op(
+                "The application behind a phone link",
+                {"200": _json(_PHONE_VIEW), **phone_errors},
+                parameters=[_TOKEN],
+            )
+        },
+        "/api/v1/phone/{token}/confirm": {
+            "post": _op(
+                "Confirm on the phone (uses the link)",
+                {"200": _json(_PHONE_VIEW), **phone_errors},
+                parameters=[_TOKEN],
+            )
+        },
+        "/api/v1/phone/{token}/cancel": {
+            "post": _op(
+                "Cancel on the phone (uses the link)",
+                {"200": _json(_PHONE_VIEW), **phone_errors},
+                parameters=[_TOKEN],
+            )
+        },
+        "/api/v1/partners/{partner}/decisions": {
+            "post": _op(
+                "A partner's decision, HMAC-signed in X-Signature (t=<unix>,v1=<hex>)",
+                {"200": _json(obj), **_errors(400, 401, 403, 404, 413, 503)},
+                parameters=[
+                    {"name": "partner", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                requestBody=_body(
+                    {
+                        "type": "object",
+                        "required": ["application_id", "decision", "idempotency_key"],
+                        "properties": {
+                            "application_id": {"type": "integer"},
+                            "decision": {"enum": ["approved", "declined", "disbursed"]},
+                            "reason": {"type": "string"},
+                            "idempotency_key": {"type": "string"},
+                        },
+                    }
+                ),
+            )
+        },
+        "/api/v1/admin/applications": {
+            "get": _op(
+                "A tenant's applications and deliveries per state, with delivery errors",
+                {"200": _json(obj), **_errors(*_ADMIN_ERRORS)},
+                **me,
+            )
+        },
+    }
+
+
 def description() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "家居金融语音助手 gateway", "version": "1"},
-        "paths": {**_paths(), **_admin_paths(), **_onboarding_paths(), **_studio_paths()},
+        "paths": {
+            **_paths(),
+            **_admin_paths(),
+            **_onboarding_paths(),
+            **_studio_paths(),
+            **_journey_paths(),
+        },
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -16,13 +16,14 @@ from aiohttp import web
 from sqlmodel import Session
 
 from bot.errors import InputError
-from bot.gateway.keys import ENGINE
+from bot.gateway.keys import CONFIG, ENGINE
 from bot.gateway.routes import json_body, request_device
 from bot.household import consent, data_rights
-from bot.offers import applications, records
+from bot.offers import applications, phone_links, records
+from bot.offers.applications import ApplicationError
 from bot.offers.records import why
 from bot.store.db import session_scope, utcnow
-from bot.store.models import ConsentScope
+from bot.store.models import ConsentScope, Device, DeviceCategory
 from bot.topics.commitment import status_card
 
 table = web.RouteTableDef()
@@ -141,6 +142,14 @@ def _application_card(session: Session, household_id: int, offer_id: int, title:
     )
 
 
+@table.get("/api/v1/me/applications")
+async def list_applications(request: web.Request) -> web.Response:
+    """Every application of the household, newest first: state, audited terms, partner, history."""
+    household_id = await _household(request)
+    found = await _in_session(request, lambda s: applications.household_applications(s, household_id))
+    return web.json_response({"applications": found})
+
+
 @table.get("/api/v1/me/applications/{offer_id}")
 async def get_application(request: web.Request) -> web.Response:
     """The ``application_status`` card of the application started from an offer."""
@@ -150,15 +159,23 @@ async def get_application(request: web.Request) -> web.Response:
     return web.json_response(card)
 
 
+def _device_category(session: Session, device_id: int) -> str:
+    device = session.get(Device, device_id)
+    return device.category if device else ""
+
+
 @table.post("/api/v1/me/applications/{offer_id}/confirm")
 async def confirm_application(request: web.Request) -> web.Response:
-    """Complete a pending application out of band (panel tap): pending → confirmed, idempotent."""
-    household_id = await _household(request)
+    """A panel's tap completes a pending application (idempotent); any other device gets a 403
+    naming the screens that can (the panel, or the phone page behind the panel's QR)."""
+    device = await request_device(request)
     offer_id = _offer_id(request)
 
     def confirm(session: Session) -> dict[str, Any]:
-        applications.confirm(session, offer_id, household_id, utcnow(), via="panel")
-        return _application_card(session, household_id, offer_id, "已确认")
+        applications.get(session, offer_id, device.household_id)  # 404 before 403: ids stay private
+        via = applications.confirm_channel(_device_category(session, device.device_id))
+        applications.confirm(session, offer_id, device.household_id, utcnow(), via=via)
+        return _application_card(session, device.household_id, offer_id, "已确认")
 
     return web.json_response(await _in_session(request, confirm))
 
@@ -166,24 +183,40 @@ async def confirm_application(request: web.Request) -> web.Response:
 @table.post("/api/v1/me/applications/{offer_id}/cancel")
 async def cancel_application(request: web.Request) -> web.Response:
     """Cancel within the cancellation window (idempotent when already cancelled)."""
-    household_id = await _household(request)
+    device = await request_device(request)
     offer_id = _offer_id(request)
 
     def cancel(session: Session) -> dict[str, Any]:
-        applications.cancel(session, offer_id, household_id, utcnow())
-        return _application_card(session, household_id, offer_id, "已取消")
+        panel = _device_category(session, device.device_id) == DeviceCategory.PANEL
+        applications.cancel(session, offer_id, device.household_id, utcnow(), via="panel" if panel else "api")
+        return _application_card(session, device.household_id, offer_id, "已取消")
 
     return web.json_response(await _in_session(request, cancel))
 
 
 @table.get("/api/v1/me/applications/{offer_id}/qr")
 async def application_qr(request: web.Request) -> web.Response:
-    """The phone hand-off QR code of an application, as SVG markup with its payload."""
+    """A fresh phone link (single use, short-lived) and its QR code (SVG): to confirm a pending
+    application, or to cancel one inside its window."""
     household_id = await _household(request)
     offer_id = _offer_id(request)
-    card = await _in_session(request, lambda s: _application_card(s, household_id, offer_id, ""))
-    payload = str(card["completion"]["qr_payload"])
-    return web.json_response({"payload": payload, "svg": qr_svg(payload)})
+
+    def mint(session: Session) -> tuple[str, str]:
+        app = applications.get(session, offer_id, household_id)
+        if not applications.open_on_phone(app, utcnow()):
+            raise ApplicationError("这笔申请已无法在手机上确认或取消", code="not_open")
+        token = phone_links.mint(session, app.application_id, utcnow())
+        return token, phone_links.LINK_TTL_TEXT
+
+    token, ttl = await _in_session(request, mint)
+    payload = f"{public_base(request)}/phone/{token}"
+    return web.json_response({"payload": payload, "svg": qr_svg(payload), "valid_for": ttl})
+
+
+def public_base(request: web.Request) -> str:
+    """The https base URL phones reach this gateway at (``public_url``, else the request's host)."""
+    configured = request.app[CONFIG].public_url.rstrip("/")
+    return configured or f"https://{request.host}"
 
 
 def qr_svg(payload: str) -> str:

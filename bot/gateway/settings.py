@@ -30,6 +30,8 @@ class GatewaySettings:
     """Largest websocket message (a 100 ms PCM frame at 48 kHz is 9.6 kB)."""
     read_dialogue_state: bool = True
     """Read Rasa's tracker after each turn (the ``intent`` event and grammar mode need it)."""
+    dispatch_outbox: bool = True
+    """Deliver the partner outbox from this process (off: another process, or a test, does it)."""
 
     @classmethod
     def from_config(cls, config: Config) -> GatewaySettings:

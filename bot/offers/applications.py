@@ -1,9 +1,11 @@
-"""Applications started from an offer: pending → confirmed → cancelled, or pending → expired.
+"""Applications started from an offer: pending → confirmed → approved/declined (by the partner) →
+disbursed; pending → expired; pending/confirmed/approved → cancelled (within the window).
 
 One application per offer (a UNIQUE column), so starting or confirming the same offer twice
-yields the same application. Confirmation is binding and completes out of band (panel tap, QR
-hand-off), never by voice alone; cancellation works within the cancellation window counted from
-confirmation. Every change commits before it returns, so no caller reports an unwritten success.
+yields the same application. Confirmation is binding and completes out of band (a panel tap or
+the phone page), never by voice alone; cancellation works within the cancellation window counted
+from confirmation. Every change commits together with its history entry and, when the partner must
+hear of it, its outbox message (``bot.offers.journey``), before it returns.
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.errors import BotError, NotFoundError, StoreError
-from bot.offers import points_redemption
+from bot.finance.installments import apr_text
+from bot.offers import journey, points_redemption
 from bot.offers.types import OfferKind
 from bot.store.ledger import Application, OfferAudit
-from bot.store.models import Household
+from bot.store.models import DeviceCategory, Household
 from bot.tenants.config import tenant_config_of
 
 DEFAULT_CANCEL_WINDOW = timedelta(days=7)
 """Matches the 7-day no-reason return (七日无理由退货) consumers know from distance sales."""
 DEFAULT_CONFIRM_WITHIN = timedelta(hours=24)
 """A pending application not confirmed within this expires."""
-CONFIRM_CHANNELS = frozenset({"panel", "qr", "api"})
-"""Out-of-band channels that may confirm; voice alone may not."""
+CONFIRM_CHANNELS = frozenset({"panel", "phone"})
+"""Out-of-band channels that may confirm (a panel's tap, the phone page); voice alone may not."""
+CONFIRM_SCREENS = "请在中控屏上点确认，或用手机扫描屏上的二维码确认"
+"""Names the screens that can confirm (the 403 of any other device)."""
 APPLICABLE_KINDS = frozenset(
     {
         OfferKind.INSTALLMENT,
@@ -50,6 +55,13 @@ class ApplicationState(StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    DISBURSED = "disbursed"
+
+
+CANCELLABLE_AFTER_CONFIRMATION = frozenset({ApplicationState.CONFIRMED, ApplicationState.APPROVED})
+"""Confirmed states a household may still cancel inside the window (the partner is told)."""
 
 
 class ApplicationError(BotError):
@@ -85,7 +97,15 @@ class ApplicationRecord:
             "expires_at": self.expires_at.isoformat(),
             "cancel_until": self.cancel_until.isoformat(),
             "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
+            "confirmed_via": self.confirmed_via,
         }
+
+
+def confirm_channel(category: str) -> str:
+    """The confirmation channel of a device: a panel taps; every other device gets a 403."""
+    if category == DeviceCategory.PANEL:
+        return "panel"
+    raise ApplicationError(CONFIRM_SCREENS, code="confirm_out_of_band", status=403)
 
 
 def start(
@@ -95,6 +115,8 @@ def start(
     now: datetime,
     window: timedelta = DEFAULT_CANCEL_WINDOW,
     confirm_within: timedelta = DEFAULT_CONFIRM_WITHIN,
+    *,
+    channel: str = "voice",
 ) -> ApplicationRecord:
     """Start (pending) the application for an offer of this household; the existing one if any."""
     offer = _offer(session, offer_id, household_id)
@@ -116,11 +138,13 @@ def start(
     try:
         with session.begin_nested():
             session.add(row)
+            session.flush()
     except IntegrityError:
         raced = _find(session, offer_id)
         if raced is None:
             raise
         return _record(raced)
+    journey.record_event(session, row, "created", channel, now)
     return _commit(session, row)
 
 
@@ -129,20 +153,24 @@ def confirm(
 ) -> ApplicationRecord:
     """Pending → confirmed (idempotent); only before expiry and only out of band."""
     if via not in CONFIRM_CHANNELS:
-        raise ApplicationError("请在面板上或扫码确认", code="confirm_out_of_band", status=403)
+        raise ApplicationError(CONFIRM_SCREENS, code="confirm_out_of_band", status=403)
     row = _load(session, offer_id, household_id)
     if via == "panel" and row.state == ApplicationState.PENDING and phone_only(session, row.offer_id):
-        raise ApplicationError("金额较大，请用手机扫码确认", code="confirm_on_phone", status=403)
+        raise ApplicationError("金额较大，请用手机扫描屏上的二维码确认", code="confirm_on_phone", status=403)
     if row.state == ApplicationState.CONFIRMED:
         return _record(row)
     _require_live(session, row, now)
     points_redemption.debit_on_confirm(session, row, now)
     row.state, row.confirmed_at, row.confirmed_via = ApplicationState.CONFIRMED.value, now, via
     row.cancel_until = max(row.cancel_until, now + timedelta(seconds=row.cancel_window_s))
+    journey.record_event(session, row, "confirmed", via, now)
+    journey.enqueue(session, row, "confirmation", now)
     return _commit(session, row)
 
 
-def cancel(session: Session, offer_id: int | None, household_id: int, now: datetime) -> ApplicationRecord:
+def cancel(
+    session: Session, offer_id: int | None, household_id: int, now: datetime, *, via: str = "voice"
+) -> ApplicationRecord:
     """Cancel the application of ``offer_id`` (or the latest one); idempotent when cancelled."""
     if offer_id is None:
         found = latest(session, household_id)
@@ -152,13 +180,21 @@ def cancel(session: Session, offer_id: int | None, household_id: int, now: datet
     row = _load(session, offer_id, household_id)
     if row.state == ApplicationState.CANCELLED:
         return _record(row)
+    told_partner = row.state in CANCELLABLE_AFTER_CONFIRMATION
     if row.state == ApplicationState.PENDING:
         _require_live(session, row, now)
-    elif row.state == ApplicationState.CONFIRMED and now > row.cancel_until:
+    elif told_partner and now > row.cancel_until:
         raise ApplicationError("已超过可取消的期限", code="cancel_window_closed")
-    if row.state == ApplicationState.CONFIRMED:
+    elif row.state == ApplicationState.EXPIRED:
+        raise ApplicationError("申请已过期，请重新申请", code="application_expired")
+    elif not told_partner:
+        raise ApplicationError("这笔申请已结束，无法取消", code="application_closed")
+    if told_partner:
         points_redemption.credit_on_cancel(session, row, now)
     row.state, row.closed_at = ApplicationState.CANCELLED.value, now
+    journey.record_event(session, row, "cancelled", via, now)
+    if told_partner:
+        journey.enqueue(session, row, "cancellation", now)
     return _commit(session, row)
 
 
@@ -173,6 +209,7 @@ def expire_due(session: Session, now: datetime) -> int:
     for row in rows:
         row.state, row.closed_at = ApplicationState.EXPIRED.value, now
         session.add(row)
+        journey.record_event(session, row, "expired", "system", now)
     _flush_commit(session)
     return len(rows)
 
@@ -213,10 +250,51 @@ def latest(session: Session, household_id: int) -> ApplicationRecord | None:
     return None if row is None else _record(row)
 
 
+def open_on_phone(app: ApplicationRecord, now: datetime) -> bool:
+    """Whether the phone page can still act on it: confirm a live pending one, or cancel in the window."""
+    if app.state == ApplicationState.PENDING:
+        return now < app.expires_at
+    return app.state in CANCELLABLE_AFTER_CONFIRMATION and now <= app.cancel_until
+
+
+def by_id(session: Session, application_id: int) -> ApplicationRecord:
+    """An application by its id (phone links and partner decisions name it so)."""
+    row = session.get(Application, application_id)
+    if row is None:
+        raise NotFoundError("没有找到这笔申请", code="application_not_found")
+    return _record(row)
+
+
+def household_applications(session: Session, household_id: int) -> list[dict[str, Any]]:
+    """``GET /api/v1/me/applications``: every application, newest first, terms as audited, history."""
+    rows = session.exec(
+        select(Application, OfferAudit)
+        .join(OfferAudit, col(OfferAudit.id) == col(Application.offer_id))
+        .where(Application.household_id == household_id)
+        .order_by(col(Application.created_at).desc(), col(Application.id).desc())
+    ).all()
+    return [_listed(session, app, offer) for app, offer in rows]
+
+
+def _listed(session: Session, app: Application, offer: OfferAudit) -> dict[str, Any]:
+    record = _record(app)
+    apr = None if offer.apr is None else offer.terms.get("apr", str(offer.apr))
+    return {
+        **record.as_json(),
+        "terms": dict(offer.terms),
+        "apr": apr,
+        "apr_text": None if apr is None else apr_text(Decimal(apr)),
+        "partner": journey.partner_of(offer.terms),
+        "phone_only": app.state == ApplicationState.PENDING and phone_only(session, app.offer_id),
+        "history": journey.history(session, record.application_id),
+    }
+
+
 def _require_live(session: Session, row: Application, now: datetime) -> None:
     """Raise unless ``row`` is pending and not past expiry (expiring it on the way)."""
     if row.state == ApplicationState.PENDING and now >= row.expires_at:
         row.state, row.closed_at = ApplicationState.EXPIRED.value, now
+        journey.record_event(session, row, "expired", "system", now)
         _commit(session, row)
     if row.state == ApplicationState.EXPIRED:
         raise ApplicationError("申请已过期，请重新申请", code="application_expired")

@@ -66,10 +66,11 @@ class SeedReport:
     tokens: tuple[str, ...]
 
 
-def seed_demo(engine: Engine, now: datetime, days: int = 365) -> SeedReport:
-    """Create the demo tenant, households, devices, tokens, consents and readings that are missing."""
+def seed_demo(engine: Engine, now: datetime, days: int = 365, partner_port: int | None = None) -> SeedReport:
+    """Create the demo tenant, households, devices, tokens, consents and readings that are missing
+    (``partner_port``: where the demo partner simulator listens)."""
     with session_scope(engine) as session:
-        tenant = apply_tenant_config(session, packaged_tenant_config(DEMO_TENANT_ID))
+        tenant = apply_tenant_config(session, packaged_tenant_config(DEMO_TENANT_ID, partner_port))
         issue_token(session, DESIGNER_TOKEN, TokenRole.DESIGNER, tenant.id, None, "designer", now)
         import_catalog(session, tenant.id, packaged_catalog(DEMO_TENANT_ID))
         _points_rule(session, tenant.id)
@@ -95,16 +96,16 @@ def seed_demo(engine: Engine, now: datetime, days: int = 365) -> SeedReport:
                 _faults(session, device, dspec, now)
                 added += _readings(session, device, spec, dspec, now, days, ZoneInfo(tenant.timezone))
         seed_upgrades(session, tenant.id, now, ZoneInfo(tenant.timezone))
-        other = _second_tenant(session, now, days)
+        other = _second_tenant(session, now, days, partner_port)
         tokens += [*_admin_tokens(session, now), *other.tokens]
     _LOGGER.info("demo seed added %d readings", added + other.readings_added)
     households = len(DEMO_HOUSEHOLDS) + other.households
     return SeedReport(households, n_devices + other.devices, added + other.readings_added, tuple(tokens))
 
 
-def _second_tenant(session: Session, now: datetime, days: int) -> SeedReport:
+def _second_tenant(session: Session, now: datetime, days: int, partner_port: int | None) -> SeedReport:
     """The smart-home tenant 智家 (``zhijia``): configuration, catalog and the 王家 household."""
-    tenant = apply_tenant_config(session, packaged_tenant_config(ZHIJIA_TENANT_ID))
+    tenant = apply_tenant_config(session, packaged_tenant_config(ZHIJIA_TENANT_ID, partner_port))
     import_catalog(session, tenant.id, packaged_catalog(tenant.id))
     added = sum(seed_household(session, tenant, spec, now, days) for spec in ZHIJIA_HOUSEHOLDS)
     tokens = tuple(d.token for spec in ZHIJIA_HOUSEHOLDS for d in spec.devices if d.token)

@@ -18,15 +18,22 @@ from bot.tenants.config import TenantConfig, parse_tenant_config
 ZHIJIA_TENANT_ID = "zhijia"
 ADMIN_TOKENS: dict[str, str] = {"demo": "demo-admin", ZHIJIA_TENANT_ID: "demo-zhijia-admin"}
 """Manufacturer admin token of each demo tenant (admin API only)."""
+DEMO_LENDER = "demo-lender"
+"""The demo tenants' partner endpoint: the partner simulator (``bot demo-partner``)."""
 CATALOG_FILES: dict[str, str] = {"demo": "demo_catalog.json", ZHIJIA_TENANT_ID: "zhijia_catalog.json"}
 """Packaged catalog file (``bot/seed/data``) of each demo tenant."""
 
 
-def packaged_tenant_config(tenant_id: str) -> TenantConfig:
-    """The packaged ``bot/seed/data/tenants/<id>.toml`` configuration."""
+def packaged_tenant_config(tenant_id: str, partner_port: int | None = None) -> TenantConfig:
+    """The packaged ``bot/seed/data/tenants/<id>.toml`` configuration; ``partner_port``: the demo
+    partner simulator's port (``partner_sim_port``) its ``demo-lender`` delivers to."""
     name = f"{tenant_id}.toml"
     text = resources.files("bot.seed.data").joinpath("tenants", name).read_text(encoding="utf-8")
-    return parse_tenant_config(tomllib.loads(text), f"tenants/{name}")
+    raw = tomllib.loads(text)
+    lender = raw.get("partners", {}).get(DEMO_LENDER)
+    if partner_port is not None and lender is not None:
+        lender["url"] = f"http://127.0.0.1:{partner_port}/deliveries"
+    return parse_tenant_config(raw, f"tenants/{name}")
 
 
 def packaged_catalog(tenant_id: str) -> Catalog:

@@ -112,14 +112,19 @@ def gateway_workers(config: Config, log_dir: Path) -> list[Component]:
 
 
 def consumers(config: Config, log_dir: Path) -> list[Component]:
-    """The analytics consumer and the MQTT telemetry ingest, each when its broker URL is configured."""
+    """The analytics consumer and the MQTT telemetry ingest, each when its broker URL is configured;
+    in demo mode the partner simulator."""
     env = {**os.environ, **config_env(config), "BOT_DATABASE_URL": config.db_url}
     bot = [sys.executable, "-m", "bot"]
     wanted = [
         ("analytics consumer", config.event_broker_url, ["analytics", "consume"], "analytics.log"),
         ("MQTT telemetry ingest", config.mqtt_url, ["telemetry", "mqtt"], "mqtt.log"),
     ]
-    return [Component(name, [*bot, *a], env, None, log_dir / log) for name, url, a, log in wanted if url]
+    comps = [Component(name, [*bot, *a], env, None, log_dir / log) for name, url, a, log in wanted if url]
+    if config.demo:  # demo only: the simulated lender the demo tenants deliver to
+        log = log_dir / "demo-partner.log"
+        comps.append(Component("demo partner simulator", [*bot, "demo-partner"], env, None, log))
+    return comps
 
 
 async def preflight(config: Config) -> None:

@@ -3,7 +3,9 @@
 Each check returns ``Violation`` rows naming the invariant and ids only (never personal data):
 offers presented were audited first, no offer used data after its consent was withdrawn, one
 application per offer, no success was reported that the database does not hold, no household saw
-another's devices or offers, and each accepted turn has exactly one stored outcome. The load
+another's devices or offers, and each accepted turn has exactly one stored outcome; and of the
+application journey: one partner delivery per confirmed application, no decision without a
+confirmation, no change after a cancellation. The load
 generator's own bookkeeping (every request got exactly one response) is checked by
 ``client_ledger``.
 """
@@ -20,12 +22,17 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlmodel import Session, col, func, select
 
+from bot.store.journey import ApplicationEvent, OutboxMessage, PartnerDecision
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import ConsentEvent, Device, Turn
 
+_DECIDED = frozenset({"approved", "declined", "disbursed"})
 SUCCESS_STATES: Mapping[str, frozenset[str]] = {
-    "pending": frozenset({"pending", "confirmed", "cancelled", "expired"}),
-    "confirmed": frozenset({"confirmed", "cancelled"}),
+    "pending": frozenset({"pending", "confirmed", "cancelled", "expired"}) | _DECIDED,
+    "confirmed": frozenset({"confirmed", "cancelled"}) | _DECIDED,
+    "approved": frozenset({"approved", "disbursed", "cancelled"}),
+    "declined": frozenset({"declined"}),
+    "disbursed": frozenset({"disbursed"}),
     "cancelled": frozenset({"cancelled"}),
     "expired": frozenset({"expired"}),
 }
@@ -60,7 +67,7 @@ def check_all(session: Session) -> list[Violation]:
     """Every database invariant; an empty list means all hold."""
     cards = list(stored_cards(session))
     found: list[Violation] = []
-    for check in (duplicate_turns, withdrawn_consent_offers, duplicate_applications):
+    for check in (duplicate_turns, withdrawn_consent_offers, duplicate_applications, *JOURNEY_CHECKS):
         found += check(session)
     for card_check in (unaudited_offers, false_success, foreign_data):
         found += card_check(session, cards)
@@ -247,3 +254,61 @@ def _int(value: object) -> int | None:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- the application journey (issue 16) ----------------------------------------------------------
+
+
+def one_delivery_per_confirmation(session: Session) -> list[Violation]:
+    """A confirmed application has exactly one confirmation message to its partner; others none."""
+    counts = Counter(
+        session.exec(select(OutboxMessage.application_id).where(OutboxMessage.kind == "confirmation")).all()
+    )
+    found: list[Violation] = []
+    for app in session.exec(select(Application)).all():
+        wanted = 1 if app.confirmed_at is not None else 0
+        if app.id is not None and counts.get(app.id, 0) != wanted:
+            ids = {"application_id": app.id}
+            found.append(
+                Violation("one_delivery_per_confirmed_application", ids, f"{counts.get(app.id, 0)} messages")
+            )
+    return found
+
+
+def decisions_need_confirmation(session: Session) -> list[Violation]:
+    """No decision applied to, and no decided state of, an application never confirmed."""
+    confirmed = {a.id for a in session.exec(select(Application)).all() if a.confirmed_at is not None}
+    found: list[Violation] = []
+    applied = session.exec(select(PartnerDecision).where(PartnerDecision.outcome == "applied")).all()
+    for decision in applied:
+        if decision.application_id not in confirmed:
+            ids = {"application_id": decision.application_id, "decision_id": decision.id or 0}
+            found.append(Violation("no_decision_without_confirmation", ids, decision.decision))
+    for app in session.exec(select(Application).where(col(Application.state).in_(_DECIDED))).all():
+        if app.id not in confirmed:
+            found.append(
+                Violation("no_decision_without_confirmation", {"application_id": app.id or 0}, app.state)
+            )
+    return found
+
+
+def frozen_after_cancellation(session: Session) -> list[Violation]:
+    """Nothing happens to an application after it was cancelled, and it stays cancelled."""
+    events = session.exec(select(ApplicationEvent).order_by(col(ApplicationEvent.id))).all()
+    cancelled_at: dict[int, int] = {}
+    found: list[Violation] = []
+    for event in events:
+        if event.application_id in cancelled_at:
+            ids = {"application_id": event.application_id, "event_id": event.id or 0}
+            found.append(Violation("no_change_after_cancellation", ids, event.kind))
+        elif event.kind == "cancelled":
+            cancelled_at[event.application_id] = event.id or 0
+    for app in session.exec(select(Application)).all():
+        if app.id in cancelled_at and app.state != "cancelled":
+            found.append(
+                Violation("no_change_after_cancellation", {"application_id": app.id or 0}, app.state)
+            )
+    return found
+
+
+JOURNEY_CHECKS = (one_delivery_per_confirmation, decisions_need_confirmation, frozen_after_cancellation)

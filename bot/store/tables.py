@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from bot.store import analytics, catalog, credentials, everyday, ledger, models
+from bot.store import analytics, catalog, credentials, everyday, journey, ledger, models
 
-__all__ = ["analytics", "catalog", "credentials", "everyday", "ledger", "metadata", "models"]
+__all__ = ["analytics", "catalog", "credentials", "everyday", "journey", "ledger", "metadata", "models"]
 
 metadata = SQLModel.metadata

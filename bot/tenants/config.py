@@ -136,6 +136,27 @@ class ServiceConfig(_Section):
     """Opening hours as spoken, e.g. 每天8点到20点."""
 
 
+_LOOPBACK = ("http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/")
+
+
+def _partner_url(url: str) -> str:
+    if url.startswith(_LOOPBACK) or (url.startswith("https://") and len(url) > len("https://")):
+        return url
+    raise ValueError("partner URL must start with https:// (plain http only on this machine)")
+
+
+class PartnerEndpoint(_Section):
+    """Where a partner receives applications (the outbox dispatcher signs every delivery)."""
+
+    url: Annotated[str, AfterValidator(_partner_url)]
+    secret: str = Field(min_length=16, max_length=200)
+    """Shared HMAC-SHA256 secret: signs deliveries and verifies the partner's decisions."""
+    legal_names: list[str] = Field(default_factory=list)
+    """Partners (legal names as in the catalog) this endpoint serves; empty: every other partner."""
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    """Delivery attempts before the message is dead-lettered (reason shown to the tenant admin)."""
+
+
 class TenantConfig(_Section):
     """Everything a manufacturer configures for its deployment."""
 
@@ -158,6 +179,15 @@ class TenantConfig(_Section):
     features: FeaturesConfig = FeaturesConfig()
     boundary: BoundaryConfig = BoundaryConfig()
     service: ServiceConfig = ServiceConfig()
+    partners: dict[str, PartnerEndpoint] = Field(default_factory=dict)
+    """Partner id (the decision callback's ``{partner}``, e.g. ``demo-lender``) → its endpoint."""
+
+    def partner_for(self, legal_name: str) -> tuple[str, PartnerEndpoint] | None:
+        """The endpoint serving ``legal_name``: one that names it, else one serving every partner."""
+        named = [(k, p) for k, p in self.partners.items() if legal_name in p.legal_names]
+        fallback = [(k, p) for k, p in self.partners.items() if not p.legal_names]
+        found = named or fallback
+        return found[0] if found else None
 
     @field_validator("timezone")
     @classmethod
@@ -305,6 +335,8 @@ def _toml_value(value: object) -> str:
         return str(value)
     if isinstance(value, time):
         return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)
 
 

@@ -2,7 +2,8 @@
 
 The read-back comes from the audited offer itself (seller, item, periods, monthly amount, APR,
 total), so what the household confirms is exactly what was offered. Completion happens out of
-band: the ``application_status`` card carries the panel action and a QR payload for the phone.
+band: the ``application_status`` card carries the panel action and where the panel gets the phone
+link's QR code (minted per display: single use, short-lived).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from bot.offers.applications import APPLICABLE_KINDS, ApplicationRecord
 from bot.offers.records import OfferRecord
 from bot.offers.types import OfferKind
 
-QR_SCHEME = "homefin://application"
-"""The phone app (or the partner's page) opens this to complete an application."""
+QR_ENDPOINT = "/api/v1/me/applications/{offer_id}/qr"
+"""Where a panel gets a fresh single-use phone link (https) and its QR code for an application."""
 
 
 def applicable(record: OfferRecord) -> bool:
@@ -56,8 +57,8 @@ def status_card(
         apr = Decimal(record.terms.get("apr", str(record.apr)))
         card["apr"], card["apr_text"] = str(apr), apr_text(apr)
     card["completion"] = {
-        "channels": ["qr"] if phone_only else ["panel", "qr"],
-        "qr_payload": f"{QR_SCHEME}/{app.application_id}?offer={app.offer_id}",
+        "channels": ["phone"] if phone_only else ["panel", "phone"],
+        "qr_endpoint": QR_ENDPOINT.format(offer_id=app.offer_id),
         "voice_binding": False,
     }
     return card

@@ -1,5 +1,6 @@
 // The central control panel: conversation with cards, push-to-talk, 我的数据, debug drawer.
-import { converse, loadToken } from './api.js';
+import { converse, loadToken, saveToken } from './api.js';
+import { initApplications } from './applications.js';
 import { renderCard } from './cards.js';
 import { addEvent, initDebug, showRun } from './debug.js';
 import { $, h } from './dom.js';
@@ -117,6 +118,7 @@ function start(token) {
   initPushToTalk(token);
   initMyData();
   loadHome(ctx);
+  initApplications();
   health();
 }
 

@@ -5,7 +5,10 @@ import { h, yuan, when } from './dom.js';
 import { usageChart, versusChart } from './chart.js';
 
 export const SCOPE_NAMES = { energy_data: '用电数据', device_usage: '设备使用数据' };
-const APPLICATION_STATES = { pending: '待确认', confirmed: '已确认', cancelled: '已取消', expired: '已过期' };
+export const APPLICATION_STATES = {
+  pending: '待确认', confirmed: '已确认', cancelled: '已取消', expired: '已过期',
+  approved: '已批准', declined: '未通过', disbursed: '已放款',
+};
 const KIND_NAMES = {
   installment: '分期', upgrade: '节能换新', warranty: '延保', insurance: '保险',
   trade_in: '以旧换新', subscription: '保养服务', points: '绿色积分',
@@ -175,7 +178,7 @@ function fillApplication(holder, c, ctx) {
   }
 }
 
-async function loadQr(figure, offerId) {
+export async function loadQr(figure, offerId) {
   try {
     const { svg } = await api('GET', `/api/v1/me/applications/${offerId}/qr`);
     const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');

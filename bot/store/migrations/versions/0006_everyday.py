@@ -1,7 +1,7 @@
 """complaint tickets and appliance changes (issue 17)
 
 Revision ID: 0006_everyday
-Revises: 0004_onboarding
+Revises: 0005_applications
 Create Date: 2026-12-05 15:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0006_everyday"
-down_revision = "0004_onboarding"
+down_revision = "0005_applications"
 branch_labels = None
 depends_on = None
 
