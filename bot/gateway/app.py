@@ -18,8 +18,18 @@ from bot.conversation.pipeline import Speech, VoicePipeline, load_speech
 from bot.conversation.turns import TurnRunner
 from bot.errors import APOLOGY, BotError, StoreError
 from bot.events import EventType, PipelineEvent
-from bot.gateway import admin_routes, nlu_routes, openapi, panel_routes, rights_routes, routes, voice_routes
+from bot.gateway import (
+    admin_routes,
+    jobs,
+    nlu_routes,
+    openapi,
+    panel_routes,
+    rights_routes,
+    routes,
+    voice_routes,
+)
 from bot.gateway.infra_health import INFRA, InfraHealth
+from bot.gateway.jobs import TRACKERS, make_trackers
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
 from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
 from bot.gateway.settings import GatewaySettings
@@ -107,7 +117,8 @@ def create_app(
         idle = timedelta(minutes=config.session_idle_minutes)
         reader = states or _state_reader(app, config, dialogue, settings.read_dialogue_state)
         locks = make_locks(config.lock_store_url, config.lock_key_prefix)
-        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks)
+        app[TRACKERS] = make_trackers(app, config, real_rasa=dialogue is None)
+        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks, app[TRACKERS])
         app[SPEECH] = speech or await load_speech(config)
         app[PIPELINE] = VoicePipeline(app[RUNNER], app[SPEECH], app[ENGINE], settings.max_audio_s)
         yield
@@ -119,6 +130,7 @@ def create_app(
             app[ENGINE].dispose()
 
     app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.append(jobs.retention)
     app.on_response_prepare.append(panel_routes.security_headers)
     app.add_routes(routes.table)
     app.add_routes(nlu_routes.table)

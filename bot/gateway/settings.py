@@ -30,6 +30,11 @@ class GatewaySettings:
     """Largest websocket message (a 100 ms PCM frame at 48 kHz is 9.6 kB)."""
     read_dialogue_state: bool = True
     """Read Rasa's tracker after each turn (the ``intent`` event and grammar mode need it)."""
+    turn_retention_hours: float = 24.0
+    """Turn outcomes (transcripts, replies) and idle conversations with their Rasa trackers are
+    deleted after this long (a retried ``turn_id`` is answered from its outcome until then)."""
+    sweep_interval_s: float = 60.0
+    """How often the retention job runs (it also expires due applications)."""
 
     @classmethod
     def from_config(cls, config: Config) -> GatewaySettings:
@@ -49,7 +54,8 @@ class GatewaySettings:
         """ConfigError for values that cannot work."""
         if self.max_audio_bytes < 1024 or self.ws_max_frame_bytes < 1024:
             raise ConfigError("gateway byte limits must be at least 1024")
-        if min(self.max_audio_s, self.body_timeout_s, self.rate_per_s, self.ws_idle_timeout_s) <= 0:
+        durations = (self.max_audio_s, self.body_timeout_s, self.rate_per_s, self.ws_idle_timeout_s)
+        if min(*durations, self.turn_retention_hours, self.sweep_interval_s) <= 0:
             raise ConfigError("gateway durations and rates must be positive")
         if self.burst < 1:
             raise ConfigError("gateway.burst must be at least 1")
