@@ -39,6 +39,7 @@ from bot.store.db import in_session, make_engine, migrate
 from bot.store.models import Tenant
 from bot.tenants.config import apply_tenant_config, tenant_config_of
 from bot.testing import harness
+from bot.testing.harness import operator_health
 
 SKU = "HAIER-BCD470-G1"
 KEYS: dict[str, Path] = {}
@@ -425,7 +426,7 @@ def test_stack_serves_the_installed_bundle(
     try:
         status, body = stack.converse("demo-zhang-speaker", "你好")
         assert status == 200 and body["replies"], body
-        with urllib.request.urlopen(f"{stack.url}/healthz", timeout=10) as resp:
+        with urllib.request.urlopen(operator_health(stack.url), timeout=10) as resp:
             health = json.loads(resp.read())
         assert health["bundle"] == {"version": "1.1.0", "tenant": "demo", "restart_required": False}
         root = (tmp_path / "var" / "bundles" / "1.1.0").resolve()

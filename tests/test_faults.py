@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.store.db import make_engine
-from bot.testing.harness import RunningStack, make_stack
+from bot.testing.harness import RunningStack, make_stack, operator_health
 from tests.fault_kit import DISK_FULL_TRIGGER, assert_apology
 from tests.fault_proxy import ThreadedProxy
 from tests.scale_kit import PG_PORT, SERVICES, pg_url, production_profile, require_services
@@ -51,7 +51,7 @@ def turn(stack: RunningStack, token: str = ZHANG_TOKEN, utterance: str = USAGE) 
 def health(stack: RunningStack) -> tuple[int, dict[str, Any]]:
     """Status and body of ``/healthz``."""
     try:
-        with urllib.request.urlopen(f"{stack.url}/healthz", timeout=30) as resp:
+        with urllib.request.urlopen(operator_health(stack.url), timeout=30) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.stack.supervisor import group_members
-from bot.testing.harness import RunningStack, free_port, make_stack
+from bot.testing.harness import RunningStack, free_port, make_stack, operator_health
 from tests.fault_proxy import ThreadedProxy
 from tests.scale_kit import (
     AMQP_URL,
@@ -66,7 +66,7 @@ def child_running(stack: RunningStack, marker: str) -> int:
 
 def health(stack: RunningStack) -> tuple[int, dict[str, Any]]:
     try:
-        with urllib.request.urlopen(f"{stack.url}/healthz", timeout=15) as resp:
+        with urllib.request.urlopen(operator_health(stack.url), timeout=15) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())

@@ -28,6 +28,7 @@ from bot.gateway import (
     routes,
     voice_routes,
 )
+from bot.gateway.health import HEALTH_CACHE, HealthCache
 from bot.gateway.infra_health import INFRA, InfraHealth
 from bot.gateway.jobs import TRACKERS, make_trackers
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
@@ -105,6 +106,7 @@ def create_app(
     app[LIMITER] = RateLimiter(settings.rate_per_s, settings.burst)
     app[STORE_HEALTH] = StoreHealth()
     app[INFRA] = InfraHealth(config)
+    app[HEALTH_CACHE] = HealthCache(settings.health_cache_s)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[ENGINE] = engine or make_engine(config.db_url)

@@ -33,6 +33,8 @@ class GatewaySettings:
     turn_retention_hours: float = 24.0
     """Turn outcomes (transcripts, replies) and idle conversations with their Rasa trackers are
     deleted after this long (a retried ``turn_id`` is answered from its outcome until then)."""
+    health_cache_s: float = 1.0
+    """``/healthz`` computes its report at most once per this many seconds (0: every call)."""
     sweep_interval_s: float = 60.0
     """How often the retention job runs (it also expires due applications)."""
 
@@ -57,6 +59,8 @@ class GatewaySettings:
         durations = (self.max_audio_s, self.body_timeout_s, self.rate_per_s, self.ws_idle_timeout_s)
         if min(*durations, self.turn_retention_hours, self.sweep_interval_s) <= 0:
             raise ConfigError("gateway durations and rates must be positive")
+        if self.health_cache_s < 0:
+            raise ConfigError("gateway.health_cache_s must not be negative")
         if self.burst < 1:
             raise ConfigError("gateway.burst must be at least 1")
 
