@@ -10,6 +10,7 @@ from typing import Any
 from bot.bundle.active import ACTIVE, PREVIOUS, InstalledBundle, linked
 from bot.bundle.build import build_bundle
 from bot.bundle.engine import stt_notice, stt_reference
+from bot.bundle.errors import BundleError
 from bot.bundle.install import install_bundle, installed, rollback
 from bot.bundle.manifest import Manifest
 from bot.bundle.signing import generate_key, key_id, load_private_key, pin_key, pinned_keys, unpin_key
@@ -87,7 +88,13 @@ def _keygen(args: argparse.Namespace, config: Config) -> int:
 
 
 def _trust(args: argparse.Namespace, config: Config) -> int:
-    kid = pin_key(config.var_dir, args.tenant, args.public_key.read_bytes())
+    try:
+        pem = args.public_key.read_bytes()
+    except OSError as err:
+        raise BundleError(
+            "无法读取公钥文件", f"cannot read {args.public_key}", code="bundle_key_invalid"
+        ) from err
+    kid = pin_key(config.var_dir, args.tenant, pem)
     print(f"✓ key {kid} trusted for tenant {args.tenant}")
     return 0
 
