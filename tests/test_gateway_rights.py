@@ -157,3 +157,11 @@ async def test_bad_consent_changes_are_refused(
     assert resp.status == 400 and (await resp.json())["error"]["code"] == code
     with Session(demo_db) as session:
         assert consent.history(session, household_of(demo_db, LI)) == ()
+
+
+@pytest.mark.parametrize("raw", ["²", "¹²", "٣", "１２"])
+async def test_a_non_ascii_digit_id_is_a_400_not_a_500(client: Client, raw: str) -> None:
+    """「²」.isdigit() is True and int("²") raises: ids accept ASCII digits only."""
+    for path in (f"/api/v1/me/offers/{raw}", f"/api/v1/me/applications/{raw}"):
+        resp = await client.get(path, headers=ZHANG)
+        assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_offer_id"

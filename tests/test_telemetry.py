@@ -411,3 +411,11 @@ def test_cli_without_schema_points_to_db_upgrade(
     path.write_text(CSV_HEAD + "1,2025-03-01 08:00,60,1500\n", encoding="utf-8")
     assert main(["telemetry", "import", "--format", "interval_wh", str(path)]) == 2
     assert "bot db upgrade" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "１"])
+def test_a_device_id_of_non_ascii_digits_is_a_record_error(raw: str) -> None:
+    from bot.telemetry.records import RecordError, device_id
+
+    with pytest.raises(RecordError):
+        device_id(raw)
