@@ -126,7 +126,7 @@ def _bad_signature(zh: str, en: str) -> BundleError:
 def _check_tenant(tenant: str) -> str:
     if not _TENANT_RE.match(tenant):
         raise BundleError(
-            f"厂商编号不合法：{tenant!r}", f"invalid tenant id {tenant!r}", code="bundle_manifest_invalid"
+            f"厂商编号不合法：{tenant!r}", f"invalid tenant id {tenant!r}", code="bundle_bad_tenant"
         )
     return tenant
 
