@@ -47,6 +47,8 @@ async def _sweep_forever(app: web.Application) -> None:
                 )
         except BotError as err:
             _LOGGER.warning("retention sweep failed: %s", err.code)
+        except Exception:  # the job must outlive one bad run; the next one retries
+            _LOGGER.exception("retention sweep failed")
 
 
 async def retention(app: web.Application) -> AsyncIterator[None]:
