@@ -51,14 +51,20 @@ class HealthCache:
             return self._report
 
 
-def public(body: dict[str, Any]) -> dict[str, Any]:
-    """What an anonymous caller may see: the overall status, no component, address or version."""
+SPEECH = ("stt", "tts")
+"""Components a device may see (a panel disables push-to-talk without a recogniser)."""
+
+
+def view(body: dict[str, Any], role: str | None) -> dict[str, Any]:
+    """What a caller may see: an admin every component; a device the status and whether speech is
+    up; anyone else the overall status only (no component, address or version)."""
+    if role == TokenRole.ADMIN.value:
+        return body
+    if role == TokenRole.DEVICE.value:
+        components = body.get("components", {})
+        speech = {name: {"ok": bool(components[name].get("ok"))} for name in SPEECH if name in components}
+        return {"status": body["status"], "components": speech}
     return {"status": body["status"]}
-
-
-def sees_details(role: str | None) -> bool:
-    """Operators (admin tokens) see the components."""
-    return role == TokenRole.ADMIN.value
 
 
 HEALTH_CACHE = web.AppKey("health_cache", HealthCache)

@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.bundle.active import bundle_health
 from bot.conversation.turns import TurnRequest
 from bot.errors import AuthError, BotError, InputError
-from bot.gateway.health import HEALTH_CACHE, public, sees_details
+from bot.gateway.health import HEALTH_CACHE, view
 from bot.gateway.infra_health import INFRA, infra_components
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
 from bot.gateway.store_health import STORE_HEALTH
@@ -140,14 +140,15 @@ async def converse_audio(request: web.Request) -> web.Response:
 
 @table.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """``{"status"}`` (503 when a component every turn needs is down); with an admin token, every
-    component. One report per ``health_cache_s`` serves every caller (``bot.gateway.health``)."""
+    """``{"status"}`` (503 when a component every turn needs is down); a device token also sees
+    whether speech is up, an admin token every component. One report per ``health_cache_s`` serves
+    every caller (``bot.gateway.health``)."""
     role = None
     if "Authorization" in request.headers:
         token = bearer_token(request.headers["Authorization"])
         role = (await principal_for_token(request.app, token)).role
     body, status = await request.app[HEALTH_CACHE].get(lambda: _health_report(request.app))
-    return web.json_response(body if sees_details(role) else public(body), status=status)
+    return web.json_response(view(body, role), status=status)
 
 
 async def _health_report(app: web.Application) -> tuple[dict[str, Any], int]:
