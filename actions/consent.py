@@ -89,6 +89,8 @@ class ActionConsentRevoke(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("awaiting") == "delete_data" and data_rights.confirms_deletion(text):
+            return ActionDeleteData().run(dispatcher, tracker, domain)  # 「确认删除」 answers the question
         doubt = withdrawal_doubt(tracker, CONSENT)
         if doubt is not None:
             say(dispatcher, doubt)
@@ -116,7 +118,8 @@ class ActionConsentRevoke(Action):
 
 
 class ActionDeleteData(Action):
-    """After the confirmation: withdraw everything and delete readings and fault reports."""
+    """After an explicit confirmation (「确认删除」, not a bare 「嗯」): withdraw everything and erase
+    what was said and measured; the card tells the gateway to erase Rasa's trackers after the turn."""
 
     def name(self) -> str:
         return "action_delete_data"
@@ -124,6 +127,9 @@ class ActionDeleteData(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if not data_rights.confirms_deletion(tracker.latest_message.get("text") or ""):
+            say(dispatcher, "utter_ask_delete_data_explicit")
+            return [awaiting("delete_data")]
         try:
             with household_session(tracker) as (session, ref):
                 erased = data_rights.erase_device_data(
@@ -136,5 +142,6 @@ class ActionDeleteData(Action):
         except BotError:
             say(dispatcher, "utter_service_error")
             return list(_CLEAR)
-        say(dispatcher, "utter_data_deleted", readings=erased.readings, faults=erased.faults)
+        card = {"type": data_rights.ERASED_CARD, "title": render(domain, "utter_card_title_data_erased")}
+        say(dispatcher, "utter_data_deleted", card, readings=erased.readings, faults=erased.faults)
         return list(_CLEAR)

@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from bot.store.db import make_engine, utcnow
-from bot.testing.harness import RunningStack
+from bot.testing.harness import RunningStack, operator_health
 from bot.testing.seed_load import seed_load
 
 
@@ -32,7 +32,7 @@ def spoken_wavs(stack: RunningStack) -> list[bytes]:
 
 def _stt_up(stack: RunningStack) -> bool:
     try:
-        with urllib.request.urlopen(f"{stack.url}/healthz", timeout=10) as resp:
+        with urllib.request.urlopen(operator_health(stack.url), timeout=10) as resp:
             return bool(json.loads(resp.read())["components"].get("stt", {}).get("ok"))
     except (OSError, ValueError, KeyError):
         return False

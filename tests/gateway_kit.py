@@ -18,6 +18,8 @@ ZHANG = {"Authorization": "Bearer demo-zhang-speaker"}
 ZHANG_PANEL = {"Authorization": "Bearer demo-zhang-panel"}
 LI = {"Authorization": "Bearer demo-li-speaker"}
 DESIGNER = {"Authorization": "Bearer demo-designer"}
+OPERATOR = {"Authorization": "Bearer demo-admin"}
+"""An admin token: sees every ``/healthz`` component (anonymous callers see only the status)."""
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -43,7 +45,7 @@ async def make_client(
     gateway: dict[str, Any] | None = None,
 ) -> Client:
     """A test client of a gateway with injected database, dialogue and speech."""
-    config = Config(actions_port=1, extra={"gateway": gateway or {}})
+    config = Config(actions_port=1, extra={"gateway": {"health_cache_s": 0, **(gateway or {})}})
     app = create_app(config, engine=engine, dialogue=dialogue, speech=speech or no_speech(), states=states)
     client: Client = await aiohttp_client(app)
     return client

@@ -1,4 +1,4 @@
-"""Skill bundles: build → verify → install → rollback; tampering refused; installs atomic."""
+"""Skill bundles: build → sign → verify → install → rollback; tampering refused; installs atomic."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import re
 import tarfile
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
 from bot.bundle import manifest as mf
@@ -23,6 +25,7 @@ from bot.bundle.build import build_bundle
 from bot.bundle.engine import stt_notice, stt_reference
 from bot.bundle.errors import BundleError
 from bot.bundle.install import install_bundle, load_installed, rollback
+from bot.bundle.signing import SIGNATURE, generate_key, load_private_key, pin_key, sign_manifest
 from bot.bundle.verify import verify_bundle
 from bot.cli.main import main
 from bot.config import Config, load_config
@@ -30,13 +33,17 @@ from bot.errors import StoreError
 from bot.rasa.training import train
 from bot.seed.demo import seed_demo
 from bot.speech.registry import file_sha256
+from bot.stack.up import current_model
 from bot.store.catalog import Product
 from bot.store.db import in_session, make_engine, migrate
 from bot.store.models import Tenant
 from bot.tenants.config import apply_tenant_config, tenant_config_of
 from bot.testing import harness
+from bot.testing.harness import operator_health
 
 SKU = "HAIER-BCD470-G1"
+KEYS: dict[str, Path] = {}
+"""The demo tenant's publisher key pair, made once per module by the ``release`` fixture."""
 
 
 def trained_model() -> Path:
@@ -80,22 +87,40 @@ def assistant(config: Config) -> str:
 def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """Two bundles of tenant demo built on the manufacturer's machine: 1.0.0, then 1.1.0 (new price)."""
     root = tmp_path_factory.mktemp("factory")
+    KEYS["key"], KEYS["pub"] = generate_key(root / "keys", "demo")
+    key = publisher_key()
     config = box(root)
     model = trained_model()
-    first = build_bundle(config, "demo", root / "dist", "1.0.0", model=model)
+    first = build_bundle(config, "demo", root / "dist", "1.0.0", model=model, key=key)
     set_release(config, "2999.00", "小居二代")
-    second = build_bundle(config, "demo", root / "dist", "1.1.0", model=model)
-    yield {"v1": first.path, "v2": second.path, "root": root}
+    second = build_bundle(config, "demo", root / "dist", "1.1.0", model=model, key=key)
+    yield {"v1": first.path, "v2": second.path, "root": root, "pub": KEYS["pub"]}
+
+
+def publisher_key() -> Ed25519PrivateKey:
+    return load_private_key(KEYS["key"])
 
 
 @pytest.fixture
-def target(tmp_path: Path) -> Config:
-    """The panel/edge box the bundles are installed on."""
-    return box(tmp_path)
+def target(tmp_path: Path, release: dict[str, Path]) -> Config:
+    """The panel/edge box the bundles are installed on; it trusts the demo publisher's key."""
+    config = box(tmp_path)
+    pin_key(config.var_dir, "demo", release["pub"].read_bytes())
+    return config
 
 
-def repack(src: Path, dst: Path, edit: Callable[[Path], None], reseal: bool = True) -> Path:
-    """Unpack ``src``, apply ``edit`` to the files, and write ``dst`` (re-sealing the manifest or not)."""
+def repack(
+    src: Path,
+    dst: Path,
+    edit: Callable[[Path], None],
+    reseal: bool = True,
+    key: Ed25519PrivateKey | str | None = "publisher",
+) -> Path:
+    """Unpack ``src``, apply ``edit`` to the files, and write ``dst``.
+
+    ``reseal`` rewrites the manifest's file list and digest; ``key`` then signs it ("publisher": the
+    demo tenant's real key, None: no signature at all, another key: a forger's).
+    """
     work = dst.parent / f"{dst.name}.d"
     with tarfile.open(src) as tar:
         tar.extractall(work, filter="data")
@@ -106,11 +131,17 @@ def repack(src: Path, dst: Path, edit: Callable[[Path], None], reseal: bool = Tr
         entries = [
             mf.FileEntry(n, file_sha256(work / n), (work / n).stat().st_size)
             for n in sorted(names)
-            if n != mf.MANIFEST
+            if n not in (mf.MANIFEST, SIGNATURE)
         ]
         sealed = mf.Manifest(**{**data, "files": entries, "digest": ""}).sealed()
         (work / mf.MANIFEST).write_text(sealed.to_json())
-    write_archive(dst, work, names, first=mf.MANIFEST)
+        signer = publisher_key() if key == "publisher" else key
+        (work / SIGNATURE).unlink(missing_ok=True)
+        if isinstance(signer, Ed25519PrivateKey):
+            (work / SIGNATURE).write_bytes(sign_manifest((work / mf.MANIFEST).read_bytes(), signer))
+    names = [p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file()]
+    head = [n for n in (mf.MANIFEST, SIGNATURE) if (work / n).is_file()]
+    write_archive(dst, work, names, first=head)
     return dst
 
 
@@ -122,13 +153,14 @@ def test_build_is_reproducible(release: dict[str, Path], monkeypatch: pytest.Mon
     """Same inputs and build time → byte-identical archive; every member has fixed owner and mtime."""
     config = load_config(env={"BOT_VAR_DIR": str(release["root"] / "var")})
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")
-    one = build_bundle(config, "demo", release["root"] / "a", "2.0.0", model=trained_model())
-    two = build_bundle(config, "demo", release["root"] / "b", "2.0.0", model=trained_model())
+    key = publisher_key()  # Ed25519 signatures are deterministic
+    one = build_bundle(config, "demo", release["root"] / "a", "2.0.0", model=trained_model(), key=key)
+    two = build_bundle(config, "demo", release["root"] / "b", "2.0.0", model=trained_model(), key=key)
     assert one.sha256 == two.sha256
     with tarfile.open(one.path) as tar:
         members = tar.getmembers()
-    assert members[0].name == mf.MANIFEST
-    assert [m.name for m in members[1:]] == sorted(m.name for m in members[1:])
+    assert [m.name for m in members[:2]] == [mf.MANIFEST, SIGNATURE], "checked before anything else"
+    assert [m.name for m in members[2:]] == sorted(m.name for m in members[2:])
     assert {(m.mtime, m.uid, m.gid, m.uname) for m in members} == {(946684800, 0, 0, "")}
 
 
@@ -297,7 +329,9 @@ def test_bundle_of_another_tenant_needs_switch_tenant(
         (root / mf.MANIFEST).write_text(json.dumps(data))
 
     install_bundle(target, release["v1"])
-    other = repack(release["v2"], tmp_path / "zhijia.tar.gz", to_zhijia)
+    key, pub = generate_key(tmp_path / "keys", "zhijia")
+    pin_key(target.var_dir, "zhijia", pub.read_bytes())  # signed by zhijia's own, trusted key
+    other = repack(release["v2"], tmp_path / "zhijia.tar.gz", to_zhijia, key=load_private_key(key))
     with pytest.raises(BundleError) as err:
         install_bundle(target, other)
     assert (err.value.code, err.value.file) == ("bundle_mismatch", mf.TENANT_FILE)
@@ -383,19 +417,225 @@ def test_stack_serves_the_installed_bundle(
     stack = harness.make_stack(tmp_path / "var")
     assert stack.bot("seed", "--demo").returncode == 0
     done = stack.bot("bundle", "install", str(release["v2"]))
+    assert done.returncode != 0 and "bundle_untrusted_key" in done.stderr, "its key is not pinned yet"
+    assert stack.bot("bundle", "trust", "--tenant", "demo", str(release["pub"])).returncode == 0
+    done = stack.bot("bundle", "install", str(release["v2"]))
     assert done.returncode == 0, done.stderr
     monkeypatch.setattr(harness, "train", lambda _config: None)  # the bundle brings the model
     stack.start()
     try:
         status, body = stack.converse("demo-zhang-speaker", "你好")
         assert status == 200 and body["replies"], body
-        with urllib.request.urlopen(f"{stack.url}/healthz", timeout=10) as resp:
+        with urllib.request.urlopen(operator_health(stack.url), timeout=10) as resp:
             health = json.loads(resp.read())
         assert health["bundle"] == {"version": "1.1.0", "tenant": "demo", "restart_required": False}
         root = (tmp_path / "var" / "bundles" / "1.1.0").resolve()
-        assert any(Path(f"/proc/{pid}/cwd").resolve() == root for pid in stack.children()), "Rasa runs in it"
+        rasa = [pid for pid in stack.children() if Path(f"/proc/{pid}/cwd").resolve() == root]
+        assert rasa, "Rasa runs in it"
+        cmdline = Path(f"/proc/{rasa[0]}/cmdline").read_bytes().split(b"\0")
+        assert b"-I" in cmdline, "isolated: the bundle folder is not on sys.path"
+        assert not any(b"auth-token" in arg for arg in cmdline), "Rasa's token is not on the command line"
         assert health["components"]["rasa"]["model"] == next((root / "models").glob("skill-*")).name
     finally:
         stack.stop()
     config = load_config(env=stack.env)
     assert load_installed(config, root).manifest.version == "1.1.0", "running it changed nothing inside"
+
+
+# --- hostile bundles: each refused with a clear code, nothing changes, the next real one installs ---
+
+
+def _add_file(rel: str, text: str = "print('owned')\n") -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+    return edit
+
+
+def _to_tenant(tenant: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        text = (root / mf.TENANT_FILE).read_text()
+        (root / mf.TENANT_FILE).write_text(text.replace('id = "demo"', f'id = "{tenant}"', 1))
+        data = json.loads((root / mf.MANIFEST).read_text())
+        data["tenant"] = tenant
+        (root / mf.MANIFEST).write_text(json.dumps(data))
+
+    return edit
+
+
+def _cheaper(root: Path) -> None:
+    catalog = json.loads((root / mf.CATALOG_FILE).read_text())
+    for product in catalog["products"]:
+        product["price"] = "1.00"
+    (root / mf.CATALOG_FILE).write_text(json.dumps(catalog, ensure_ascii=False))
+
+
+def _forger() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+HOSTILE = [
+    pytest.param(_cheaper, lambda: _forger(), "bundle_untrusted_key", id="forged-signature"),
+    pytest.param(_cheaper, lambda: "stale", "bundle_bad_signature", id="tampered-after-signing"),
+    pytest.param(_cheaper, lambda: None, "bundle_unsigned", id="unsigned-outside-demo"),
+    pytest.param(
+        _add_file("bot/rasa/serve.py"), lambda: "publisher", "bundle_forbidden_file", id="ships-serve-py"
+    ),
+    pytest.param(
+        _add_file("models/spacy-zh/sitecustomize.py"),
+        lambda: "publisher",
+        "bundle_forbidden_file",
+        id="py-in-spacy",
+    ),
+    pytest.param(
+        _add_file("models/spacy-zh/__init__"),
+        lambda: "publisher",
+        "bundle_forbidden_file",
+        id="package-marker",
+    ),
+    pytest.param(
+        _add_file("extra/notes.txt", "x"), lambda: "publisher", "bundle_forbidden_file", id="other-folder"
+    ),
+    pytest.param(
+        _to_tenant("zhijia"), lambda: "publisher", "bundle_untrusted_key", id="demo-key-for-other-tenant"
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "signer", "code"), HOSTILE)
+def test_hostile_bundle_is_refused_nothing_changes_and_the_next_release_installs(
+    release: dict[str, Path], target: Config, tmp_path: Path, edit: Any, signer: Any, code: str
+) -> None:
+    install_bundle(target, release["v1"])
+    pin_key(target.var_dir, "zhijia", generate_key(tmp_path / "zhijia-keys", "zhijia")[1].read_bytes())
+    before = (installed_versions(target), price(target), assistant(target))
+    zhijia = in_session(target.db_url, lambda s: s.get(Tenant, "zhijia").assistant_name)  # type: ignore[union-attr]
+    key = signer()
+    if key == "stale":  # resealed content, the publisher's old signature kept
+        bad = repack(release["v2"], tmp_path / "bad.tar.gz", edit)
+        good_sig = repack(release["v1"], tmp_path / "v1-copy.tar.gz", lambda _r: None)
+        _swap_signature(bad, good_sig)
+    else:
+        bad = repack(release["v2"], tmp_path / "bad.tar.gz", edit, key=key)
+    for attempt in (verify_bundle, install_bundle):
+        with pytest.raises(BundleError) as err:
+            attempt(target, bad)
+        assert err.value.code == code, err.value.message
+        assert " / " in err.value.message, "Chinese / English"
+    assert (installed_versions(target), price(target), assistant(target)) == before
+    assert in_session(target.db_url, lambda s: s.get(Tenant, "zhijia").assistant_name) == zhijia  # type: ignore[union-attr]
+    assert not list(tmp_path.rglob("serve.py")) or all(
+        ".d" in p.as_posix() for p in tmp_path.rglob("serve.py")
+    )
+    assert not list(bundles_dir(target.var_dir).rglob("*.py")), "nothing of it extracted on the box"
+    install_bundle(target, release["v2"])
+    assert (active_bundle(target.var_dir).version, price(target)) == ("1.1.0", Decimal("2999.00"))  # type: ignore[union-attr]
+
+
+def _swap_signature(bad: Path, donor: Path) -> None:
+    """Put ``donor``'s (valid, publisher-made) signature into ``bad``: a replayed signature."""
+    with tarfile.open(donor) as tar:
+        sig = tar.extractfile(SIGNATURE).read()  # type: ignore[union-attr]
+    work = bad.parent / f"{bad.name}.d"
+    (work / SIGNATURE).write_bytes(sig)
+    names = [p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file()]
+    write_archive(bad, work, names, first=[mf.MANIFEST, SIGNATURE])
+
+
+def test_unsigned_bundle_installs_in_demo_mode_only(
+    release: dict[str, Path], target: Config, tmp_path: Path
+) -> None:
+    unsigned = repack(release["v1"], tmp_path / "unsigned.tar.gz", lambda _r: None, key=None)
+    with pytest.raises(BundleError) as err:
+        install_bundle(target, unsigned)
+    assert err.value.code == "bundle_unsigned"
+    demo = replace(target, demo=True)
+    assert install_bundle(demo, unsigned).version == "1.0.0"
+    code = repack(release["v2"], tmp_path / "code.tar.gz", _add_file("bot/rasa/serve.py"), key=None)
+    with pytest.raises(BundleError) as err:
+        install_bundle(demo, code)
+    assert err.value.code == "bundle_forbidden_file", (
+        "demo mode waives the signature, never the data-only rule"
+    )
+
+
+def test_unlisted_member_is_refused_before_it_is_written(
+    release: dict[str, Path], target: Config, tmp_path: Path
+) -> None:
+    """A code file appended to a genuine, signed bundle: refused while unpacking, never on disk."""
+    info = tarfile.TarInfo("sitecustomize.py")
+    bad = _raw_member(
+        tmp_path / "bad.tar.gz", release["v1"], info, b"import os; os.system('touch /tmp/owned')\n"
+    )
+    with pytest.raises(BundleError) as err:
+        install_bundle(target, bad)
+    assert (err.value.code, err.value.file) == ("bundle_corrupt", "sitecustomize.py")
+    assert installed_versions(target) == []
+    assert not list(bundles_dir(target.var_dir).rglob("sitecustomize.py"))
+
+
+def test_manifest_must_lead_the_archive(release: dict[str, Path], target: Config, tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    with tarfile.open(release["v1"]) as tar:
+        tar.extractall(work, filter="data")
+    names = [p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file()]
+    write_archive(tmp_path / "late.tar.gz", work, names, first=mf.CATALOG_FILE)
+    with pytest.raises(BundleError) as err:
+        verify_bundle(target, tmp_path / "late.tar.gz")
+    assert (err.value.code, err.value.file) == ("bundle_corrupt", mf.MANIFEST)
+
+
+def test_bot_up_reverifies_the_installed_bundle(release: dict[str, Path], target: Config) -> None:
+    """A file changed or added in the installed folder after install: ``bot up`` refuses to serve it."""
+    install_bundle(target, release["v1"])
+    root = active_bundle(target.var_dir).root  # type: ignore[union-attr]
+    assert current_model(target) == active_bundle(target.var_dir).model  # type: ignore[union-attr]
+    (root / "models" / "spacy-zh" / "sitecustomize.py").write_text("print('owned')\n")
+    with pytest.raises(BundleError) as err:
+        current_model(target)
+    assert err.value.code == "bundle_corrupt"
+    (root / "models" / "spacy-zh" / "sitecustomize.py").unlink()
+    (root / mf.TENANT_FILE).write_text((root / mf.TENANT_FILE).read_text() + "\n# edited\n")
+    with pytest.raises(BundleError) as err:
+        current_model(target)
+    assert (err.value.code, err.value.file) == ("bundle_corrupt", mf.TENANT_FILE)
+
+
+def test_key_rotation_new_key_pinned_old_key_retired(
+    release: dict[str, Path], target: Config, tmp_path: Path
+) -> None:
+    """docs/bundles.md: pin the new key, install releases signed by it, then unpin the old one."""
+    from bot.bundle.signing import key_id, pinned_keys, unpin_key
+
+    new_key_path, new_pub = generate_key(tmp_path / "new", "demo")
+    new_key = load_private_key(new_key_path)
+    by_new = repack(release["v2"], tmp_path / "new.tar.gz", lambda _r: None, key=new_key)
+    with pytest.raises(BundleError) as err:
+        install_bundle(target, by_new)
+    assert err.value.code == "bundle_untrusted_key"
+    pin_key(target.var_dir, "demo", new_pub.read_bytes())
+    assert len(pinned_keys(target.var_dir, "demo")) == 2
+    install_bundle(target, by_new)
+    assert unpin_key(target.var_dir, "demo", key_id(publisher_key().public_key()))
+    with pytest.raises(BundleError) as err:
+        verify_bundle(target, release["v1"])
+    assert err.value.code == "bundle_untrusted_key", "the retired key signs nothing any more"
+
+
+def test_rasa_runs_isolated_from_its_working_folder(tmp_path: Path) -> None:
+    """A ``bot/rasa/serve.py`` in Rasa's working folder (a bundle) is not what runs."""
+    import subprocess
+
+    from bot.rasa.serve import isolated_command
+
+    evil = tmp_path / "bot" / "rasa"
+    evil.mkdir(parents=True)
+    for pkg in (tmp_path / "bot", evil):
+        (pkg / "__init__.py").write_text(f"open({str(tmp_path / 'owned')!r}, 'w').close()\n")
+    (evil / "serve.py").write_text(f"open({str(tmp_path / 'owned')!r}, 'w').close()\n")
+    config = load_config()
+    argv = isolated_command(config.engine_venv / "bin" / "python", config.project_dir, ["--version"])
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert "3.6" in done.stdout + done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "owned").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -152,12 +153,31 @@ def test_data_deletion_is_confirmed_then_executed(actions_db: Engine) -> None:
     chat = talk(actions_db, "张家")
     asked = chat.run(ActionConsentRevoke(), "consent_revoke", text="把我的数据删掉")
     assert names(asked) == ["utter_ask_delete_data"] and chat.slots["awaiting"] == "delete_data"
-    said = chat.run(ActionDeleteData(), "affirm")
+    said = chat.run(ActionDeleteData(), "affirm", text="确认删除")
     assert names(said) == ["utter_data_deleted"] and int(said[0].values["readings"]) > 0
+    assert said[0].card is not None and said[0].card["type"] == "data_erased", "the gateway finishes it"
     with Session(actions_db) as session:
         assert session.exec(select(func.count()).select_from(EnergyReading)).one() > 0, "李家 keeps hers"
     usage = chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "空调"})
     assert names(usage) == ["utter_energy_no_readings"]
+
+
+@pytest.mark.parametrize("reply", ["嗯", "好的", "对", "可以", "嗯 嗯", "不要删", "别删了"])
+def test_a_bare_yes_does_not_confirm_the_irreversible_deletion(actions_db: Engine, reply: str) -> None:
+    chat = talk(actions_db, "张家")
+    chat.run(ActionConsentRevoke(), "consent_revoke", text="把我的数据删掉")
+    said = chat.run(ActionDeleteData(), "affirm", text=reply)
+    assert names(said) == ["utter_ask_delete_data_explicit"] and chat.slots["awaiting"] == "delete_data"
+    usage = chat.run(ActionEnergyUsage(), "ask_energy_usage", {"device_type": "空调"})
+    assert names(usage)[0] == "utter_energy_usage_device", "nothing deleted"
+
+
+def test_confirm_delete_read_as_a_revocation_answers_the_pending_question(actions_db: Engine) -> None:
+    """「确认删除」 may be classified consent_revoke: while the question is pending it confirms it."""
+    chat = talk(actions_db, "张家")
+    chat.run(ActionConsentRevoke(), "consent_revoke", text="删除我的数据")
+    said = chat.run(ActionConsentRevoke(), "consent_revoke", text="确认删除")
+    assert names(said) == ["utter_data_deleted"] and chat.slots["awaiting"] is None
 
 
 def test_declining_a_deletion_keeps_the_data(actions_db: Engine) -> None:

@@ -22,7 +22,7 @@ from bot.speech.stt.base import SttError, SttInfo, SttSession
 from bot.speech.tts.worker import EngineWorker
 from tests.fakes import FakeDialogue, FakeStt, FakeTts, silence_wav
 from tests.fault_kit import DISK_FULL_TRIGGER, assert_apology, is_chinese
-from tests.gateway_kit import ZHANG, make_client
+from tests.gateway_kit import OPERATOR, ZHANG, make_client
 from tests.speech_fixtures import espeak_wav, korean_engine
 
 
@@ -44,13 +44,13 @@ async def test_a_database_refusing_writes_is_red_until_a_turn_is_recorded(
         conn.execute(text(DISK_FULL_TRIGGER))
     resp = await client.post("/api/v1/converse", json={"text": "你好", "turn_id": "t-1"}, headers=ZHANG)
     assert resp.status == 503 and (await resp.json())["error"]["code"] == "store_unavailable"
-    health = await (await client.get("/healthz")).json()
+    health = await (await client.get("/healthz", headers=OPERATOR)).json()
     assert health["components"]["database"]["ok"] is False, "SELECT 1 works, but turns cannot be recorded"
     with engine.begin() as conn:
         conn.execute(text("DROP TRIGGER disk_full"))
     resp = await client.post("/api/v1/converse", json={"text": "你好", "turn_id": "t-1"}, headers=ZHANG)
     assert resp.status == 200, "the failed turn left nothing behind: the same turn id runs now"
-    health = await (await client.get("/healthz")).json()
+    health = await (await client.get("/healthz", headers=OPERATOR)).json()
     assert health["components"]["database"]["ok"] is True
 
 
@@ -118,7 +118,7 @@ async def test_recogniser_crash_is_an_apology_and_the_next_spoken_turn_works(
         "/api/v1/converse/audio", data=wav, headers={**headers, "Idempotency-Key": "a-1"}
     )
     assert_apology(resp.status, await resp.json())
-    health = await (await client.get("/healthz")).json()
+    health = await (await client.get("/healthz", headers=OPERATOR)).json()
     stt = health["components"]["stt"]
     assert (stt["ok"], stt["required"], stt["error"]) == (False, False, "stt_crashed"), stt
     resp = await client.post(
@@ -126,7 +126,7 @@ async def test_recogniser_crash_is_an_apology_and_the_next_spoken_turn_works(
     )
     body = await resp.json()
     assert resp.status == 200 and body["transcript"] and body["replies"], body
-    health = await (await client.get("/healthz")).json()
+    health = await (await client.get("/healthz", headers=OPERATOR)).json()
     assert health["components"]["stt"]["ok"] is True, "green again once it recognised an utterance"
 
 
@@ -141,9 +141,9 @@ async def test_synthesiser_hang_is_cut_by_the_watchdog_and_the_next_run_speaks(
     try:
         async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
             first = await voice_run(ws, pcm)
-            red = (await (await client.get("/healthz")).json())["components"]["tts"]
+            red = (await (await client.get("/healthz", headers=OPERATOR)).json())["components"]["tts"]
             second = await voice_run(ws, pcm)
-            green = (await (await client.get("/healthz")).json())["components"]["tts"]
+            green = (await (await client.get("/healthz", headers=OPERATOR)).json())["components"]["tts"]
     finally:
         tts.worker.close()
     assert (red["ok"], red["error"], green["ok"]) == (False, "tts_timeout", True), (red, green)

@@ -19,7 +19,7 @@ from bot.speech.settings import SpeechSettings
 from bot.store.db import utcnow
 from bot.store.models import Conversation
 from tests.fakes import FakeDialogue, FakeStates, FakeStt
-from tests.gateway_kit import make_client, no_speech
+from tests.gateway_kit import OPERATOR, make_client, no_speech
 
 ZHANG = {"Authorization": "Bearer demo-zhang-speaker"}
 ZHANG_PANEL = {"Authorization": "Bearer demo-zhang-panel"}
@@ -35,7 +35,9 @@ def dialogue() -> FakeDialogue:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue) -> Client:
-    config = Config(actions_port=1)  # nothing listens there: the action server reads as down
+    config = Config(
+        actions_port=1, extra={"gateway": {"health_cache_s": 0}}
+    )  # nothing listens there: the action server reads as down
     return await aiohttp_client(create_app(config, engine=demo_db, dialogue=dialogue, speech=no_speech()))
 
 
@@ -167,14 +169,14 @@ async def test_dialogue_failure_is_a_503_with_an_apology(client: Client, dialogu
 
 
 async def test_health_reports_each_component(client: Client, dialogue: FakeDialogue) -> None:
-    resp = await client.get("/healthz")
+    resp = await client.get("/healthz", headers=OPERATOR)
     body = await resp.json()
     assert resp.status == 503, "the action server is not running in this test"
     assert body["components"]["database"] == {"ok": True}
     assert body["components"]["rasa"] == {"ok": True, "model": "fake"}
     assert body["components"]["actions"]["ok"] is False
     dialogue.down = True
-    body = await (await client.get("/healthz")).json()
+    body = await (await client.get("/healthz", headers=OPERATOR)).json()
     assert body["components"]["rasa"]["ok"] is False
 
 
@@ -187,9 +189,9 @@ async def test_unknown_routes_are_json_404(client: Client) -> None:
 async def test_health_names_the_folder_to_provision_when_no_speech_model_is_there(
     aiohttp_client: Any, demo_db: Engine, dialogue: FakeDialogue, tmp_path: Path
 ) -> None:
-    config = Config(actions_port=1, models_dir=tmp_path / "models")
+    config = Config(actions_port=1, models_dir=tmp_path / "models", extra={"gateway": {"health_cache_s": 0}})
     client = await aiohttp_client(create_app(config, engine=demo_db, dialogue=dialogue))
-    body = await (await client.get("/healthz")).json()
+    body = await (await client.get("/healthz", headers=OPERATOR)).json()
     stt = body["components"]["stt"]
     assert stt["ok"] is False and stt["required"] is False
     assert str(tmp_path / "models" / "stt" / "vosk-model-small-cn-0.22") in stt["error"]
@@ -215,13 +217,13 @@ async def test_health_is_200_degraded_when_only_speech_is_down(
 
     health.router.add_get("/health", ok)
     actions = await aiohttp_client(health)
-    config = Config(actions_port=actions.port)
+    config = Config(actions_port=actions.port, extra={"gateway": {"health_cache_s": 0}})
     client = await aiohttp_client(create_app(config, engine=demo_db, dialogue=dialogue, speech=no_speech()))
-    resp = await client.get("/healthz")
+    resp = await client.get("/healthz", headers=OPERATOR)
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "degraded"
     dialogue.down = True
-    resp = await client.get("/healthz")
+    resp = await client.get("/healthz", headers=OPERATOR)
     assert resp.status == 503 and (await resp.json())["status"] == "down"
 
 

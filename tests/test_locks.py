@@ -20,7 +20,7 @@ from bot.gateway.app import create_app
 from bot.store.repo import Principal
 from bot.testing.harness import free_port
 from tests.fakes import FakeDialogue
-from tests.gateway_kit import ZHANG, no_speech
+from tests.gateway_kit import OPERATOR, ZHANG, no_speech
 
 
 async def overlap(locks_a: DeviceLocks, locks_b: DeviceLocks, device_a: int, device_b: int) -> bool:
@@ -95,7 +95,11 @@ async def test_turn_runner_asks_its_locks_before_touching_the_dialogue(engine: E
 async def test_a_turn_with_redis_down_is_refused_with_an_apology_and_an_error_event(
     aiohttp_client: Any, tmp_path: Path, demo_db: Engine
 ) -> None:
-    config = Config(var_dir=tmp_path, lock_store_url=f"redis://127.0.0.1:{free_port()}/0")
+    config = Config(
+        var_dir=tmp_path,
+        lock_store_url=f"redis://127.0.0.1:{free_port()}/0",
+        extra={"gateway": {"health_cache_s": 0}},
+    )
     dialogue = FakeDialogue()
     app = create_app(config, engine=demo_db, dialogue=dialogue, speech=no_speech())
     client = await aiohttp_client(app)
@@ -104,6 +108,6 @@ async def test_a_turn_with_redis_down_is_refused_with_an_apology_and_an_error_ev
     assert resp.status == 503 and body["error"]["code"] == "lock_unavailable"
     assert [e["type"] for e in body["events"]] == ["error"] and "抱歉" in body["events"][0]["data"]["message"]
     assert dialogue.calls == [], "the turn never ran"
-    health = await client.get("/healthz")
+    health = await client.get("/healthz", headers=OPERATOR)
     report = await health.json()
     assert health.status == 503 and report["components"]["lock_store"]["ok"] is False

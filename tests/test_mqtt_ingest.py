@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
@@ -100,7 +101,8 @@ def test_the_result_goes_back_to_the_source() -> None:
 
 
 def test_mqtt_url_gives_host_prefix_and_a_client_id_per_prefix() -> None:
-    assert broker("mqtt://127.0.0.1:1883") == Broker("127.0.0.1", 1883, "bot", "bot-ingest-bot")
+    host = socket.gethostname()
+    assert broker("mqtt://127.0.0.1:1883") == Broker("127.0.0.1", 1883, "bot", f"bot-ingest-bot-{host}")
     found = broker("mqtt://u:p@mq.local/acme/prod?client_id=ingest-a")
     assert (found.host, found.port, found.prefix, found.client_id) == (
         "mq.local",
@@ -109,7 +111,9 @@ def test_mqtt_url_gives_host_prefix_and_a_client_id_per_prefix() -> None:
         "ingest-a",
     )
     assert (found.username, found.password) == ("u", "p")
-    assert broker("mqtt://h/acme/prod").client_id == "bot-ingest-acme-prod"
+    assert broker("mqtt://h/acme/prod").client_id == f"bot-ingest-acme-prod-{socket.gethostname()}", (
+        "one per machine"
+    )
 
 
 @pytest.mark.parametrize("url", ["http://h:1883", "mqtt://", "mqtt://h/bot/+/x"])

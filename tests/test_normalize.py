@@ -38,6 +38,7 @@ def test_intent_commands_are_refused(text: str) -> None:
         ("   ", "text_empty"),
         ("\u200b\u0000", "text_empty"),
         ("电" * (MAX_TEXT_CHARS + 1), "text_too_long"),
+        ("\ufdfa" * 30, "text_too_long"),  # 30 characters NFKC-expand to 540
     ],
 )
 def test_bad_text_gets_a_clear_code(raw: object, code: str) -> None:

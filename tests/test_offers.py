@@ -327,3 +327,43 @@ def no_household_engine() -> Iterator[Engine]:
 def test_unknown_household_is_not_found(no_household_engine: Engine) -> None:
     with Session(no_household_engine) as session, pytest.raises(NotFoundError):
         offers.decide(session, _ctx(42), [INSTALLMENT], T0)
+
+
+def test_two_turns_at_once_cannot_both_pass_the_cap(
+    file_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Check and insert are one critical section per household: with the window between them widened,
+    the second decision waits for the first and is refused by the cap (not a second offer, not an error)."""
+    import threading
+    import time as clock
+
+    with Session(file_engine) as session:
+        hid = _household(session)
+        consent.grant(session, hid, "energy_data", channel="voice", notice_version="v1", now=T0)
+    real_gate = offers._proactive_gate
+
+    def slow_gate(*args: object) -> RefusalReason | None:
+        verdict = real_gate(*args)  # type: ignore[arg-type]
+        clock.sleep(0.3)  # the other turn runs meanwhile
+        return verdict
+
+    monkeypatch.setattr(offers, "_proactive_gate", slow_gate)
+    results: list[object] = []
+
+    def turn() -> None:
+        with Session(file_engine) as session:
+            try:
+                results.append(offers.decide(session, _ctx(hid, "s1"), [UPGRADE], T0, Caps(per_session=1)))
+            except StoreError as err:
+                results.append(err)
+
+    threads = [threading.Thread(target=turn) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not [r for r in results if isinstance(r, StoreError)], results
+    offered = [r for r in results if getattr(r, "offer", None) is not None]
+    assert len(offered) == 1 and _audit_rows(file_engine) == 1
+    refused = [r for r in results if r not in offered]
+    assert refused[0].reason is RefusalReason.SESSION_CAP  # type: ignore[attr-defined]

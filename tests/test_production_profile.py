@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.stack.supervisor import group_members
-from bot.testing.harness import RunningStack, free_port, make_stack
+from bot.testing.harness import RunningStack, free_port, make_stack, operator_health
 from tests.fault_proxy import ThreadedProxy
 from tests.scale_kit import (
     AMQP_URL,
@@ -66,7 +66,7 @@ def child_running(stack: RunningStack, marker: str) -> int:
 
 def health(stack: RunningStack) -> tuple[int, dict[str, Any]]:
     try:
-        with urllib.request.urlopen(f"{stack.url}/healthz", timeout=15) as resp:
+        with urllib.request.urlopen(operator_health(stack.url), timeout=15) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
@@ -192,13 +192,42 @@ def test_a_tracker_store_outage_is_refused_and_reported_not_answered_from_memory
         status, body = stack.converse(ZHANG, "冰箱这个月用了多少电", turn_id="outage-1")
         assert status == 503 and body["error"]["code"] == "tracker_store_unavailable", body
         assert [e["type"] for e in body["events"]] == ["error"]
-        code, report = health(stack)
-        assert code == 503 and not report["components"]["tracker_store"]["ok"], report
+        report = wait_health(stack, 503, timeout=5)  # /healthz serves one report per ~1 s
+        assert not report["components"]["tracker_store"]["ok"], report
     finally:
         tracker_proxy.restore()
     wait_health(stack, 200, timeout=120)
     status, body = stack.converse(ZHANG, "冰箱这个月用了多少电", turn_id="outage-1")
     assert status == 200 and body["replies"], "the refused turn was not stored: the retry runs it"
+
+
+def test_erasure_deletes_the_households_trackers_from_postgresql(
+    prod: tuple[RunningStack, ProductionProfile],
+) -> None:
+    """「删除我的数据」 with Rasa's SQL tracker store: the household's rows of ``events`` are gone."""
+    stack, profile = prod
+    for token in (ZHANG, LI):
+        assert stack.converse(token, "我家保险柜密码是紫色长颈鹿七号")[0] == 200
+
+    def senders(name: str) -> set[object]:
+        query = "SELECT c.id FROM conversation c JOIN household h ON h.id = c.household_id WHERE h.name = %s"
+        return {row[0] for row in pg_rows(profile.app_db, query, name)}
+
+    def tracker_rows(ids: set[object]) -> int:
+        rows = pg_rows(profile.tracker_db, "SELECT sender_id FROM events")
+        return sum(1 for row in rows if row[0] in ids)
+
+    zhang, li = senders("张家"), senders("李家")
+    assert tracker_rows(zhang) > 0 and tracker_rows(li) > 0
+    req = urllib.request.Request(
+        f"{stack.url}/api/v1/me/data", method="DELETE", headers={"Authorization": "Bearer demo-zhang-panel"}
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        body = json.loads(resp.read())
+    assert body["trackers_erased"] == len(zhang)
+    assert tracker_rows(zhang) == 0 and senders("张家") == set()
+    assert tracker_rows(li) > 0, "another household's trackers stay"
+    assert stack.converse(ZHANG, "你好")[0] == 200, "the household is still served"
 
 
 def test_a_tracker_store_at_a_closed_port_stops_bot_up_clearly(tmp_path: Path) -> None:

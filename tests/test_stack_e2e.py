@@ -17,7 +17,7 @@ from bot.seed.demo import DEMO_TENANT_ID
 from bot.stack.supervisor import group_members
 from bot.store.db import make_engine, utcnow
 from bot.store.models import Device, EnergyReading, Household, Tenant
-from bot.testing.harness import RunningStack, alive, make_stack
+from bot.testing.harness import RunningStack, alive, make_stack, operator_health
 
 pytestmark = pytest.mark.stack
 
@@ -107,7 +107,7 @@ def test_health_lists_every_component_and_the_text_path_is_green(stack: RunningS
     import json
     import urllib.request
 
-    with urllib.request.urlopen(f"{stack.url}/healthz", timeout=5) as resp:
+    with urllib.request.urlopen(operator_health(stack.url), timeout=5) as resp:
         body = json.loads(resp.read())
     components = body["components"]
     assert {"database", "rasa", "actions", "stt", "tts"} <= set(components)

@@ -424,3 +424,11 @@ def test_more_energy_than_a_device_can_use_is_rejected_and_the_batch_keeps_the_r
     assert report.stored == 1 and len(report.rejected) == 1
     assert "more than this device can use" in report.rejected[0].reason
     assert _stored_kwh(session) == D("0.900")
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "１"])
+def test_a_device_id_of_non_ascii_digits_is_a_record_error(raw: str) -> None:
+    from bot.telemetry.records import RecordError, device_id
+
+    with pytest.raises(RecordError):
+        device_id(raw)

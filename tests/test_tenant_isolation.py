@@ -176,6 +176,7 @@ HOUSEHOLD: dict[tuple[str, str], Call] = {
     ("get", "/api/v1/me/complaints"): _json("GET", "/api/v1/me/complaints"),
     ("get", "/api/v1/me/offers/{offer_id}"): _json("GET", "/api/v1/me/offers/{offer_id}"),
     ("delete", "/api/v1/me/data"): _json("DELETE", "/api/v1/me/data"),
+    ("get", "/api/v1/me/export"): _json("GET", "/api/v1/me/export"),
     ("get", "/api/v1/me/applications/{offer_id}"): _json("GET", "/api/v1/me/applications/{offer_id}"),
     ("post", "/api/v1/me/applications/{offer_id}/confirm"): _json(
         "POST", "/api/v1/me/applications/{offer_id}/confirm"

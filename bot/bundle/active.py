@@ -7,7 +7,6 @@ symlinks to a version folder, each replaced atomically). Nothing here writes.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,16 +80,14 @@ def bundle_health(var_dir: Path, loaded_model: str | None) -> dict[str, Any] | N
     return info
 
 
-def serving_command(
-    model: Path, project_dir: Path, argv: list[str], env: dict[str, str]
-) -> tuple[list[str], dict[str, str]]:
-    """Rasa's command and environment: run from the bundle folder of ``model`` (if any).
+def serving_command(model: Path, project_dir: Path, argv: list[str]) -> list[str]:
+    """Rasa's command: run from the bundle folder of ``model`` (if any).
 
     The model's ``config.yml`` names ``models/spacy-zh`` relative to the working folder, so Rasa
-    started there loads the bundle's spaCy pipeline; ``PYTHONPATH`` keeps ``bot.nlu`` importable.
+    started there loads the bundle's spaCy pipeline. ``argv`` must keep that folder off ``sys.path``
+    (``bot.rasa.serve.isolated_command``): a bundle is data and never importable.
     """
     root = model.parent.parent
     if root.resolve() == project_dir.resolve() or read_installed(root) is None:
-        return argv, env
-    path = os.pathsep.join(p for p in (str(project_dir), env.get("PYTHONPATH", "")) if p)
-    return ["env", "-C", str(root), *argv], {**env, "PYTHONPATH": path}
+        return argv
+    return ["env", "-C", str(root), *argv]

@@ -38,9 +38,10 @@ def _info(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def write_archive(out: Path, root: Path, names: list[str], first: str) -> None:
-    """Write ``first`` then ``names`` (sorted) from ``root`` into a reproducible ``out`` (tar.gz)."""
-    ordered = [first, *sorted(n for n in names if n != first)]
+def write_archive(out: Path, root: Path, names: list[str], first: str | list[str]) -> None:
+    """Write ``first`` (one name or several, in order) then ``names`` (sorted) into a reproducible tar.gz."""
+    head = [first] if isinstance(first, str) else first
+    ordered = [*head, *sorted(n for n in names if n not in head)]
     with (
         out.open("wb") as raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
@@ -91,8 +92,39 @@ def _copy(src: IO[bytes], dest: Path) -> Extracted:
     return Extracted(digest.hexdigest(), size)
 
 
-def extract(archive: Path, dest: Path) -> dict[str, Extracted]:
-    """Unpack regular files into the empty folder ``dest``, hashing them; refuses anything unsafe."""
+def read_head(archive: Path, names: tuple[str, ...], limit: int) -> dict[str, bytes]:
+    """The leading members of ``archive`` named in ``names`` (in that order), read without extracting.
+
+    Stops at the first member not in ``names``: the manifest and its signature lead the archive, so
+    they are checked before a single byte of anything else is written.
+    """
+    head: dict[str, bytes] = {}
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            for info in tar:
+                rel = member_path(info)
+                if rel is None or str(rel) not in names or str(rel) in head:
+                    break
+                if info.size > limit:
+                    raise BundleError(
+                        "清单或签名过大", "manifest too large", code="bundle_too_large", file=str(rel)
+                    )
+                src = tar.extractfile(info)
+                head[str(rel)] = src.read() if src is not None else b""
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise corrupt(archive.name, "包文件已损坏", f"archive is damaged ({err})") from err
+    except FileNotFoundError as err:
+        raise BundleError(
+            "找不到包文件", "no such bundle file", code="bundle_not_found", file=str(archive)
+        ) from err
+    return head
+
+
+def extract(archive: Path, dest: Path, listed: frozenset[str] | None = None) -> dict[str, Extracted]:
+    """Unpack regular files into the empty folder ``dest``, hashing them; refuses anything unsafe.
+
+    With ``listed``, a member not in it is refused before it is written.
+    """
     found: dict[str, Extracted] = {}
     total = 0
     try:
@@ -105,6 +137,8 @@ def extract(archive: Path, dest: Path) -> dict[str, Extracted]:
                     continue
                 if str(rel) in found:
                     raise corrupt(str(rel), "包内文件重复", "duplicate member")
+                if listed is not None and str(rel) not in listed:
+                    raise corrupt(str(rel), "包内有清单未列出的文件", "file not listed in the manifest")
                 total += info.size
                 if total > MAX_TOTAL_BYTES:
                     raise BundleError("包过大", "bundle too large", code="bundle_too_large")

@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
 from bot.bundle import manifest as mf
 from bot.bundle.archive import write_archive
 from bot.bundle.engine import engine_versions, model_rasa_version, stt_reference
 from bot.bundle.errors import BundleError
+from bot.bundle.signing import SIGNATURE, sign_manifest
 from bot.config import Config
 from bot.conversation.grammar import GrammarState, phrases_for
 from bot.errors import NotFoundError
@@ -108,9 +110,18 @@ def model_fingerprint(model: Path) -> str:
 
 
 def build_bundle(
-    config: Config, tenant: str, out_dir: Path, version: str | None = None, model: Path | None = None
+    config: Config,
+    tenant: str,
+    out_dir: Path,
+    version: str | None = None,
+    model: Path | None = None,
+    key: Ed25519PrivateKey | None = None,
 ) -> Built:
-    """Train if needed, gather everything for ``tenant``, write ``bundle-<tenant>-<version>.tar.gz``."""
+    """Train if needed, gather everything for ``tenant``, write ``bundle-<tenant>-<version>.tar.gz``.
+
+    With ``key`` (the tenant's publisher key) the manifest is signed; without, the bundle installs
+    only on a box in demo mode.
+    """
     if version is not None:
         mf.check_version(version)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -133,8 +144,12 @@ def build_bundle(
             files=entries,
         ).sealed()
         (root / mf.MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        head = [mf.MANIFEST]
+        if key is not None:
+            (root / SIGNATURE).write_bytes(sign_manifest((root / mf.MANIFEST).read_bytes(), key))
+            head.append(SIGNATURE)
         partial = Path(tmp) / "bundle.tar.gz"
-        write_archive(partial, root, [e.path for e in entries], first=mf.MANIFEST)
+        write_archive(partial, root, [e.path for e in entries], first=head)
         target = out_dir / f"bundle-{tenant}-{manifest.version}.tar.gz"
         os.replace(partial, target)
     digest = file_sha256(target)

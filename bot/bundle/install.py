@@ -19,8 +19,9 @@ from pathlib import Path
 from bot.bundle import manifest as mf
 from bot.bundle.active import ACTIVE, PREVIOUS, InstalledBundle, bundles_dir, linked, read_installed
 from bot.bundle.archive import Extracted
-from bot.bundle.errors import BundleError, mismatch
-from bot.bundle.verify import Verified, check_contents, check_engine, check_files, verify_into
+from bot.bundle.errors import BundleError, corrupt, mismatch
+from bot.bundle.signing import SIGNATURE
+from bot.bundle.verify import Verified, check_contents, check_engine, check_files, trust_manifest, verify_into
 from bot.config import Config
 from bot.finance.catalog_io import import_catalog
 from bot.speech.registry import file_sha256
@@ -125,15 +126,37 @@ def install_bundle(
         return verified.manifest
 
 
+def _installed_files(root: Path) -> dict[str, Extracted]:
+    """Every file under ``root`` hashed; a link or special file there is refused."""
+    files: dict[str, Extracted] = {}
+    for path in root.rglob("*"):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink() or not (path.is_dir() or path.is_file()):
+            raise BundleError(
+                "已安装的包内出现链接或特殊文件",
+                "link or special file",
+                code="bundle_unsafe_member",
+                file=rel,
+            )
+        if path.is_file():
+            files[rel] = Extracted(file_sha256(path), path.stat().st_size)
+    return files
+
+
 def load_installed(config: Config, root: Path) -> Verified:
-    """Re-check an unpacked bundle on disk (every checksum, contents, engine) before re-using it."""
-    files = {
-        p.relative_to(root).as_posix(): Extracted(file_sha256(p), p.stat().st_size)
-        for p in root.rglob("*")
-        if p.is_file()
-    }
-    manifest = mf.parse_manifest((root / mf.MANIFEST).read_text(encoding="utf-8"))
-    check_files(manifest, files)
+    """Re-check an unpacked bundle on disk before re-using it (``bot up``, ``rollback``).
+
+    The same checks as an install: signature under a key pinned for its tenant, data-only paths,
+    every checksum, nothing unlisted, contents and engine.
+    """
+    try:
+        raw = {
+            name: (root / name).read_bytes() for name in (mf.MANIFEST, SIGNATURE) if (root / name).is_file()
+        }
+    except OSError as err:
+        raise corrupt(mf.MANIFEST, "无法读取已安装的包", f"cannot read installed bundle ({err})") from err
+    manifest = trust_manifest(config, raw).manifest
+    check_files(manifest, _installed_files(root))
     tenant, catalog = check_contents(root, manifest)
     check_engine(config, root, manifest)
     return Verified(root, manifest, tenant, catalog)

@@ -23,6 +23,12 @@ STT_REF_FILE = "stt/model.json"
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _RESERVED = frozenset({"active", "previous"})
+DATA_FILES = frozenset({TENANT_FILE, CATALOG_FILE, GRAMMAR_FILE, STT_REF_FILE})
+"""The only files a bundle may ship besides its model and spaCy pipeline: data, never code."""
+SPACY_SUFFIXES = frozenset({"", ".json", ".jsonl", ".cfg", ".txt", ".bin", ".msgpack", ".npy"})
+"""File kinds of a spaCy pipeline folder (config, vocab, patterns, jieba dictionary): no code."""
+_FINGERPRINT_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_SPACY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,36 @@ class Manifest:
     def entry(self, path: str) -> FileEntry | None:
         """The entry for ``path``, if listed."""
         return next((f for f in self.files if f.path == path), None)
+
+
+def allowed_path(path: str, model: str) -> bool:
+    """True for a data path a bundle may carry: the model, the spaCy pipeline's data, tenant files."""
+    if path in DATA_FILES or path == model:
+        return True
+    prefix = f"{SPACY_DIR}/"
+    if not path.startswith(prefix):
+        return False
+    parts = path[len(prefix) :].split("/")
+    if len(parts) > 3 or not all(_SPACY_NAME_RE.match(p) for p in parts):
+        return False
+    name = parts[-1]
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    return suffix in SPACY_SUFFIXES and not name.startswith("__")
+
+
+def check_paths(manifest: Manifest) -> None:
+    """Refuse a manifest listing anything but data (a ``.py`` file, another folder, a second model)."""
+    if not _FINGERPRINT_RE.match(manifest.fingerprint):
+        raise _bad("'fingerprint' must be letters and digits")
+    for entry in manifest.files:
+        if not allowed_path(entry.path, manifest.model):
+            raise BundleError(
+                "包内只允许数据文件（模型、分词管线、厂商配置、目录），不允许代码或其他文件",
+                "only data files are allowed (model, spaCy pipeline, tenant config, catalog, "
+                "speech model reference)",
+                code="bundle_forbidden_file",
+                file=entry.path,
+            )
 
 
 def check_version(version: str) -> str:

@@ -1,21 +1,28 @@
-"""``bot bundle verify``: structure, manifest, every checksum, contents, engine compatibility."""
+"""``bot bundle verify``: signature, data-only paths, structure, every checksum, contents, engine.
+
+The manifest and its signature are read from the head of the archive and checked (signature under
+a key pinned for the bundle's tenant, every listed path a data path) before anything is extracted.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.bundle import manifest as mf
-from bot.bundle.archive import Extracted, extract
+from bot.bundle.archive import Extracted, extract, read_head
 from bot.bundle.engine import engine_versions, model_rasa_version
 from bot.bundle.errors import BundleError, corrupt, mismatch
+from bot.bundle.signing import SIGNATURE, verify_signature
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.finance.catalog_parse import Catalog, CatalogRejected, parse_json_catalog
 from bot.tenants.config import TenantConfig, load_tenant_config
 
+MAX_MANIFEST_BYTES = 4 << 20
 REQUIRED = (mf.TENANT_FILE, mf.CATALOG_FILE, mf.GRAMMAR_FILE, mf.STT_REF_FILE, f"{mf.SPACY_DIR}/meta.json")
 
 
@@ -29,15 +36,39 @@ class Verified:
     catalog: Catalog
 
 
-def _read_manifest(root: Path, files: dict[str, Extracted]) -> mf.Manifest:
-    if mf.MANIFEST not in files:
-        raise corrupt(mf.MANIFEST, "缺少清单文件", "manifest.json is missing")
-    if files[mf.MANIFEST].size > 4 << 20:
-        raise BundleError("清单文件过大", "manifest too large", code="bundle_too_large", file=mf.MANIFEST)
+@dataclass(frozen=True)
+class Trusted:
+    """A manifest whose signature and paths passed, with the exact bytes that were checked."""
+
+    manifest: mf.Manifest
+    raw: dict[str, bytes]
+    """``manifest.json`` (and ``manifest.sig`` when signed) as read."""
+    key_id: str | None
+    """The pinned key that signed it; None for an unsigned bundle accepted in demo mode."""
+
+
+def trust_manifest(config: Config, raw: dict[str, bytes]) -> Trusted:
+    """Parse ``manifest.json``, verify its signature for its own tenant, allow only data paths."""
+    if mf.MANIFEST not in raw:
+        raise corrupt(
+            mf.MANIFEST, "缺少清单文件（必须是包内第一个文件）", "manifest.json must lead the archive"
+        )
     try:
-        return mf.parse_manifest((root / mf.MANIFEST).read_text(encoding="utf-8"))
+        manifest = mf.parse_manifest(raw[mf.MANIFEST].decode("utf-8"))
     except UnicodeDecodeError as err:
         raise corrupt(mf.MANIFEST, "清单文件不是 UTF-8", "manifest is not UTF-8") from err
+    kid = verify_signature(
+        config.var_dir, manifest.tenant, raw[mf.MANIFEST], raw.get(SIGNATURE), demo=config.demo
+    )
+    mf.check_paths(manifest)
+    return Trusted(manifest, raw, kid)
+
+
+def _same_head(trusted: Trusted, files: dict[str, Extracted]) -> None:
+    """The files extracted are the ones whose bytes were verified (the archive did not change since)."""
+    for name, data in trusted.raw.items():
+        if files.get(name) != Extracted(hashlib.sha256(data).hexdigest(), len(data)):
+            raise corrupt(name, "包文件在校验期间被改动", "archive changed while it was verified")
 
 
 def check_files(manifest: mf.Manifest, files: dict[str, Extracted]) -> None:
@@ -48,7 +79,7 @@ def check_files(manifest: mf.Manifest, files: dict[str, Extracted]) -> None:
             raise corrupt(entry.path, "包内缺少文件", "file listed in the manifest is missing")
         if (got.sha256, got.size) != (entry.sha256, entry.size):
             raise corrupt(entry.path, "文件校验和不符", "checksum or size mismatch")
-    listed = {e.path for e in manifest.files} | {mf.MANIFEST}
+    listed = {e.path for e in manifest.files} | {mf.MANIFEST, SIGNATURE}
     for extra in sorted(set(files) - listed):
         raise corrupt(extra, "包内有清单未列出的文件", "file not listed in the manifest")
     for name in REQUIRED:
@@ -111,8 +142,10 @@ def check_engine(config: Config, root: Path, manifest: mf.Manifest) -> None:
 
 def verify_into(config: Config, archive: Path, dest: Path) -> Verified:
     """Unpack ``archive`` into the empty folder ``dest`` and run every check."""
-    files = extract(archive, dest)
-    manifest = _read_manifest(dest, files)
+    trusted = trust_manifest(config, read_head(archive, (mf.MANIFEST, SIGNATURE), MAX_MANIFEST_BYTES))
+    manifest = trusted.manifest
+    files = extract(archive, dest, frozenset({e.path for e in manifest.files} | set(trusted.raw)))
+    _same_head(trusted, files)
     check_files(manifest, files)
     tenant, catalog = check_contents(dest, manifest)
     check_engine(config, dest, manifest)

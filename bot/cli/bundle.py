@@ -10,8 +10,10 @@ from typing import Any
 from bot.bundle.active import ACTIVE, PREVIOUS, InstalledBundle, linked
 from bot.bundle.build import build_bundle
 from bot.bundle.engine import stt_notice, stt_reference
+from bot.bundle.errors import BundleError
 from bot.bundle.install import install_bundle, installed, rollback
 from bot.bundle.manifest import Manifest
+from bot.bundle.signing import generate_key, key_id, load_private_key, pin_key, pinned_keys, unpin_key
 from bot.bundle.verify import verify_bundle
 from bot.config import Config
 from bot.speech.settings import SpeechSettings
@@ -29,7 +31,25 @@ def register(subparsers: Any) -> None:
     )
     build.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
     build.add_argument("--version", help="bundle version (default: <date>.<content hash>)")
+    build.add_argument(
+        "--key", type=Path, help="the tenant's Ed25519 publisher key (unsigned: demo boxes only)"
+    )
     build.set_defaults(handler=_build)
+    keygen = actions.add_parser("keygen", help="make a tenant's publisher key pair (build machine)")
+    keygen.add_argument("--tenant", required=True)
+    keygen.add_argument("--out", type=Path, required=True, help="folder for <tenant>.key and <tenant>.pub")
+    keygen.set_defaults(handler=_keygen)
+    trust = actions.add_parser("trust", help="pin a tenant's publisher public key on this box")
+    trust.add_argument("--tenant", required=True)
+    trust.add_argument("public_key", type=Path)
+    trust.set_defaults(handler=_trust)
+    untrust = actions.add_parser("untrust", help="stop trusting a publisher key (after a rotation)")
+    untrust.add_argument("--tenant", required=True)
+    untrust.add_argument("key_id")
+    untrust.set_defaults(handler=_untrust)
+    keys = actions.add_parser("keys", help="publisher keys pinned on this box")
+    keys.add_argument("--tenant", required=True)
+    keys.set_defaults(handler=_keys)
     verify = actions.add_parser("verify", help="check an archive without installing it")
     verify.add_argument("file", type=Path)
     verify.add_argument("--json", action="store_true", help="print the manifest as JSON")
@@ -54,8 +74,42 @@ def _summary(manifest: Manifest) -> str:
 
 
 def _build(args: argparse.Namespace, config: Config) -> int:
-    built = build_bundle(config, args.tenant, args.out, args.version)
-    print(f"✓ bundle written: {built.path}\n  sha256 {built.sha256}\n{_summary(built.manifest)}")
+    key = load_private_key(args.key) if args.key else None
+    built = build_bundle(config, args.tenant, args.out, args.version, key=key)
+    signed = f"signed by key {key_id(key.public_key())}" if key else "UNSIGNED (installs only in demo mode)"
+    print(f"✓ bundle written: {built.path}\n  sha256 {built.sha256}\n  {signed}\n{_summary(built.manifest)}")
+    return 0
+
+
+def _keygen(args: argparse.Namespace, config: Config) -> int:
+    private, public = generate_key(args.out, args.tenant)
+    print(f"✓ private key {private} (keep it on the build machine)\n  public key {public} (pin it on boxes)")
+    return 0
+
+
+def _trust(args: argparse.Namespace, config: Config) -> int:
+    try:
+        pem = args.public_key.read_bytes()
+    except OSError as err:
+        raise BundleError(
+            "无法读取公钥文件", f"cannot read {args.public_key}", code="bundle_key_invalid"
+        ) from err
+    kid = pin_key(config.var_dir, args.tenant, pem)
+    print(f"✓ key {kid} trusted for tenant {args.tenant}")
+    return 0
+
+
+def _untrust(args: argparse.Namespace, config: Config) -> int:
+    if not unpin_key(config.var_dir, args.tenant, args.key_id):
+        print(f"key {args.key_id} was not trusted for tenant {args.tenant}")
+        return 1
+    print(f"✓ key {args.key_id} no longer trusted for tenant {args.tenant}")
+    return 0
+
+
+def _keys(args: argparse.Namespace, config: Config) -> int:
+    for kid in pinned_keys(config.var_dir, args.tenant):
+        print(kid)
     return 0
 
 

@@ -21,7 +21,9 @@ from sqlalchemy.engine import Engine
 from bot.conversation.boundary import split
 from bot.conversation.dialogue import Dialogue, Reply
 from bot.conversation.dialogue_state import DialogueState, NoStateReader, StateReader
+from bot.conversation.erasure import ERASED_CARD, complete_erasure
 from bot.conversation.locks import DeviceLocks, LocalLocks
+from bot.conversation.trackers import NoTrackers, TrackerEraser
 from bot.events import EventLog, EventType
 from bot.store.db import session_scope, utcnow
 from bot.store.models import Turn
@@ -79,8 +81,10 @@ class TurnRunner:
         idle: timedelta,
         states: StateReader | None = None,
         locks: DeviceLocks | None = None,
+        trackers: TrackerEraser | None = None,
     ):
         self._engine = engine
+        self._trackers = trackers or NoTrackers()
         self._dialogue = dialogue
         self._idle = idle
         self._states_reader = states or NoStateReader()
@@ -160,6 +164,9 @@ class TurnRunner:
         if request.transcript is not None:
             outcome["transcript"] = request.transcript
         await asyncio.to_thread(self._finish, device_id, conversation_id, request.turn_id, outcome)
+        if any(r.card is not None and r.card.get("type") == ERASED_CARD for r in replies):
+            await complete_erasure(self._engine, self._trackers, household_id)  # Rasa is done with it
+            self._states.pop(device_id, None)
         return outcome
 
     async def _read_state(self, conversation_id: str, replies: list[Reply]) -> DialogueState:

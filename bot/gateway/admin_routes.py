@@ -42,7 +42,7 @@ async def _in_session(request: web.Request, work: Callable[[Session], T]) -> T:
 
 def _int_id(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # 「²」 is a digit to isdigit()
         raise InputError(f"{name} 必须是数字", code=f"bad_{name}")
     return int(raw)
 

@@ -26,6 +26,7 @@ from bot.gateway import (
     device_routes,
     events_routes,
     everyday_routes,
+    jobs,
     nlu_routes,
     openapi,
     panel_routes,
@@ -37,7 +38,9 @@ from bot.gateway import (
     voice_routes,
 )
 from bot.gateway.events_routes import EVENTS, EventHub
+from bot.gateway.health import HEALTH_CACHE, HealthCache
 from bot.gateway.infra_health import INFRA, InfraHealth
+from bot.gateway.jobs import TRACKERS, make_trackers
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
 from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
 from bot.gateway.settings import GatewaySettings
@@ -116,6 +119,7 @@ def create_app(
     app[LIMITER] = RateLimiter(settings.rate_per_s, settings.burst)
     app[STORE_HEALTH] = StoreHealth()
     app[INFRA] = InfraHealth(config)
+    app[HEALTH_CACHE] = HealthCache(settings.health_cache_s)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[ENGINE] = engine or make_engine(config.db_url)
@@ -130,7 +134,8 @@ def create_app(
         idle = timedelta(minutes=config.session_idle_minutes)
         reader = states or _state_reader(app, config, dialogue, settings.read_dialogue_state)
         locks = make_locks(config.lock_store_url, config.lock_key_prefix)
-        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks)
+        app[TRACKERS] = make_trackers(app, config, real_rasa=dialogue is None)
+        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks, app[TRACKERS])
         app[SPEECH] = speech or await load_speech(config)
         app[PIPELINE] = VoicePipeline(app[RUNNER], app[SPEECH], app[ENGINE], settings.max_audio_s)
         app[EVENTS] = EventHub(app[ENGINE])
@@ -145,6 +150,7 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     app.on_shutdown.append(_end_event_streams)
+    app.cleanup_ctx.append(jobs.retention)
     app.on_response_prepare.append(panel_routes.security_headers)
     app.add_routes(routes.table)
     app.add_routes(nlu_routes.table)

@@ -155,7 +155,14 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/me/data": {
             "delete": _op(
-                "Withdraw all consent and delete readings and fault reports",
+                "Withdraw all consent and erase what was said and measured (Rasa trackers included)",
+                {"200": _json({"type": "object"}), **_errors(*_ME_ERRORS)},
+                security=_AUTH,
+            )
+        },
+        "/api/v1/me/export": {
+            "get": _op(
+                "Everything stored about this household, one JSON download (docs/security.md)",
                 {"200": _json({"type": "object"}), **_errors(*_ME_ERRORS)},
                 security=_AUTH,
             )
@@ -199,8 +206,12 @@ def _paths() -> dict[str, Any]:
         "/api/v1/openapi.json": {"get": _op("This description", {"200": _json({"type": "object"})})},
         "/healthz": {
             "get": _op(
-                "Component health",
-                {"200": _json(_ref("Health")), "503": _json(_ref("Health"), "a required component is down")},
+                "Health: {status} for everyone, every component with an admin token (cached ~1 s)",
+                {
+                    "200": _json(_ref("Health")),
+                    "503": _json(_ref("Health"), "a required component is down"),
+                    **_errors(401, 429),
+                },
             )
         },
         "/panel": {"get": _op("The central control panel page", {"200": {"description": "HTML"}})},
@@ -311,9 +322,9 @@ def _schemas() -> dict[str, Schema]:
                 "scope": {"enum": [s.value for s in ConsentScope]},
                 "scopes": {"type": "array", "items": {"enum": [s.value for s in ConsentScope]}},
                 "granted": {"type": "boolean"},
-                "channel": {"enum": ["panel", "api"]},
-                "notice_version": {"type": "string"},
             },
+            "description": "channel (the calling device's kind) and notice_version (the current "
+            "notice) are decided by the server",
         },
         "Consents": {
             "type": "object",

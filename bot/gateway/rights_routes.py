@@ -15,10 +15,13 @@ import segno
 from aiohttp import web
 from sqlmodel import Session
 
+from bot.conversation.erasure import erase_household
 from bot.errors import InputError
+from bot.gateway.jobs import TRACKERS
 from bot.gateway.keys import CONFIG, ENGINE
 from bot.gateway.routes import json_body, request_device
 from bot.household import consent, data_rights
+from bot.household.export import export_household, kept_tables
 from bot.offers import applications, phone_links, records
 from bot.offers.applications import ApplicationError
 from bot.offers.records import why
@@ -28,8 +31,6 @@ from bot.topics.commitment import status_card
 
 table = web.RouteTableDef()
 T = TypeVar("T")
-WRITE_CHANNELS = frozenset({"panel", "api"})
-"""Channels a consent change through this API may be recorded under."""
 
 
 async def _household(request: web.Request) -> int:
@@ -55,7 +56,8 @@ async def get_consents(request: web.Request) -> web.Response:
     return web.json_response(await _in_session(request, lambda s: _consents(s, household_id)))
 
 
-def _change_request(body: dict[str, Any]) -> tuple[list[str], bool, str, str]:
+def _change_request(body: dict[str, Any]) -> tuple[list[str], bool]:
+    """Scopes and grant/withdraw; ``channel`` and ``notice_version`` are the server's (ignored here)."""
     scopes = body.get("scopes", [body["scope"]] if "scope" in body else None)
     if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) for s in scopes):
         raise InputError("请指明授权范围（scope 或 scopes）", code="bad_scope")
@@ -64,26 +66,28 @@ def _change_request(body: dict[str, Any]) -> tuple[list[str], bool, str, str]:
     granted = body.get("granted")
     if not isinstance(granted, bool):
         raise InputError("granted 必须是 true 或 false", code="bad_granted")
-    channel = body.get("channel", "api")
-    if channel not in WRITE_CHANNELS:
-        raise InputError("channel 只能是 panel 或 api", code="bad_channel")
-    notice = body.get("notice_version", consent.NOTICE_VERSION)
-    if not isinstance(notice, str) or not 0 < len(notice.strip()) <= 20:
-        raise InputError("notice_version 格式不正确", code="bad_notice_version")
-    return sorted(set(scopes)), granted, channel, notice
+    return sorted(set(scopes)), granted
+
+
+def _channel(session: Session, device_id: int) -> str:
+    """The channel a consent change is recorded under: from the calling device, never the client."""
+    device = session.get(Device, device_id)
+    return "panel" if device is not None and device.category == DeviceCategory.PANEL.value else "api"
 
 
 @table.post("/api/v1/me/consents")
 async def change_consents(request: web.Request) -> web.Response:
-    """Grant or withdraw scopes: ``{"scope"|"scopes", "granted", "channel"?, "notice_version"?}``."""
-    household_id = await _household(request)
-    scopes, granted, channel, notice = _change_request(await json_body(request))
+    """Grant or withdraw scopes: ``{"scope"|"scopes", "granted"}``; the channel is the calling
+    device's and the notice version the current one (both decided here, not by the client)."""
+    device = await request_device(request)
+    scopes, granted = _change_request(await json_body(request))
 
     def change(session: Session) -> dict[str, Any]:
         write = consent.grant if granted else consent.withdraw
+        channel, notice = _channel(session, device.device_id), consent.NOTICE_VERSION
         for scope in scopes:
-            write(session, household_id, scope, channel=channel, notice_version=notice, now=utcnow())
-        return _consents(session, household_id)
+            write(session, device.household_id, scope, channel=channel, notice_version=notice, now=utcnow())
+        return _consents(session, device.household_id)
 
     return web.json_response(await _in_session(request, change))
 
@@ -97,7 +101,7 @@ async def get_offers(request: web.Request) -> web.Response:
 
 def _offer_id(request: web.Request) -> int:
     raw = request.match_info["offer_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # 「²」 is a digit to isdigit()
         raise InputError("offer_id 必须是数字", code="bad_offer_id")
     return int(raw)
 
@@ -113,23 +117,35 @@ async def get_offer(request: web.Request) -> web.Response:
 
 @table.delete("/api/v1/me/data")
 async def delete_data(request: web.Request) -> web.Response:
-    """Withdraw every consent and delete the household's readings and fault reports (irreversible)."""
-    household_id = await _household(request)
-    channel = request.query.get("channel", "api")
-    if channel not in WRITE_CHANNELS:
-        raise InputError("channel 只能是 panel 或 api", code="bad_channel")
-    erased = await _in_session(
-        request,
-        lambda s: data_rights.erase_device_data(
-            s, household_id, notice_version=consent.NOTICE_VERSION, now=utcnow(), channel=channel
-        ),
+    """Withdraw every consent and erase what was said and measured (irreversible): every ERASE
+    table (``bot.household.erasure``) and Rasa's trackers of the household's conversations."""
+    device = await request_device(request)
+    channel = await _in_session(request, lambda s: _channel(s, device.device_id))
+    erased = await erase_household(
+        request.app[ENGINE],
+        request.app[TRACKERS],
+        device.household_id,
+        now=utcnow(),
+        channel=channel,
+        notice=consent.NOTICE_VERSION,
     )
     return web.json_response(
         {
-            "deleted": {"readings": erased.readings, "faults": erased.faults},
+            "deleted": {"readings": erased.readings, "faults": erased.faults, "rows": erased.rows},
+            "trackers_erased": len(erased.conversations),
             "scopes_withdrawn": list(erased.scopes_withdrawn),
-            "kept": ["offers", "applications"],
+            "kept": kept_tables(),
         }
+    )
+
+
+@table.get("/api/v1/me/export")
+async def export_data(request: web.Request) -> web.Response:
+    """Everything stored about the household, one JSON download (fields: docs/security.md)."""
+    household_id = await _household(request)
+    body = await _in_session(request, lambda s: export_household(s, household_id))
+    return web.json_response(
+        body, headers={"Content-Disposition": f'attachment; filename="household-{household_id}-export.json"'}
     )
 
 

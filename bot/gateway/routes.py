@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.bundle.active import bundle_health
 from bot.conversation.turns import TurnRequest
 from bot.errors import AuthError, BotError, InputError
+from bot.gateway.health import HEALTH_CACHE, view
 from bot.gateway.infra_health import INFRA, infra_components
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
 from bot.gateway.store_health import STORE_HEALTH
@@ -139,11 +140,23 @@ async def converse_audio(request: web.Request) -> web.Response:
 
 @table.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """Health of each component; 503 when a component every turn needs is down."""
+    """``{"status"}`` (503 when a component every turn needs is down); a device token also sees
+    whether speech is up, an admin token every component. One report per ``health_cache_s`` serves
+    every caller (``bot.gateway.health``)."""
+    role = None
+    if "Authorization" in request.headers:
+        token = bearer_token(request.headers["Authorization"])
+        role = (await principal_for_token(request.app, token)).role
+    body, status = await request.app[HEALTH_CACHE].get(lambda: _health_report(request.app))
+    return web.json_response(view(body, role), status=status)
+
+
+async def _health_report(app: web.Application) -> tuple[dict[str, Any], int]:
+    """Health of each component, and the status code."""
     checks = {
-        "database": _check_database(request),
-        "rasa": request.app[DIALOGUE].health(),
-        "actions": _check_actions(request),
+        "database": _check_database(app),
+        "rasa": app[DIALOGUE].health(),
+        "actions": _check_actions(app),
     }
     results = await asyncio.gather(*checks.values(), return_exceptions=True)
     components: dict[str, Any] = {}
@@ -153,23 +166,23 @@ async def healthz(request: web.Request) -> web.Response:
             components[name] = {"ok": False, "error": message}
         else:
             components[name] = {"ok": True, **result}
-    components.update(request.app[SPEECH].health())
-    infra, infra_required = await infra_components(request.app[INFRA])
+    components.update(app[SPEECH].health())
+    infra, infra_required = await infra_components(app[INFRA])
     components.update(infra)
     healthy = all(components[name]["ok"] for name in (*REQUIRED_COMPONENTS, *infra_required))
     complete = all(c["ok"] for c in components.values())
     status = "ok" if complete else "degraded" if healthy else "down"
-    bundle = bundle_health(request.app[CONFIG].var_dir, components["rasa"].get("model"))
+    bundle = bundle_health(app[CONFIG].var_dir, components["rasa"].get("model"))
     body = {"status": status, "components": components, "bundle": bundle}
-    return web.json_response(body, status=200 if healthy else 503)
+    return body, 200 if healthy else 503
 
 
-async def _check_database(request: web.Request) -> dict[str, Any]:
-    await asyncio.to_thread(ping, request.app[ENGINE])
-    request.app[STORE_HEALTH].check()
+async def _check_database(app: web.Application) -> dict[str, Any]:
+    await asyncio.to_thread(ping, app[ENGINE])
+    app[STORE_HEALTH].check()
     return {}
 
 
-async def _check_actions(request: web.Request) -> dict[str, Any]:
-    await probe(request.app[HTTP], request.app[CONFIG].actions_url + "/health")
+async def _check_actions(app: web.Application) -> dict[str, Any]:
+    await probe(app[HTTP], app[CONFIG].actions_url + "/health")
     return {}

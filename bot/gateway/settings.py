@@ -32,6 +32,13 @@ class GatewaySettings:
     """Read Rasa's tracker after each turn (the ``intent`` event and grammar mode need it)."""
     dispatch_outbox: bool = True
     """Deliver the partner outbox from this process (off: another process, or a test, does it)."""
+    turn_retention_hours: float = 24.0
+    """Turn outcomes (transcripts, replies) and idle conversations with their Rasa trackers are
+    deleted after this long (a retried ``turn_id`` is answered from its outcome until then)."""
+    health_cache_s: float = 1.0
+    """``/healthz`` computes its report at most once per this many seconds (0: every call)."""
+    sweep_interval_s: float = 60.0
+    """How often the retention job runs (it also expires due applications)."""
 
     @classmethod
     def from_config(cls, config: Config) -> GatewaySettings:
@@ -51,8 +58,11 @@ class GatewaySettings:
         """ConfigError for values that cannot work."""
         if self.max_audio_bytes < 1024 or self.ws_max_frame_bytes < 1024:
             raise ConfigError("gateway byte limits must be at least 1024")
-        if min(self.max_audio_s, self.body_timeout_s, self.rate_per_s, self.ws_idle_timeout_s) <= 0:
+        durations = (self.max_audio_s, self.body_timeout_s, self.rate_per_s, self.ws_idle_timeout_s)
+        if min(*durations, self.turn_retention_hours, self.sweep_interval_s) <= 0:
             raise ConfigError("gateway durations and rates must be positive")
+        if self.health_cache_s < 0:
+            raise ConfigError("gateway.health_cache_s must not be negative")
         if self.burst < 1:
             raise ConfigError("gateway.burst must be at least 1")
 

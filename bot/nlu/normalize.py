@@ -36,6 +36,8 @@ def checked_turn_text(raw: object) -> str:
     if len(raw) > MAX_TEXT_CHARS:
         raise InputError(f"内容太长了，请控制在{MAX_TEXT_CHARS}字以内", code="text_too_long")
     text = normalize(raw)
+    if len(text) > MAX_TEXT_CHARS:  # NFKC turns one 「﷽」 into 18 characters
+        raise InputError(f"内容太长了，请控制在{MAX_TEXT_CHARS}字以内", code="text_too_long")
     if not text:
         raise InputError("内容为空，请再说一遍", code="text_empty")
     if text.startswith("/"):

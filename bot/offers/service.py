@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
@@ -74,7 +75,13 @@ def decide(
     now: datetime,
     caps: Caps = DEFAULT_CAPS,
 ) -> Decision:
-    """Pick at most one candidate, commit its audit row, and return it as the offer."""
+    """Pick at most one candidate, commit its audit row, and return it as the offer.
+
+    A proactive decision first locks the household's row, so two turns cannot both pass the caps
+    before either has written its offer (check and insert are one critical section per household).
+    """
+    if context.proactive:
+        _lock_household(session, context.household_id)
     if session.get(Household, context.household_id) is None:
         raise NotFoundError("没有找到这个家庭", code="household_not_found")
     for cand in candidates:
@@ -89,6 +96,16 @@ def decide(
             return Decision(offer, tuple(refusals))
         refusals.append(refusal)
     return Decision(None, tuple(refusals))
+
+
+def _lock_household(session: Session, household_id: int) -> None:
+    """A no-op write of the household row: a row lock on PostgreSQL, the write lock on SQLite,
+    held until this decision commits."""
+    try:
+        session.execute(update(Household).where(col(Household.id) == household_id).values(id=Household.id))
+    except SQLAlchemyError as err:
+        session.rollback()
+        raise StoreError("数据库暂时不可用") from err
 
 
 def proactive_refusal(

@@ -67,7 +67,7 @@ def lock_store(url: str, prefix: str) -> dict[str, Any]:
     """Rasa's Redis lock store."""
     parts = _split(url, "lock_store_url", {"redis"})
     db = parts.path.lstrip("/") or "0"
-    if not db.isdigit():
+    if not (db.isascii() and db.isdigit()):
         raise ConfigError(f"setting 'lock_store_url': database must be a number in {redact(url)!r}")
     store: dict[str, Any] = {
         "type": "redis",

@@ -1,6 +1,9 @@
 """Rasa's own CLI (``rasa run …``) in the engine environment, with two measured fixes for Rasa 3.6.21.
 
-Run as ``python -m bot.rasa.serve run --model …`` from the engine environment (``bot.stack.up`` does).
+Run from the engine environment through :func:`isolated_command` (``bot.stack.up`` does): Python in
+isolated mode (``-I``: neither the working folder nor ``PYTHONPATH`` on ``sys.path``) with only the
+project folder added, so the folder Rasa runs in (an installed bundle) cannot shadow a module; Rasa's
+API token comes from the environment (``BOT_RASA_AUTH_TOKEN``), not the command line.
 Both were found with py-spy on the Rasa server under load (issue 9, ``bench/RESULTS.md``) and change
 no result, only its cost:
 
@@ -21,12 +24,22 @@ The fixes apply only to the Rasa version they were measured on; any other versio
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
 
 MEASURED_ON = "3.6.21"
+TOKEN_ENV = "BOT_RASA_AUTH_TOKEN"
+"""Rasa's ``--auth-token``, passed in the environment so ``ps`` does not show it."""
+
+
+def isolated_command(python: Path, project_dir: Path, args: list[str]) -> list[str]:
+    """``python -I`` running :func:`main` with ``args``; ``sys.path`` is the engine's plus ``project_dir``."""
+    boot = f"import sys; sys.path.insert(0, {str(project_dir)!r}); from bot.rasa.serve import main; main()"
+    return [str(python), "-I", "-W", "ignore", "-c", boot, *args]
 
 
 def reuse_action_result_validator() -> bool:
@@ -93,7 +106,11 @@ def main(argv: list[str] | None = None) -> None:
 
     reuse_action_result_validator()
     index_event_types()
-    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    args = list(sys.argv[1:] if argv is None else argv)
+    token = os.environ.pop(TOKEN_ENV, "")
+    if token:
+        args.append(f"--auth-token={token}")  # one item: a token may start with "-"
+    sys.argv = ["rasa", *args]
     rasa_main()
 
 

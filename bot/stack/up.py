@@ -22,12 +22,14 @@ import aiohttp
 from aiohttp import web
 
 from bot.bundle.active import active_bundle, serving_command
+from bot.bundle.install import load_installed
 from bot.config import Config, config_env
 from bot.errors import StackError
 from bot.gateway.app import create_app, refuse_demo_tokens
 from bot.gateway.infra_health import InfraHealth, infra_components
 from bot.rasa.endpoints import redact, write_endpoints
 from bot.rasa.probe import ComponentDown, probe
+from bot.rasa.serve import TOKEN_ENV, isolated_command
 from bot.rasa.store_checks import RasaLogWatch, fail_on_findings, verify_tracker_writes
 from bot.rasa.training import SPACY_DIR, build_spacy, engine_env, model_path, rasa_executable
 from bot.stack.jobs import daily_accrual
@@ -75,13 +77,22 @@ def components(config: Config, model: Path) -> list[Component]:
     endpoints = write_endpoints(config, run_dir / "endpoints.yml")
     # Rasa's CLI through bot.rasa.serve: the same ``rasa run`` with two measured fixes for 3.6.21.
     rasa_executable(config)  # fails clearly when the engine environment is missing
-    rasa_argv = [str(config.engine_venv / "bin" / "python"), "-m", "bot.rasa.serve", "run"]
-    rasa_argv += ["--model", str(model), "--endpoints", str(endpoints)]
+    rasa_args = ["run", "--model", str(model), "--endpoints", str(endpoints)]
     credentials = str(config.project_dir / "credentials.yml")
-    rasa_argv += ["--credentials", credentials, "-i", "127.0.0.1", "-p", str(config.rasa_port)]
-    # One argv item: a random token may start with "-" and read as an option.
-    rasa_argv += ["--enable-api", f"--auth-token={config.rasa_token}"]
-    rasa_argv, rasa_env = serving_command(model, config.project_dir, rasa_argv, engine_env())
+    rasa_args += [
+        "--credentials",
+        credentials,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(config.rasa_port),
+        "--enable-api",
+    ]
+    python = config.engine_venv / "bin" / "python"
+    rasa_argv = serving_command(
+        model, config.project_dir, isolated_command(python, config.project_dir, rasa_args)
+    )
+    rasa_env = {**engine_env(), TOKEN_ENV: config.rasa_token}  # not on the command line
     comps = [Component(RASA, rasa_argv, rasa_env, f"{config.rasa_url}/version", log_dir / "rasa.log")]
     app_env = dict(
         os.environ,
@@ -286,6 +297,7 @@ def current_model(config: Config) -> Path:
     """The active bundle's model (``bot bundle install``), else the model matching the current data."""
     bundle = active_bundle(config.var_dir)
     if bundle is not None:
+        load_installed(config, bundle.root)  # signature and every file again: refuse a changed bundle
         return bundle.model
     if not (config.project_dir / SPACY_DIR / "meta.json").exists():
         build_spacy(config)

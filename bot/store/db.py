@@ -33,6 +33,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages
     cur.close()
 
 

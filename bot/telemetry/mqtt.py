@@ -34,6 +34,7 @@ import json
 import logging
 import re
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -170,7 +171,7 @@ def broker(url: str) -> Broker:
     if any(ch in prefix for ch in "+#") or "//" in prefix:
         raise ConfigError(f"mqtt_url 的主题前缀无效: {prefix!r}")
     query = dict(parse_qsl(parts.query))
-    client_id = query.get("client_id") or "bot-ingest-" + prefix.replace("/", "-")
+    client_id = query.get("client_id") or f"bot-ingest-{prefix.replace('/', '-')}-{socket.gethostname()}"
     return Broker(parts.hostname, parts.port or 1883, prefix, client_id, parts.username, parts.password)
 
 

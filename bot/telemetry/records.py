@@ -105,7 +105,7 @@ def device_id(raw: object, field: str = "device_id") -> int:
         raise RecordError(f"{field} is not an integer: {raw!r}")
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.strip().isdigit():
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
         value = int(raw.strip())
     else:
         raise RecordError(f"{field} is not an integer: {raw!r}")

@@ -126,6 +126,11 @@ class RunningStack:
             return self.proc.wait()
 
 
+def operator_health(base_url: str) -> urllib.request.Request:
+    """``GET /healthz`` with the demo admin token: the full report (anonymous callers get the status)."""
+    return urllib.request.Request(f"{base_url}/healthz", headers={"Authorization": "Bearer demo-admin"})
+
+
 def make_stack(var_dir: Path, env: Mapping[str, str] | None = None) -> RunningStack:
     """A stack description with free ports and a SQLite database under ``var_dir``.
 

@@ -92,9 +92,9 @@ function initPushToTalk(token) {
   button.addEventListener('keyup', (e) => { if (e.key === ' ') up(); });
 }
 
-async function health() {
-  try {
-    const r = await fetch('/healthz');
+async function health(token) {
+  try {  // a device token sees whether speech is up; anonymous callers only the status
+    const r = await fetch('/healthz', { headers: { Authorization: `Bearer ${token}` } });
     const body = await r.json();
     const stt = body.components && body.components.stt;
     $('#status').textContent = body.status === 'down' ? '服务暂不可用' : stt && !stt.ok ? '就绪（语音识别未启用）' : '就绪';
@@ -119,7 +119,7 @@ function start(token) {
   initMyData();
   loadHome(ctx);
   initApplications();
-  health();
+  health(token);
 }
 
 function main() {

@@ -23,7 +23,7 @@ _MEASURE_WORDS = "个台次年天种块位只件条张项周期倍"
 
 def digits_zh(digits: str) -> str:
     """Digit by digit: ``2026`` → ``二零二六``."""
-    return "".join(_DIGITS[int(d)] for d in digits if d.isdigit())
+    return "".join(_DIGITS[int(d)] for d in digits if d in "0123456789")
 
 
 def _section(n: int) -> str:

@@ -1,0 +1,60 @@
+"""Background work of the gateway: Rasa tracker erasure and the periodic retention sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.conversation.erasure import sweep
+from bot.conversation.trackers import NoTrackers, RasaApiTrackers, SqlTrackers, TrackerEraser
+from bot.errors import BotError
+from bot.gateway.keys import ENGINE, HTTP, SETTINGS
+from bot.store.db import utcnow
+
+_LOGGER = logging.getLogger(__name__)
+TRACKERS = web.AppKey("trackers", TrackerEraser)
+"""Erases Rasa's trackers of a household's conversations (the gateway alone holds Rasa's token)."""
+
+
+def make_trackers(app: web.Application, config: Config, real_rasa: bool) -> TrackerEraser:
+    """The SQL tracker store when configured, else Rasa's HTTP API; nothing without a real Rasa."""
+    if config.tracker_store_url:
+        return SqlTrackers(config.tracker_store_url)
+    if real_rasa and config.rasa_token:
+        return RasaApiTrackers(app[HTTP], config.rasa_url, config.rasa_token)
+    return NoTrackers()
+
+
+async def _sweep_forever(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    keep = timedelta(hours=settings.turn_retention_hours)
+    while True:
+        await asyncio.sleep(settings.sweep_interval_s)
+        try:
+            turns, convs, expired = await sweep(app[ENGINE], app[TRACKERS], utcnow(), keep)
+            if turns or convs or expired:
+                _LOGGER.info(
+                    "retention: %d turns, %d conversations removed; %d applications expired",
+                    turns,
+                    convs,
+                    expired,
+                )
+        except BotError as err:
+            _LOGGER.warning("retention sweep failed: %s", err.code)
+        except Exception:  # the job must outlive one bad run; the next one retries
+            _LOGGER.exception("retention sweep failed")
+
+
+async def retention(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: run the retention sweep every ``sweep_interval_s`` while the gateway runs."""
+    task = asyncio.create_task(_sweep_forever(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
