@@ -24,7 +24,7 @@ from bot.store.tables import metadata as store_metadata
 
 KEYS = ("household_id", "device_id", "conversation_id")
 """Columns that make a row the household's: its id, one of its devices, one of its conversations."""
-SECRET_COLUMNS = frozenset({"token_hash"})
+SECRET_COLUMNS = frozenset({"token_hash", "code_hash", "salt", "broker_hash"})
 """Never exported (a hash of a credential is still a credential)."""
 
 
@@ -60,6 +60,14 @@ POLICIES: dict[str, Policy] = {
     "application": Policy(How.KEEP, "applications agreed with partners (contract record, cancellable)"),
     "offerpreference": Policy(How.KEEP, "'no more offers' must still hold after the erasure"),
     "pointsentry": Policy(How.KEEP, "green points ledger: value the household owns"),
+    "applicationevent": Policy(How.KEEP, "state history of kept applications (contract record)"),
+    "complaintticket": Policy(
+        How.KEEP, "open service cases the manufacturer must answer (category and subject, no words)"
+    ),
+    "devicechange": Policy(How.KEEP, "which appliance replaced which, the baseline of earned points"),
+    "pairingcode": Policy(How.KEEP, "pairing codes of the household's devices (hashes only)"),
+    "hubsecret": Policy(How.KEEP, "the hub's broker credential (hash only), needed to keep serving it"),
+    "removedhousehold": Policy(How.KEEP, "marks a household an admin removed; holds no personal data"),
 }
 
 
