@@ -99,7 +99,7 @@ async def load_speech(config: Config) -> Speech:
     speech = Speech(settings)
     try:
         model = registry.resolve(settings.model, config.models_dir)
-        engine = VoskSpeechToText(model.path, model.language, model.name)
+        engine = VoskSpeechToText(model.path, model.language, model.name, settings.grammar_snap_threshold)
         await asyncio.to_thread(engine.load)
         speech.stt = engine
     except BotError as err:
