@@ -36,6 +36,7 @@ from bot.speech import registry
 from bot.speech.audio import SAMPLE_RATE, Resampler, decode, pcm16_chunks
 from bot.speech.settings import SpeechSettings
 from bot.speech.stt.base import SpeechToText, SttError, SttInfo, SttSession
+from bot.speech.stt.pool import RecogniserPool, Slot, SttBusy
 from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStream
 from bot.speech.stt.text import clean_transcript
 from bot.speech.stt.vosk_engine import VoskSpeechToText
@@ -63,6 +64,15 @@ class Speech:
 
     failures: dict[str, tuple[str, float]] = field(default_factory=dict)
     """Component → (error code, monotonic time) of its last use, when that use failed."""
+    pool: RecogniserPool | None = None
+    """Where utterances are decoded (created from the settings on first use)."""
+
+    def recognisers(self) -> RecogniserPool:
+        """The bounded recogniser pool of this process."""
+        if self.pool is None:
+            s = self.settings
+            self.pool = RecogniserPool(s.recogniser_pool_size, s.recogniser_nice)
+        return self.pool
 
     def failed(self, component: str, err: BotError) -> None:
         """A use of the engine failed (crash, hang): the component is red until a use works again."""
@@ -87,10 +97,12 @@ class Speech:
         return out
 
     def close(self) -> None:
-        """Stop the synthesiser's thread."""
+        """Stop the synthesiser's and the recognisers' threads."""
         close = getattr(self.tts, "close", None)
         if callable(close):
             close()
+        if self.pool is not None:
+            self.pool.close()
 
 
 async def load_speech(config: Config) -> Speech:
@@ -226,8 +238,11 @@ class LiveLog(EventLog):
 class Listener:
     """The audio side of one spoken turn: any-rate PCM16 in, partial and final hypotheses out."""
 
-    def __init__(self, stream: AsyncUtteranceStream, sample_rate: int, max_audio_s: float):
+    def __init__(
+        self, stream: AsyncUtteranceStream, sample_rate: int, max_audio_s: float, slot: Slot | None = None
+    ):
         self._stream = stream
+        self._slot = slot
         self._resampler = None if sample_rate == SAMPLE_RATE else Resampler(sample_rate)
         self._max_samples = int(max_audio_s * sample_rate)
         self._samples = 0
@@ -249,6 +264,11 @@ class Listener:
         if self._resampler is not None:
             updates += await self._stream.feed(self._resampler.push(np.zeros(0, np.float32), last=True))
         return normalised(updates + await self._stream.finish())
+
+    def close(self) -> None:
+        """The utterance is over (or abandoned): its recogniser slot goes back to the pool."""
+        if self._slot is not None:
+            self._slot.release()
 
 
 class VoicePipeline:
@@ -283,9 +303,15 @@ class VoicePipeline:
     async def listen(self, device: DeviceRef, sample_rate: int) -> Listener:
         """A listener for one streamed utterance of this device."""
         stt = self.recogniser()
-        grammar = await self.grammar_for(device)
-        stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
-        return Listener(AsyncUtteranceStream(stream), sample_rate, self._max_audio_s)
+        pool = self.speech.recognisers()
+        slot = pool.acquire()
+        try:
+            grammar = await self.grammar_for(device)
+            stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
+        except BaseException:
+            slot.release()
+            raise
+        return Listener(AsyncUtteranceStream(stream, pool), sample_rate, self._max_audio_s, slot)
 
     async def audio_turn(self, device: DeviceRef, wav: bytes, turn_id: str | None) -> dict[str, Any]:
         """A whole WAV → transcript → the text turn; a repeated ``turn_id`` returns the first outcome."""
@@ -293,10 +319,15 @@ class VoicePipeline:
         if stored is not None:
             return stored
         stt = self.recogniser()
-        grammar = await self.grammar_for(device)
+        pool = self.speech.recognisers()
+        slot = pool.acquire()
+        try:
+            grammar = await self.grammar_for(device)
+            stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
+            finals = await pool.run(self._transcribe, stream, wav)
+        finally:
+            slot.release()
         log = EventLog()
-        stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
-        finals = await asyncio.to_thread(self._transcribe, stream, wav)
         text = spoken_text(finals)
         log.add(EventType.STT_FINAL, text=text)
         request = TurnRequest(device, text, turn_id, transcript=text, inspect=True)
@@ -322,7 +353,8 @@ class VoicePipeline:
     async def fail(self, err: BotError, log: LiveLog) -> None:
         """Error event, then its message spoken (a short apology for component failures), then run-end."""
         message = err.message if err.status < 500 or _is_chinese(err.message) else APOLOGY
-        log.add(EventType.ERROR, code=err.code, message=message, status=err.status)
+        extra = {"retry_after_s": err.retry_after_s} if isinstance(err, SttBusy) else {}
+        log.add(EventType.ERROR, code=err.code, message=message, status=err.status, **extra)
         await self.speak(message, log)
         log.add(EventType.RUN_END)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
 from bot.gateway.settings import GatewaySettings
 from bot.gateway.store_health import STORE_HEALTH, StoreHealth
 from bot.rasa.store_checks import TrackerGuardedDialogue
+from bot.speech.stt.pool import SttBusy
 from bot.store.db import make_engine
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         response = _error_response(request, err.to_json(), err.status)
         if isinstance(err, RateLimited):
             response.headers["Retry-After"] = retry_after_header(err)
+        elif isinstance(err, SttBusy):
+            response.headers["Retry-After"] = str(max(1, math.ceil(err.retry_after_s)))
         return response
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -113,6 +113,7 @@ class VoiceSession:
         if self._responding is not None:
             with contextlib.suppress(Exception):
                 await self._responding
+        self._drop_listener()
         self._out.put_nowait(None)
         await self._writer
         await self._ws.close()
@@ -192,7 +193,7 @@ class VoiceSession:
         if not text:
             return False  # noise: keep listening
         self._log.add(EventType.STT_FINAL, text=text)
-        self._listener = None
+        self._drop_listener()
         self._responding = asyncio.create_task(self._respond(text, self._log))
         return True
 
@@ -223,11 +224,18 @@ class VoiceSession:
         if self._responding is not None and not self._responding.done():
             self._error(err)
             return
-        log, self._log, self._listener, self._turn_id = self._log, None, None, None
+        self._drop_listener()
+        log, self._log, self._turn_id = self._log, None, None
         if log is None:
             self._error(err)
             return
         await self._pipeline.fail(err, log)
+
+    def _drop_listener(self) -> None:
+        """The utterance is over: its recogniser goes back to the pool."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     def _error(self, err: BotError) -> None:
         self._out.put_nowait(

@@ -27,6 +27,10 @@ class SpeechSettings:
     """Free speech: silence after a partial that stopped changing before the utterance ends."""
     grammar_snap_threshold: float | None = 0.6
     """Grammar results below this confidence are empty (the dialogue asks again); None: no snapping."""
+    recogniser_pool_size: int = 4
+    """Utterances decoded at once per gateway process; more get ``stt_busy`` (503, Retry-After)."""
+    recogniser_nice: int = 5
+    """Nice value of the decoding threads (higher = lower priority than text turns)."""
     vad_aggressiveness: int = 2
     """webrtcvad mode 0–3."""
     max_utterance_ms: int = 20000
@@ -65,6 +69,10 @@ class SpeechSettings:
             value = getattr(self, name)
             if value is not None and not 60 <= value <= 5000:
                 raise ConfigError(f"speech.{name} must be 60–5000")
+        if not 1 <= self.recogniser_pool_size <= 256:
+            raise ConfigError("speech.recogniser_pool_size must be 1–256")
+        if not 0 <= self.recogniser_nice <= 19:
+            raise ConfigError("speech.recogniser_nice must be 0–19")
         if self.grammar_snap_threshold is not None and not 0 <= self.grammar_snap_threshold <= 1:
             raise ConfigError("speech.grammar_snap_threshold must be 0–1")
 

@@ -12,12 +12,13 @@ free speech once the partial has stopped changing for ``stable_silence_ms`` of s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from bot.speech.audio import SAMPLE_RATE, pcm16_chunks
 from bot.speech.stt.base import SpeechToText, SttError, SttSession
+from bot.speech.stt.pool import RecogniserPool
 from bot.speech.stt.snap import squash
 from bot.speech.stt.text import clean_transcript
 from bot.speech.vad import FRAME_BYTES, Endpointer, IsSpeech, VadEvent, VadEventType, VadSettings
@@ -151,21 +152,28 @@ def phrase_keys(grammar: Sequence[str] | None) -> dict[str, bool]:
 
 
 class AsyncUtteranceStream:
-    """The async face of an UtteranceStream: every blocking call runs off the event loop, in order."""
+    """The async face of an UtteranceStream: every blocking call runs off the event loop, in order
+    (on the recogniser pool's threads when one is given, else on asyncio's default ones)."""
 
-    def __init__(self, stream: UtteranceStream):
+    def __init__(self, stream: UtteranceStream, pool: RecogniserPool | None = None):
         self._stream = stream
+        self._pool = pool
         self._lock = asyncio.Lock()
 
     async def feed(self, pcm: bytes) -> list[SttUpdate]:
         """Consume PCM in a worker thread."""
         async with self._lock:
-            return await asyncio.to_thread(self._stream.feed, pcm)
+            return await self._run(self._stream.feed, pcm)
 
     async def finish(self) -> list[SttUpdate]:
         """Finalise in a worker thread."""
         async with self._lock:
-            return await asyncio.to_thread(self._stream.finish)
+            return await self._run(self._stream.finish)
+
+    async def _run(self, fn: Callable[..., list[SttUpdate]], *args: bytes) -> list[SttUpdate]:
+        if self._pool is not None:
+            return await self._pool.run(fn, *args)
+        return await asyncio.to_thread(fn, *args)
 
 
 @dataclass
