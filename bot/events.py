@@ -17,6 +17,8 @@ class EventType(StrEnum):
     DIALOGUE = "dialogue"
     TTS_START = "tts-start"
     TTS_END = "tts-end"
+    TTS_STOP = "tts-stop"
+    """The user spoke while the answer was being spoken (barge-in): the rest of the audio is dropped."""
     CARD = "card"
     ERROR = "error"
     RUN_END = "run-end"

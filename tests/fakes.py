@@ -94,6 +94,8 @@ class FakeTts:
     """A synthesiser producing one short silent WAV per sentence; records what it was asked to say."""
 
     said: list[str] = field(default_factory=list)
+    sentence_s: float = 0.1
+    """Playing time of each sentence's WAV."""
 
     @property
     def info(self) -> TtsInfo:
@@ -101,13 +103,13 @@ class FakeTts:
 
     def synthesize(self, text: str) -> bytes:
         self.said.append(text)
-        return silence_wav(0.1)
+        return silence_wav(self.sentence_s)
 
     def synthesize_stream(self, text: str) -> Iterator[bytes]:
         self.said.append(text)
         for part in text.split("。"):
             if part.strip():
-                yield silence_wav(0.1)
+                yield silence_wav(self.sentence_s)
 
 
 @dataclass

@@ -18,9 +18,10 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+import wave
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -48,6 +49,9 @@ from bot.store.repo import DeviceRef
 _LOGGER = logging.getLogger(__name__)
 
 NO_SPEECH = "没有听清，请再说一遍"
+T = TypeVar("T")
+HOLD_POLL_S = 0.05
+"""How often a held-open answer checks for the end of playback while the client still listens."""
 Sink = Callable[[dict[str, Any] | bytes], None]
 """Where a live run's output goes, in order: JSON events and WAV bytes."""
 
@@ -271,6 +275,21 @@ class Listener:
             self._slot.release()
 
 
+class BargeIn(Protocol):
+    """The client's microphone while the answer is spoken: speech on it stops the answer."""
+
+    stop: asyncio.Event
+    """Set when the user started speaking over the answer."""
+
+    async def listen(self) -> None:
+        """Start listening (the turn has run: the next utterance's grammar is known)."""
+        ...
+
+    def active(self) -> bool:
+        """Whether the client is still streaming its microphone (so barge-in is possible)."""
+        ...
+
+
 class VoicePipeline:
     """Spoken turns over the shared TurnRunner."""
 
@@ -339,15 +358,21 @@ class VoicePipeline:
             finals += [normalize(u.text) for u in stream.feed(chunk) if u.final and u.text]
         return finals + [normalize(u.text) for u in stream.finish() if u.final and u.text]
 
-    async def respond(self, request: TurnRequest, log: LiveLog) -> None:
-        """Run the turn and speak its replies; a failing component becomes a spoken apology."""
+    async def respond(self, request: TurnRequest, log: LiveLog, barge_in: BargeIn | None = None) -> None:
+        """Run the turn and speak its replies; a failing component becomes a spoken apology.
+
+        The turn (and its replies) is recorded before anything is spoken, so a barge-in that cuts
+        the answer loses nothing from the conversation record.
+        """
         try:
             outcome = await self.runner.run(request, log, end=False)
         except BotError as err:
             await self.fail(err, log)
             return
         spoken = "".join(r["text"] for r in outcome["replies"] if r.get("text"))
-        await self.speak(spoken, log)
+        if barge_in is not None:
+            await barge_in.listen()
+        await self.speak(spoken, log, barge_in)
         log.add(EventType.RUN_END)
 
     async def fail(self, err: BotError, log: LiveLog) -> None:
@@ -358,18 +383,29 @@ class VoicePipeline:
         await self.speak(message, log)
         log.add(EventType.RUN_END)
 
-    async def speak(self, text: str, log: LiveLog) -> None:
-        """Synthesise ``text`` sentence by sentence: tts-start, WAV chunks, tts-end."""
+    async def speak(self, text: str, log: LiveLog, barge_in: BargeIn | None = None) -> None:
+        """Synthesise ``text`` sentence by sentence: tts-start, WAV chunks, tts-end.
+
+        With ``barge_in``, the answer counts as spoken until the client has had time to play it
+        (while it still streams its microphone); speech in that time stops it with ``tts-stop``.
+        """
         tts = self.speech.tts
         if tts is None or not text.strip():
             return
         log.add(EventType.TTS_START, text=text)
-        chunks = 0
+        chunks, audio_s, started = 0, 0.0, time.monotonic()
+        stop = barge_in.stop if barge_in is not None else None
         try:
             parts: Iterator[bytes] = await asyncio.to_thread(tts.synthesize_stream, text)
-            while (wav := await asyncio.to_thread(next, parts, None)) is not None:
+            while (wav := await _unless(stop, asyncio.to_thread(next, parts, None))) is not None:
                 log.audio(wav)
                 chunks += 1
+                audio_s += _wav_seconds(wav)
+            if barge_in is not None:
+                await _hold_while_playing(barge_in, started + audio_s)
+            if stop is not None and stop.is_set():
+                played_ms = round((time.monotonic() - started) * 1000)
+                log.add(EventType.TTS_STOP, reason="barge_in", played_ms=played_ms, chunks=chunks)
         except (TtsError, InputError) as err:
             if isinstance(err, TtsError):
                 self.speech.failed("tts", err)
@@ -379,6 +415,38 @@ class VoicePipeline:
         else:
             self.speech.worked("tts")
         log.add(EventType.TTS_END, chunks=chunks)
+
+
+async def _unless(stop: asyncio.Event | None, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None as soon as ``stop`` is set (the work then finishes unobserved)."""
+    if stop is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.add_done_callback(lambda t: t.exception())  # a late failure is of no interest any more
+    return None
+
+
+async def _hold_while_playing(barge_in: BargeIn, until: float) -> None:
+    """Wait until the client has played the answer, barge-in happened or the client stopped listening."""
+    while time.monotonic() < until and barge_in.active() and not barge_in.stop.is_set():
+        try:
+            await asyncio.wait_for(barge_in.stop.wait(), HOLD_POLL_S)
+        except TimeoutError:
+            continue
+
+
+def _wav_seconds(wav: bytes) -> float:
+    """Playing time of a WAV chunk."""
+    try:
+        with wave.open(io.BytesIO(wav), "rb") as w:
+            return w.getnframes() / float(w.getframerate() or 1)
+    except (wave.Error, EOFError):
+        return 0.0
 
 
 def normalised(updates: list[SttUpdate]) -> list[SttUpdate]:

@@ -7,6 +7,12 @@ pipeline events (``stt-partial``, ``stt-final``, ``intent``, ``dialogue``, ``car
 ``tts-end``, ``error``, ``run-end``) with binary WAV chunks between ``tts-start`` and ``tts-end``.
 After ``run-end`` the client may start another run on the same socket.
 
+Barge-in: a client that keeps streaming its microphone while the answer is spoken can interrupt it.
+Once the turn has run, the next utterance is already being listened to; when words are heard the
+server stops the answer (``tts-stop``, then ``tts-end`` and ``run-end``: the turn and its replies are
+recorded in full) and the next run is open at once — the client sends no ``start`` for it and its
+``stt-*`` events follow. An answer counts as spoken until the client had time to play it.
+
 Speakers authenticate with the ``Authorization`` header; browsers cannot set it on a websocket, so
 the panel sends its token in the ``start`` message instead (never in the URL, which ends up in logs).
 """
@@ -17,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,12 +37,16 @@ from bot.gateway.keys import PIPELINE, SETTINGS
 from bot.gateway.routes import bearer_token, check_turn_id, principal_for_token
 from bot.gateway.settings import GatewaySettings
 from bot.nlu.normalize import checked_turn_text
+from bot.speech.stt.pool import SttBusy
+from bot.speech.stt.stream import SttUpdate
 from bot.store.repo import DeviceRef
 
 _LOGGER = logging.getLogger(__name__)
 table = web.RouteTableDef()
 
 MIN_RATE, MAX_RATE = 8000, 48000
+MIC_LIVE_S = 1.0
+"""A client that sent audio this recently still streams its microphone (barge-in is possible)."""
 
 
 @table.get("/api/v1/voice")
@@ -82,6 +93,10 @@ class VoiceSession:
         self._listener: Listener | None = None
         self._turn_id: str | None = None
         self._responding: asyncio.Task[None] | None = None
+        self._rate = 16000
+        self._last_audio = 0.0
+        self._barge: _BargeIn | None = None
+        """Listening for the next utterance while the answer is spoken."""
 
     async def serve(self) -> None:
         """Read messages until the client closes, goes idle or breaks the protocol."""
@@ -150,7 +165,7 @@ class VoiceSession:
         if stored is not None:
             self._replay(stored)
             return
-        self._turn_id = turn_id
+        self._turn_id, self._rate = turn_id, rate
         self._listener = await self._pipeline.listen(device, rate)
 
     async def _authenticate(self, message: dict[str, Any]) -> DeviceRef:
@@ -166,7 +181,10 @@ class VoiceSession:
     async def _audio(self, pcm: bytes) -> None:
         if self._log is None:
             raise InputError("请先发送 start 消息", code="not_started")
+        self._last_audio = time.monotonic()
         if self._listener is None:
+            if self._barge is not None:
+                await self._barge.feed(pcm)
             return  # the utterance ended; frames still in flight are dropped
         for update in await self._listener.feed(pcm):
             if self._utterance(update.final, update.text):
@@ -201,15 +219,28 @@ class VoiceSession:
         device = self._device
         if device is None:
             return
+        barge = self._barge = _BargeIn(self, device)
         try:
             text = checked_turn_text(text)
             request = TurnRequest(device, text, self._turn_id, transcript=text, inspect=True)
         except BotError as err:
             await self._pipeline.fail(err, log)
         else:
-            await self._pipeline.respond(request, log)
+            await self._pipeline.respond(request, log, barge)
         finally:
-            self._log, self._turn_id = None, None
+            self._log, self._turn_id, self._barge = None, None, None
+            if barge.stop.is_set() and barge.listener is not None:
+                self._next_run(barge)
+            else:
+                barge.close()
+
+    def _next_run(self, barge: _BargeIn) -> None:
+        """After a barge-in: the next run is open with what was heard over the answer so far."""
+        self._log = LiveLog(self._out.put_nowait)
+        self._listener = barge.listener
+        for update in barge.heard:
+            if self._utterance(update.final, update.text):
+                return
 
     def _replay(self, stored: dict[str, Any]) -> None:
         """A repeated turn_id: the first outcome's events again, nothing re-run."""
@@ -257,6 +288,51 @@ class VoiceSession:
                     await self._ws.send_str(json.dumps(item, ensure_ascii=False))
             except (ConnectionError, RuntimeError):
                 continue
+
+
+class _BargeIn:
+    """The next utterance, listened to while the answer is spoken; words in it stop the answer."""
+
+    def __init__(self, session: VoiceSession, device: DeviceRef):
+        self._session = session
+        self._device = device
+        self.stop = asyncio.Event()
+        self.listener: Listener | None = None
+        self.heard: list[SttUpdate] = []
+        """Hypotheses of the next utterance, replayed into its run after the cut."""
+        self._feeding = False
+
+    async def listen(self) -> None:
+        """Open the next utterance's listener (no barge-in when every recogniser is busy)."""
+        try:
+            self.listener = await self._session._pipeline.listen(self._device, self._session._rate)
+        except SttBusy:
+            _LOGGER.info("no recogniser free: this answer cannot be interrupted")
+
+    def active(self) -> bool:
+        """The client still streams its microphone."""
+        if self.listener is None:
+            return False
+        return self._feeding or time.monotonic() - self._session._last_audio < MIC_LIVE_S
+
+    async def feed(self, pcm: bytes) -> None:
+        """Audio heard over the answer."""
+        if self.listener is None:
+            return
+        self._feeding = True  # a busy recogniser delays the next frames: the client is still there
+        try:
+            updates = await self.listener.feed(pcm)
+        finally:
+            self._feeding = False
+        self.heard += updates
+        if any(u.text for u in updates):
+            self.stop.set()
+
+    def close(self) -> None:
+        """No barge-in happened: the listener goes back to the pool."""
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
 
 
 def _message(data: str) -> dict[str, Any]:
