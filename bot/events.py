@@ -11,6 +11,8 @@ from typing import Any
 class EventType(StrEnum):
     """Stages of a turn (PRODUCT.md, "Voice specifics")."""
 
+    WAKE = "wake"
+    """The wake phrase was heard: the turn's listening starts."""
     STT_PARTIAL = "stt-partial"
     STT_FINAL = "stt-final"
     INTENT = "intent"

@@ -270,11 +270,11 @@ PLAYBACK_LOG = """() => {
 def test_speaking_over_the_answer_stops_its_playback_and_opens_the_next_run(
     playwright: Playwright, stack: RunningStack, tmp_path: Path
 ) -> None:
-    # The fake microphone loops one phrase every ~2.6 s: one repetition is the question, a later
+    # The fake microphone loops one phrase every ~3 s: one repetition is the question, a later
     # one falls inside the (slowly spoken, several-second) answer and interrupts it.
     speech = wav_to_pcm16(espeak_wav("안녕하세요"))
     mic = tmp_path / "mic.wav"
-    mic.write_bytes(pcm16_to_wav(bytes(16000) + speech + bytes(16000)))
+    mic.write_bytes(pcm16_to_wav(bytes(32000) + speech + bytes(32000)))
     args = [
         *ARGS,
         "--use-fake-ui-for-media-stream",
@@ -291,9 +291,13 @@ def test_speaking_over_the_answer_stops_its_playback_and_opens_the_next_run(
         panel.page.click("#debug-toggle")
         ptt.dispatch_event("pointerdown")
         first = panel.page.locator("#runs .run").last
-        expect(first.locator("[data-event=stt-final]")).to_have_count(1, timeout=20000)
+        expect(first.locator("[data-event=stt-final]")).to_have_count(1, timeout=40000)
         ptt.dispatch_event("pointerup")
-        expect(first.locator("[data-event=tts-stop]")).to_have_count(1, timeout=40000)
+        try:
+            expect(first.locator("[data-event=tts-stop]")).to_have_count(1, timeout=40000)
+        except AssertionError as err:
+            seen = [e.get_attribute("data-event") for e in panel.page.locator("#runs .event").all()]
+            raise AssertionError(f"no barge-in; events (newest run first): {seen}") from err
         expect(panel.page.locator("body")).to_have_attribute("data-voice-playback", "stopped")
         kinds = [e.get_attribute("data-event") for e in first.locator(".event").all()]
         order = [kinds.index(k) for k in ("tts-start", "tts-stop", "tts-end", "run-end")]

@@ -43,8 +43,10 @@ from bot.speech.stt.text import clean_transcript
 from bot.speech.stt.vosk_engine import VoskSpeechToText
 from bot.speech.tts.base import TextToSpeech, TtsError
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
+from bot.speech.wake import WakeSpotter
 from bot.store.db import session_scope
 from bot.store.repo import DeviceRef
+from bot.tenants.config import tenant_config_of, wake_phrase_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -290,6 +292,23 @@ class BargeIn(Protocol):
         ...
 
 
+class WakeListener:
+    """The always-on side of a device: any-rate PCM16 in, the wake phrase out."""
+
+    def __init__(self, spotter: WakeSpotter, sample_rate: int, pool: RecogniserPool):
+        self.spotter = spotter
+        self._resampler = None if sample_rate == SAMPLE_RATE else Resampler(sample_rate)
+        self._pool = pool
+
+    async def feed(self, pcm: bytes) -> bool:
+        """Consume a PCM16 frame; True when it completed the wake phrase."""
+        if len(pcm) % 2:
+            raise InputError("PCM16 帧的字节数必须是偶数", code="bad_frame")
+        if self._resampler is not None:
+            pcm = self._resampler.push(decode(pcm, "pcm", 16, 1))
+        return bool(await self._pool.run(self.spotter.feed, pcm))
+
+
 class VoicePipeline:
     """Spoken turns over the shared TurnRunner."""
 
@@ -318,6 +337,17 @@ class VoicePipeline:
                 return grammar_for_state(session, device.tenant_id, state)
 
         return await asyncio.to_thread(phrases)
+
+    async def wake_listener(self, device: DeviceRef, sample_rate: int) -> WakeListener:
+        """A spotter for the device's tenant's wake phrase on a continuous stream."""
+        stt = self.recogniser()
+
+        def phrase() -> str:
+            with session_scope(self._engine) as session:
+                return wake_phrase_of(tenant_config_of(session, device.tenant_id))
+
+        spotter = WakeSpotter(self.speech.stt or stt, await asyncio.to_thread(phrase))
+        return WakeListener(spotter, sample_rate, self.speech.recognisers())
 
     async def listen(self, device: DeviceRef, sample_rate: int) -> Listener:
         """A listener for one streamed utterance of this device."""

@@ -7,6 +7,10 @@ pipeline events (``stt-partial``, ``stt-final``, ``intent``, ``dialogue``, ``car
 ``tts-end``, ``error``, ``run-end``) with binary WAV chunks between ``tts-start`` and ``tts-end``.
 After ``run-end`` the client may start another run on the same socket.
 
+Wake word: with ``"wake": true`` in ``start`` the run first listens for the tenant's wake phrase
+(its configuration's ``wake_phrase``) on the continuous stream; other speech is ignored. When it is
+heard the server sends a ``wake`` event and the turn's listening starts.
+
 Barge-in: a client that keeps streaming its microphone while the answer is spoken can interrupt it.
 Once the turn has run, the next utterance is already being listened to; when words are heard the
 server stops the answer (``tts-stop``, then ``tts-end`` and ``run-end``: the turn and its replies are
@@ -29,7 +33,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from bot.conversation.pipeline import Listener, LiveLog, VoicePipeline
+from bot.conversation.pipeline import Listener, LiveLog, VoicePipeline, WakeListener
 from bot.conversation.turns import TurnRequest
 from bot.errors import APOLOGY, AuthError, BotError, InputError
 from bot.events import EventType
@@ -97,6 +101,8 @@ class VoiceSession:
         self._last_audio = 0.0
         self._barge: _BargeIn | None = None
         """Listening for the next utterance while the answer is spoken."""
+        self._wake: WakeListener | None = None
+        """Waiting for the wake phrase before the run's listening starts."""
 
     async def serve(self) -> None:
         """Read messages until the client closes, goes idle or breaks the protocol."""
@@ -166,6 +172,9 @@ class VoiceSession:
             self._replay(stored)
             return
         self._turn_id, self._rate = turn_id, rate
+        if message.get("wake") is True:
+            self._wake = await self._pipeline.wake_listener(device, rate)
+            return
         self._listener = await self._pipeline.listen(device, rate)
 
     async def _authenticate(self, message: dict[str, Any]) -> DeviceRef:
@@ -182,6 +191,9 @@ class VoiceSession:
         if self._log is None:
             raise InputError("请先发送 start 消息", code="not_started")
         self._last_audio = time.monotonic()
+        if self._wake is not None:
+            await self._woken(pcm)
+            return
         if self._listener is None:
             if self._barge is not None:
                 await self._barge.feed(pcm)
@@ -190,9 +202,21 @@ class VoiceSession:
             if self._utterance(update.final, update.text):
                 return
 
+    async def _woken(self, pcm: bytes) -> None:
+        """Spot the wake phrase; once heard, the turn's listening starts."""
+        wake = self._wake
+        if wake is None or self._log is None or self._device is None or not await wake.feed(pcm):
+            return
+        self._wake = None
+        self._log.add(EventType.WAKE, phrase=wake.spotter.phrase)
+        self._listener = await self._pipeline.listen(self._device, self._rate)
+
     async def _end_of_audio(self) -> None:
         if self._log is None:
             raise InputError("请先发送 start 消息", code="not_started")
+        if self._wake is not None:
+            self._wake = None
+            raise InputError("没有听到唤醒词", code="no_wake")
         if self._listener is None:
             return
         for update in await self._listener.finish():
@@ -256,7 +280,7 @@ class VoiceSession:
             self._error(err)
             return
         self._drop_listener()
-        log, self._log, self._turn_id = self._log, None, None
+        log, self._log, self._turn_id, self._wake = self._log, None, None, None
         if log is None:
             self._error(err)
             return
