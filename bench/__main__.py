@@ -36,6 +36,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.nlu",
     "bench.speech",
     "bench.grammar",
+    "bench.wake",
     "bench.voice",
     "bench.voice_load",
     "bench.conversation",

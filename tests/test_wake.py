@@ -87,3 +87,22 @@ async def test_the_wake_phrase_opens_the_turn_and_ordinary_speech_does_not(
     assert kinds[0] == "wake" and events[0]["data"]["phrase"] == WAKE, kinds
     assert "stt-final" in kinds and kinds[-1] == "run-end"
     assert len(dialogue.calls) == 1, "one turn: the question after the wake phrase, nothing before it"
+
+
+def test_bot_voice_waits_for_the_wake_phrase_before_recording() -> None:
+    from bot.cli.voice_client import wait_for_wake
+
+    stream = said(ORDINARY[0]) + said(WAKE) + said("안녕하세요")
+    blocks = iter([stream[i : i + 3200] for i in range(0, len(stream), 3200)])
+    consumed: list[int] = []
+
+    def read() -> bytes:
+        block = next(blocks, b"")
+        consumed.append(len(block))
+        return block
+
+    spotter = WakeSpotter(korean_engine(), WAKE)
+    assert wait_for_wake(spotter, read)
+    woke_at, question = sum(consumed), len(said("안녕하세요"))
+    assert len(said(ORDINARY[0])) + len(said(WAKE)) // 2 < woke_at < len(stream) - question // 2
+    assert not wait_for_wake(WakeSpotter(korean_engine(), WAKE), iter([said(ORDINARY[1]), b""]).__next__)
