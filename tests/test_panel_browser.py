@@ -42,7 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     var = tmp_path_factory.mktemp("panel-stack")
     config = var / "bot.toml"
     # A slow synthesiser: answers play long enough for the barge-in test to speak over them.
-    config.write_text(f'[speech]\nmodel = "{korean_model_dir()}"\nspeech_rate = 90\n', encoding="utf-8")
+    config.write_text(f'[speech]\nmodel = "{korean_model_dir()}"\nspeech_rate = 80\n', encoding="utf-8")
     running = make_stack(var)
     running.env["BOT_CONFIG"] = str(config)
     running.start()
@@ -270,11 +270,11 @@ PLAYBACK_LOG = """() => {
 def test_speaking_over_the_answer_stops_its_playback_and_opens_the_next_run(
     playwright: Playwright, stack: RunningStack, tmp_path: Path
 ) -> None:
-    # The fake microphone loops one phrase every ~3 s: one repetition is the question, a later
+    # The fake microphone loops one phrase every ~2.5 s: one repetition is the question, a later
     # one falls inside the (slowly spoken, several-second) answer and interrupts it.
     speech = wav_to_pcm16(espeak_wav("안녕하세요"))
     mic = tmp_path / "mic.wav"
-    mic.write_bytes(pcm16_to_wav(bytes(32000) + speech + bytes(32000)))
+    mic.write_bytes(pcm16_to_wav(bytes(19200) + speech + bytes(25600)))
     args = [
         *ARGS,
         "--use-fake-ui-for-media-stream",

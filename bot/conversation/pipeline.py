@@ -271,6 +271,11 @@ class Listener:
             updates += await self._stream.feed(self._resampler.push(np.zeros(0, np.float32), last=True))
         return normalised(updates + await self._stream.finish())
 
+    @property
+    def utterance_ms(self) -> int:
+        """Length of the speech being heard now (0 between utterances)."""
+        return self._stream.stream.utterance_ms
+
     def close(self) -> None:
         """The utterance is over (or abandoned): its recogniser slot goes back to the pool."""
         if self._slot is not None:

@@ -12,10 +12,11 @@ Wake word: with ``"wake": true`` in ``start`` the run first listens for the tena
 heard the server sends a ``wake`` event and the turn's listening starts.
 
 Barge-in: a client that keeps streaming its microphone while the answer is spoken can interrupt it.
-Once the turn has run, the next utterance is already being listened to; when words are heard the
-server stops the answer (``tts-stop``, then ``tts-end`` and ``run-end``: the turn and its replies are
-recorded in full) and the next run is open at once — the client sends no ``start`` for it and its
-``stt-*`` events follow. An answer counts as spoken until the client had time to play it.
+Once the turn has run, the next utterance is already being listened to; when speech starts (the
+VAD hears ``BARGE_IN_SPEECH_MS`` of it, or the recogniser words) the server stops the answer
+(``tts-stop``, then ``tts-end`` and ``run-end``: the turn and its replies are recorded in full) and
+the next run is open at once — the client sends no ``start`` for it and its ``stt-*`` events follow.
+An answer counts as spoken until the client had time to play it.
 
 Speakers authenticate with the ``Authorization`` header; browsers cannot set it on a websocket, so
 the panel sends its token in the ``start`` message instead (never in the URL, which ends up in logs).
@@ -49,6 +50,8 @@ _LOGGER = logging.getLogger(__name__)
 table = web.RouteTableDef()
 
 MIN_RATE, MAX_RATE = 8000, 48000
+BARGE_IN_SPEECH_MS = 300
+"""Speech over the answer for this long (VAD, pre-roll included) stops it, words or not yet."""
 MIC_LIVE_S = 1.0
 """A client that sent audio this recently still streams its microphone (barge-in is possible)."""
 
@@ -349,7 +352,7 @@ class _BargeIn:
         finally:
             self._feeding = False
         self.heard += updates
-        if any(u.text for u in updates):
+        if any(u.text for u in updates) or self.listener.utterance_ms >= BARGE_IN_SPEECH_MS:
             self.stop.set()
 
     def close(self) -> None:

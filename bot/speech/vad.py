@@ -98,6 +98,11 @@ class Endpointer:
         return self._in_speech
 
     @property
+    def utterance_ms(self) -> int:
+        """Length of the open utterance so far, pre-roll included (0 outside one)."""
+        return self._utterance_ms if self._in_speech else 0
+
+    @property
     def silence_ms(self) -> int:
         """Unvoiced audio since the last voiced frame of the open utterance (0 outside one)."""
         return self._silence_ms if self._in_speech else 0

@@ -82,6 +82,11 @@ class UtteranceStream:
         """Audio consumed so far."""
         return self._endpointer.stream_ms
 
+    @property
+    def utterance_ms(self) -> int:
+        """Length of the utterance being heard now (0 between utterances)."""
+        return self._endpointer.utterance_ms
+
     def feed(self, pcm: bytes) -> list[SttUpdate]:
         """Consume 16 kHz mono PCM16; returns the hypotheses it produced."""
         if self._session is None and self._spare is None and self._heard == 0:
@@ -156,19 +161,19 @@ class AsyncUtteranceStream:
     (on the recogniser pool's threads when one is given, else on asyncio's default ones)."""
 
     def __init__(self, stream: UtteranceStream, pool: RecogniserPool | None = None):
-        self._stream = stream
+        self.stream = stream
         self._pool = pool
         self._lock = asyncio.Lock()
 
     async def feed(self, pcm: bytes) -> list[SttUpdate]:
         """Consume PCM in a worker thread."""
         async with self._lock:
-            return await self._run(self._stream.feed, pcm)
+            return await self._run(self.stream.feed, pcm)
 
     async def finish(self) -> list[SttUpdate]:
         """Finalise in a worker thread."""
         async with self._lock:
-            return await self._run(self._stream.finish)
+            return await self._run(self.stream.finish)
 
     async def _run(self, fn: Callable[..., list[SttUpdate]], *args: bytes) -> list[SttUpdate]:
         if self._pool is not None:
