@@ -328,26 +328,34 @@ class _BargeIn:
         self.heard: list[SttUpdate] = []
         """Hypotheses of the next utterance, replayed into its run after the cut."""
         self._feeding = False
+        self._opening: asyncio.Task[None] | None = None
 
     async def listen(self) -> None:
-        """Open the next utterance's listener (no barge-in when every recogniser is busy)."""
+        """Start opening the next utterance's listener, alongside the answer (it reads the dialogue
+        state for the grammar: the first audio must not wait for that)."""
+        self._opening = asyncio.create_task(self._open())
+
+    async def _open(self) -> None:
         try:
             self.listener = await self._session._pipeline.listen(self._device, self._session._rate)
         except SttBusy:
             _LOGGER.info("no recogniser free: this answer cannot be interrupted")
 
     def active(self) -> bool:
-        """The client still streams its microphone."""
-        if self.listener is None:
+        """The client still streams its microphone (and a listener is or will be there)."""
+        if self._opening is None or (self._opening.done() and self.listener is None):
             return False
         return self._feeding or time.monotonic() - self._session._last_audio < MIC_LIVE_S
 
     async def feed(self, pcm: bytes) -> None:
         """Audio heard over the answer."""
-        if self.listener is None:
+        if self._opening is None:
             return
         self._feeding = True  # a busy recogniser delays the next frames: the client is still there
         try:
+            await asyncio.shield(self._opening)
+            if self.listener is None:
+                return
             updates = await self.listener.feed(pcm)
         finally:
             self._feeding = False
@@ -356,7 +364,10 @@ class _BargeIn:
             self.stop.set()
 
     def close(self) -> None:
-        """No barge-in happened: the listener goes back to the pool."""
+        """No barge-in happened: the listener goes back to the pool (once it is open)."""
+        if self._opening is not None and not self._opening.done():
+            self._opening.add_done_callback(lambda _: self.close())
+            return
         if self.listener is not None:
             self.listener.close()
             self.listener = None
