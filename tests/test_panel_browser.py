@@ -239,7 +239,7 @@ def test_push_to_talk_streams_the_microphone_and_plays_the_answer(
         panel.page.click("#debug-toggle")
         ptt.dispatch_event("pointerdown")
         run = panel.page.locator("#runs .run").first
-        expect(run.locator("[data-event=stt-final]")).to_have_count(1, timeout=20000)
+        expect(run.locator("[data-event=stt-final]")).to_have_count(1, timeout=40000)
         ptt.dispatch_event("pointerup")
         expect(run.locator("[data-event=run-end]")).to_have_count(1, timeout=30000)
         kinds = [e.get_attribute("data-event") for e in run.locator(".event").all()]
