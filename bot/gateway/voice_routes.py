@@ -255,15 +255,26 @@ class VoiceSession:
         else:
             await self._pipeline.respond(request, log, barge)
         finally:
-            self._log, self._turn_id, self._barge = None, None, None
+            self._turn_id = None
             if barge.stop.is_set() and barge.listener is not None:
-                self._next_run(barge)
+                await self._next_run(barge)
             else:
+                self._log, self._barge = None, None
                 barge.close()
 
-    def _next_run(self, barge: _BargeIn) -> None:
-        """After a barge-in: the next run is open with what was heard over the answer so far."""
-        self._log = LiveLog(self._out.put_nowait)
+    async def _next_run(self, barge: _BargeIn) -> None:
+        """After a barge-in: the next run is open with what was heard over the answer so far.
+
+        It is authenticated (and rate-limited) like any run; meanwhile audio still goes to ``barge``.
+        """
+        try:
+            await self._authenticate({})
+        except BotError as err:
+            self._log, self._barge = None, None
+            barge.close()
+            self._error(err)
+            return
+        self._log, self._barge = LiveLog(self._out.put_nowait), None
         self._listener = barge.listener
         for update in barge.heard:
             if self._utterance(update.final, update.text):
