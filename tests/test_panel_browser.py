@@ -218,20 +218,25 @@ def test_delete_my_data_from_the_panel(browser: Browser, stack: RunningStack) ->
     panel.close()
 
 
-def test_push_to_talk_streams_the_microphone_and_plays_the_answer(
-    playwright: Playwright, stack: RunningStack, tmp_path: Path
-) -> None:
-    speech = wav_to_pcm16(espeak_wav("안녕하세요 감사합니다"))
-    mic = tmp_path / "mic.wav"
-    mic.write_bytes(pcm16_to_wav(bytes(16000) + speech + bytes(64000)))
+def with_microphone(playwright: Playwright, mic: Path, pcm: bytes, *, loop: bool) -> Browser:
+    """Chromium whose fake microphone plays ``pcm`` (16 kHz), once or over and over."""
+    mic.write_bytes(pcm16_to_wav(pcm))
     args = [
         *ARGS,
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic}%noloop",
+        f"--use-file-for-fake-audio-capture={mic}{'' if loop else '%noloop'}",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+
+
+def test_push_to_talk_streams_the_microphone_and_plays_the_answer(
+    playwright: Playwright, stack: RunningStack, tmp_path: Path
+) -> None:
+    speech = wav_to_pcm16(espeak_wav("안녕하세요 감사합니다"))
+    pcm = bytes(16000) + speech + bytes(64000)
+    browser = with_microphone(playwright, tmp_path / "mic.wav", pcm, loop=False)
     try:
         panel = Panel(browser, stack, "demo-zhang-panel", WIDE)
         ptt = panel.page.locator("#ptt")
@@ -273,16 +278,8 @@ def test_speaking_over_the_answer_stops_its_playback_and_opens_the_next_run(
     # The fake microphone loops one phrase every ~2.5 s: one repetition is the question, a later
     # one falls inside the (slowly spoken, several-second) answer and interrupts it.
     speech = wav_to_pcm16(espeak_wav("안녕하세요"))
-    mic = tmp_path / "mic.wav"
-    mic.write_bytes(pcm16_to_wav(bytes(19200) + speech + bytes(25600)))
-    args = [
-        *ARGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic}",
-        "--autoplay-policy=no-user-gesture-required",
-    ]
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    pcm = bytes(19200) + speech + bytes(25600)
+    browser = with_microphone(playwright, tmp_path / "mic.wav", pcm, loop=True)
     try:
         panel = Panel(browser, stack, "demo-zhang-panel", WIDE)
         panel.page.evaluate(PLAYBACK_LOG)

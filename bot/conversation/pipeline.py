@@ -241,6 +241,13 @@ class LiveLog(EventLog):
             self._sink(wav)
 
 
+def to_16k(pcm: bytes, resampler: Resampler | None) -> bytes:
+    """A client's PCM16 frame at the pipeline's rate (400 for a frame of odd length)."""
+    if len(pcm) % 2:
+        raise InputError("PCM16 帧的字节数必须是偶数", code="bad_frame")
+    return pcm if resampler is None else resampler.push(decode(pcm, "pcm", 16, 1))
+
+
 class Listener:
     """The audio side of one spoken turn: any-rate PCM16 in, partial and final hypotheses out."""
 
@@ -260,9 +267,7 @@ class Listener:
         self._samples += len(pcm) // 2
         if self._samples > self._max_samples:
             raise InputError("说话时间太长了，请简短一些", code="audio_too_long", status=413)
-        if self._resampler is not None:
-            pcm = self._resampler.push(decode(pcm, "pcm", 16, 1))
-        return normalised(await self._stream.feed(pcm))
+        return normalised(await self._stream.feed(to_16k(pcm, self._resampler)))
 
     async def finish(self) -> list[SttUpdate]:
         """End of the audio."""
@@ -307,11 +312,7 @@ class WakeListener:
 
     async def feed(self, pcm: bytes) -> bool:
         """Consume a PCM16 frame; True when it completed the wake phrase."""
-        if len(pcm) % 2:
-            raise InputError("PCM16 帧的字节数必须是偶数", code="bad_frame")
-        if self._resampler is not None:
-            pcm = self._resampler.push(decode(pcm, "pcm", 16, 1))
-        return bool(await self._pool.run(self.spotter.feed, pcm))
+        return bool(await self._pool.run(self.spotter.feed, to_16k(pcm, self._resampler)))
 
 
 class VoicePipeline:
