@@ -43,11 +43,10 @@ def _engine() -> VoskSpeechToText:
     return VoskSpeechToText(model.path, model.language, model.name)
 
 
-def _speech(text: str, language: str) -> tuple[bytes, float]:
+def _speech(text: str, language: str, wpm: int = 150) -> tuple[bytes, float]:
     """Padded 16 kHz PCM of the phrase and the stream time (s) where the speech ends."""
-    wav = subprocess.run(
-        ["espeak-ng", "-v", VOICES[language], "-s", "150", "--stdout", text], capture_output=True, check=True
-    ).stdout
+    cmd = ["espeak-ng", "-v", VOICES[language], "-s", str(wpm), "--stdout", text]
+    wav = subprocess.run(cmd, capture_output=True, check=True).stdout
     speech = wav_to_pcm16(wav)
     lead = bytes(int(SAMPLE_RATE * LEAD_S) * 2)
     loud = np.flatnonzero(np.abs(np.frombuffer(speech, dtype="<i2")) > 300)  # espeak ends with a pause

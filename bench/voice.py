@@ -49,8 +49,12 @@ def eos_frame(eos_s: float, frame_ms: int = FRAME_MS) -> int:
     return max(0, int(eos_s * 1000 // frame_ms))
 
 
-async def one_run(ws: aiohttp.ClientWebSocketResponse, pcm: bytes, eos_s: float) -> float | None:
-    """Stream one utterance in real time; ms from end of speech to the first audio (None: no audio)."""
+async def one_run(
+    ws: aiohttp.ClientWebSocketResponse, pcm: bytes, eos_s: float, finals: list[float] | None = None
+) -> float | None:
+    """Stream one utterance in real time; ms from end of speech to the first audio (None: no audio).
+
+    ``finals`` collects ms from the end of speech to the ``stt-final`` event."""
     await ws.send_json({"type": "start", "sample_rate": 16000, "format": "pcm16"})
     chunks = frames(pcm)
     last = eos_frame(eos_s)
@@ -58,7 +62,8 @@ async def one_run(ws: aiohttp.ClientWebSocketResponse, pcm: bytes, eos_s: float)
     first: asyncio.Future[float] = asyncio.get_running_loop().create_future()
     ended, heard = asyncio.Event(), asyncio.Event()
     errors: list[str] = []
-    reader = asyncio.create_task(_read(ws, first, ended, heard, errors))
+    final_at: list[float] = []
+    reader = asyncio.create_task(_read(ws, first, ended, heard, errors, final_at))
     t0 = time.perf_counter()
     eos_at = None
     n = 0
@@ -81,6 +86,8 @@ async def one_run(ws: aiohttp.ClientWebSocketResponse, pcm: bytes, eos_s: float)
         reader.cancel()
     if errors or not first.done() or eos_at is None:
         return None  # an error's spoken apology is not an answer
+    if finals is not None and final_at:
+        finals.append((final_at[0] - eos_at) * 1000)
     return (first.result() - eos_at) * 1000
 
 
@@ -90,6 +97,7 @@ async def _read(
     ended: asyncio.Event,
     heard: asyncio.Event,
     errors: list[str],
+    final_at: list[float],
 ) -> None:
     while True:
         msg = await ws.receive()
@@ -99,6 +107,7 @@ async def _read(
         elif msg.type == aiohttp.WSMsgType.TEXT:
             event = json.loads(msg.data)
             if event.get("type") == "stt-final":
+                final_at.append(time.perf_counter())
                 heard.set()
             if event.get("type") == "error":
                 errors.append(str(event.get("data", {}).get("code")))
@@ -111,9 +120,9 @@ async def _read(
 
 
 async def measure(
-    url: str, samples: list[tuple[bytes, float]], rounds: int = ROUNDS
+    url: str, samples: list[tuple[bytes, float]], rounds: int = ROUNDS, finals: list[float] | None = None
 ) -> tuple[list[float], int]:
-    """Latencies of every run with audio, and how many runs gave none."""
+    """Latencies of every run with audio, and how many runs gave none (``finals``: eos → stt-final)."""
     latencies: list[float] = []
     missing = 0
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -121,7 +130,7 @@ async def measure(
         await one_run(ws, *samples[0])  # warm-up
         for _ in range(rounds):
             for pcm, eos_s in samples:
-                value = await one_run(ws, pcm, eos_s)
+                value = await one_run(ws, pcm, eos_s, finals)
                 if value is None:
                     missing += 1
                 else:
@@ -133,12 +142,16 @@ def run(stack: RunningStack) -> dict[str, Any]:
     """p50 / p95 of end of speech → first audio over the phrases."""
     language = stack_language(stack)
     samples = [_speech(p, language) for p in PHRASES[language]]
-    latencies, missing = asyncio.run(measure(stack.url, samples))
+    finals: list[float] = []
+    latencies, missing = asyncio.run(measure(stack.url, samples, finals=finals))
     if not latencies:
         raise RuntimeError("no voice run produced audio (is a speech model configured for the stack?)")
+    after_final = [a - f for a, f in zip(latencies, finals, strict=False)]
     return {
         "voice_eos_to_first_audio_p50_ms": round(statistics.median(latencies), 1),
         "voice_eos_to_first_audio_p95_ms": round(percentile(latencies, 0.95), 1),
+        "voice_eos_to_final_p50_ms": round(statistics.median(finals), 1) if finals else None,
+        "voice_final_to_first_audio_p50_ms": round(statistics.median(after_final), 1) if finals else None,
         "voice_samples": len(latencies),
         "voice_runs_without_audio": missing,
     }

@@ -11,12 +11,16 @@ from typing import Any
 class EventType(StrEnum):
     """Stages of a turn (PRODUCT.md, "Voice specifics")."""
 
+    WAKE = "wake"
+    """The wake phrase was heard: the turn's listening starts."""
     STT_PARTIAL = "stt-partial"
     STT_FINAL = "stt-final"
     INTENT = "intent"
     DIALOGUE = "dialogue"
     TTS_START = "tts-start"
     TTS_END = "tts-end"
+    TTS_STOP = "tts-stop"
+    """The user spoke while the answer was being spoken (barge-in): the rest of the audio is dropped."""
     CARD = "card"
     ERROR = "error"
     RUN_END = "run-end"

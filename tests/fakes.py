@@ -95,6 +95,8 @@ class FakeTts:
 
     said: list[str] = field(default_factory=list)
     paces: list[float] = field(default_factory=list)
+    sentence_s: float = 0.1
+    """Playing time of each sentence's WAV."""
 
     @property
     def info(self) -> TtsInfo:
@@ -102,14 +104,14 @@ class FakeTts:
 
     def synthesize(self, text: str) -> bytes:
         self.said.append(text)
-        return silence_wav(0.1)
+        return silence_wav(self.sentence_s)
 
     def synthesize_stream(self, text: str, pace: float = 1.0) -> Iterator[bytes]:
         self.said.append(text)
         self.paces.append(pace)
         for part in text.split("。"):
             if part.strip():
-                yield silence_wav(0.1)
+                yield silence_wav(self.sentence_s)
 
 
 @dataclass

@@ -41,7 +41,8 @@ WIDE, SMALL = {"width": 1280, "height": 800}, {"width": 1024, "height": 600}
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     var = tmp_path_factory.mktemp("panel-stack")
     config = var / "bot.toml"
-    config.write_text(f'[speech]\nmodel = "{korean_model_dir()}"\n', encoding="utf-8")
+    # A slow synthesiser: answers play long enough for the barge-in test to speak over them.
+    config.write_text(f'[speech]\nmodel = "{korean_model_dir()}"\nspeech_rate = 80\n', encoding="utf-8")
     running = make_stack(var)
     running.env["BOT_CONFIG"] = str(config)
     running.start()
@@ -219,20 +220,25 @@ def test_delete_my_data_from_the_panel(browser: Browser, stack: RunningStack) ->
     panel.close()
 
 
-def test_push_to_talk_streams_the_microphone_and_plays_the_answer(
-    playwright: Playwright, stack: RunningStack, tmp_path: Path
-) -> None:
-    speech = wav_to_pcm16(espeak_wav("안녕하세요 감사합니다"))
-    mic = tmp_path / "mic.wav"
-    mic.write_bytes(pcm16_to_wav(bytes(16000) + speech + bytes(64000)))
+def with_microphone(playwright: Playwright, mic: Path, pcm: bytes, *, loop: bool) -> Browser:
+    """Chromium whose fake microphone plays ``pcm`` (16 kHz), once or over and over."""
+    mic.write_bytes(pcm16_to_wav(pcm))
     args = [
         *ARGS,
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic}%noloop",
+        f"--use-file-for-fake-audio-capture={mic}{'' if loop else '%noloop'}",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+
+
+def test_push_to_talk_streams_the_microphone_and_plays_the_answer(
+    playwright: Playwright, stack: RunningStack, tmp_path: Path
+) -> None:
+    speech = wav_to_pcm16(espeak_wav("안녕하세요 감사합니다"))
+    pcm = bytes(16000) + speech + bytes(64000)
+    browser = with_microphone(playwright, tmp_path / "mic.wav", pcm, loop=False)
     try:
         panel = Panel(browser, stack, "demo-zhang-panel", WIDE)
         ptt = panel.page.locator("#ptt")
@@ -240,7 +246,7 @@ def test_push_to_talk_streams_the_microphone_and_plays_the_answer(
         panel.page.click("#debug-toggle")
         ptt.dispatch_event("pointerdown")
         run = panel.page.locator("#runs .run").first
-        expect(run.locator("[data-event=stt-final]")).to_have_count(1, timeout=20000)
+        expect(run.locator("[data-event=stt-final]")).to_have_count(1, timeout=40000)
         ptt.dispatch_event("pointerup")
         expect(run.locator("[data-event=run-end]")).to_have_count(1, timeout=30000)
         kinds = [e.get_attribute("data-event") for e in run.locator(".event").all()]
@@ -256,6 +262,56 @@ def test_push_to_talk_streams_the_microphone_and_plays_the_answer(
         heard = panel.page.locator(".msg.user .text").last.inner_text()
         assert any("\uac00" <= ch <= "\ud7a3" for ch in heard), heard
         panel.shot("voice")
+        panel.close()
+    finally:
+        browser.close()
+
+
+PLAYBACK_LOG = """() => {
+  window.playbackLog = [];
+  new MutationObserver(() => window.playbackLog.push(document.body.dataset.voicePlayback))
+    .observe(document.body, { attributes: true, attributeFilter: ['data-voice-playback'] });
+}"""
+
+
+def test_speaking_over_the_answer_stops_its_playback_and_opens_the_next_run(
+    playwright: Playwright, stack: RunningStack, tmp_path: Path
+) -> None:
+    # The fake microphone loops one phrase every ~2.5 s: one repetition is the question, a later
+    # one falls inside the (slowly spoken, several-second) answer and interrupts it.
+    speech = wav_to_pcm16(espeak_wav("안녕하세요"))
+    pcm = bytes(19200) + speech + bytes(25600)
+    browser = with_microphone(playwright, tmp_path / "mic.wav", pcm, loop=True)
+    try:
+        panel = Panel(browser, stack, "demo-zhang-panel", WIDE)
+        panel.page.evaluate(PLAYBACK_LOG)
+        ptt = panel.page.locator("#ptt")
+        expect(ptt).to_be_enabled()
+        panel.page.click("#debug-toggle")
+        ptt.dispatch_event("pointerdown")
+        first = panel.page.locator("#runs .run").last
+        expect(first.locator("[data-event=stt-final]")).to_have_count(1, timeout=40000)
+        ptt.dispatch_event("pointerup")
+        try:
+            expect(first.locator("[data-event=tts-stop]")).to_have_count(1, timeout=40000)
+        except AssertionError as err:
+            seen = [e.get_attribute("data-event") for e in panel.page.locator("#runs .event").all()]
+            raise AssertionError(f"no barge-in; events (newest run first): {seen}") from err
+        # Playback stops at tts-stop (a later answer of the next run may play again afterwards).
+        panel.page.wait_for_function("window.playbackLog.includes('stopped')", timeout=10000)
+        kinds = [e.get_attribute("data-event") for e in first.locator(".event").all()]
+        order = [kinds.index(k) for k in ("tts-start", "tts-stop", "tts-end", "run-end")]
+        assert order == sorted(order), kinds
+        history = panel.page.evaluate("window.playbackLog")
+        assert "playing" in history and history.index("playing") < history.index("stopped"), history
+        answer = panel.page.locator(".msg.bot").last.inner_text()
+        assert answer.strip(), "the cut answer's text stays on screen"
+        # The next run was opened by the gateway: its recognition events arrive without a new start.
+        runs = panel.page.locator("#runs .run")
+        expect(runs.nth(1)).to_be_attached(timeout=20000)
+        heard_next = runs.nth(0).locator("[data-event=stt-partial], [data-event=stt-final]")
+        expect(heard_next.first).to_be_attached(timeout=20000)
+        panel.shot("barge-in")
         panel.close()
     finally:
         browser.close()

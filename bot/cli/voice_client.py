@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from bot.speech.audio import SAMPLE_RATE, pcm16_to_wav
 from bot.speech.stt.base import SpeechToText
 from bot.speech.stt.stream import transcribe_wav
 from bot.speech.vad import Endpointer, VadEventType, VadSettings
+from bot.speech.wake import WakeSpotter
 
 
 class AudioDeviceError(BotError):
@@ -112,6 +113,26 @@ def _check_device(sd: Any, kind: str, label: str) -> None:
 def ensure_speaker() -> None:
     """AudioDeviceError now, before any work, when nothing can play sound."""
     _check_device(_sounddevice(), "output", "扬声器")
+
+
+def wait_for_wake(spotter: WakeSpotter, read: Callable[[], bytes], max_s: float | None = None) -> bool:
+    """Feed microphone blocks (``read``) to the spotter until the wake phrase; False at ``max_s``."""
+    while max_s is None or spotter.stream_ms < max_s * 1000:
+        block = read()
+        if not block:
+            return False
+        if spotter.feed(block):
+            return True
+    return False
+
+
+def wait_for_wake_on_mic(spotter: WakeSpotter) -> None:
+    """Listen on the default microphone until the wake phrase is said."""
+    sd = _sounddevice()
+    _check_device(sd, "input", "麦克风")
+    block = SAMPLE_RATE // 10
+    with sd.RawInputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=block) as mic:
+        wait_for_wake(spotter, lambda: bytes(mic.read(block)[0]))
 
 
 def record_utterance(vad: VadSettings | None = None, max_s: float = 15.0) -> bytes:

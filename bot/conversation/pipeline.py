@@ -18,9 +18,10 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+import wave
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -37,17 +38,23 @@ from bot.speech import registry
 from bot.speech.audio import SAMPLE_RATE, Resampler, decode, pcm16_chunks
 from bot.speech.settings import SpeechSettings
 from bot.speech.stt.base import SpeechToText, SttError, SttInfo, SttSession
+from bot.speech.stt.pool import RecogniserPool, Slot, SttBusy
 from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStream
 from bot.speech.stt.text import clean_transcript
 from bot.speech.stt.vosk_engine import VoskSpeechToText
 from bot.speech.tts.base import NORMAL_PACE, SLOW_PACE, TextToSpeech, TtsError
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
+from bot.speech.wake import WakeSpotter
 from bot.store.db import session_scope
 from bot.store.repo import DeviceRef
+from bot.tenants.config import tenant_config_of, wake_phrase_of
 
 _LOGGER = logging.getLogger(__name__)
 
 NO_SPEECH = "没有听清，请再说一遍"
+T = TypeVar("T")
+HOLD_POLL_S = 0.05
+"""How often a held-open answer checks for the end of playback while the client still listens."""
 Sink = Callable[[dict[str, Any] | bytes], None]
 """Where a live run's output goes, in order: JSON events and WAV bytes."""
 
@@ -64,6 +71,15 @@ class Speech:
 
     failures: dict[str, tuple[str, float]] = field(default_factory=dict)
     """Component → (error code, monotonic time) of its last use, when that use failed."""
+    pool: RecogniserPool | None = None
+    """Where utterances are decoded (created from the settings on first use)."""
+
+    def recognisers(self) -> RecogniserPool:
+        """The bounded recogniser pool of this process."""
+        if self.pool is None:
+            s = self.settings
+            self.pool = RecogniserPool(s.recogniser_pool_size, s.recogniser_nice)
+        return self.pool
 
     def failed(self, component: str, err: BotError) -> None:
         """A use of the engine failed (crash, hang): the component is red until a use works again."""
@@ -88,10 +104,12 @@ class Speech:
         return out
 
     def close(self) -> None:
-        """Stop the synthesiser's thread."""
+        """Stop the synthesiser's and the recognisers' threads."""
         close = getattr(self.tts, "close", None)
         if callable(close):
             close()
+        if self.pool is not None:
+            self.pool.close()
 
 
 async def load_speech(config: Config) -> Speech:
@@ -100,7 +118,7 @@ async def load_speech(config: Config) -> Speech:
     speech = Speech(settings)
     try:
         model = registry.resolve(settings.model, config.models_dir)
-        engine = VoskSpeechToText(model.path, model.language, model.name)
+        engine = VoskSpeechToText(model.path, model.language, model.name, settings.grammar_snap_threshold)
         await asyncio.to_thread(engine.load)
         speech.stt = engine
     except BotError as err:
@@ -224,11 +242,21 @@ class LiveLog(EventLog):
             self._sink(wav)
 
 
+def to_16k(pcm: bytes, resampler: Resampler | None) -> bytes:
+    """A client's PCM16 frame at the pipeline's rate (400 for a frame of odd length)."""
+    if len(pcm) % 2:
+        raise InputError("PCM16 帧的字节数必须是偶数", code="bad_frame")
+    return pcm if resampler is None else resampler.push(decode(pcm, "pcm", 16, 1))
+
+
 class Listener:
     """The audio side of one spoken turn: any-rate PCM16 in, partial and final hypotheses out."""
 
-    def __init__(self, stream: AsyncUtteranceStream, sample_rate: int, max_audio_s: float):
+    def __init__(
+        self, stream: AsyncUtteranceStream, sample_rate: int, max_audio_s: float, slot: Slot | None = None
+    ):
         self._stream = stream
+        self._slot = slot
         self._resampler = None if sample_rate == SAMPLE_RATE else Resampler(sample_rate)
         self._max_samples = int(max_audio_s * sample_rate)
         self._samples = 0
@@ -240,9 +268,7 @@ class Listener:
         self._samples += len(pcm) // 2
         if self._samples > self._max_samples:
             raise InputError("说话时间太长了，请简短一些", code="audio_too_long", status=413)
-        if self._resampler is not None:
-            pcm = self._resampler.push(decode(pcm, "pcm", 16, 1))
-        return normalised(await self._stream.feed(pcm))
+        return normalised(await self._stream.feed(to_16k(pcm, self._resampler)))
 
     async def finish(self) -> list[SttUpdate]:
         """End of the audio."""
@@ -250,6 +276,44 @@ class Listener:
         if self._resampler is not None:
             updates += await self._stream.feed(self._resampler.push(np.zeros(0, np.float32), last=True))
         return normalised(updates + await self._stream.finish())
+
+    @property
+    def utterance_ms(self) -> int:
+        """Length of the speech being heard now (0 between utterances)."""
+        return self._stream.stream.utterance_ms
+
+    def close(self) -> None:
+        """The utterance is over (or abandoned): its recogniser slot goes back to the pool."""
+        if self._slot is not None:
+            self._slot.release()
+
+
+class BargeIn(Protocol):
+    """The client's microphone while the answer is spoken: speech on it stops the answer."""
+
+    stop: asyncio.Event
+    """Set when the user started speaking over the answer."""
+
+    async def listen(self) -> None:
+        """Start listening (the turn has run: the next utterance's grammar is known)."""
+        ...
+
+    def active(self) -> bool:
+        """Whether the client is still streaming its microphone (so barge-in is possible)."""
+        ...
+
+
+class WakeListener:
+    """The always-on side of a device: any-rate PCM16 in, the wake phrase out."""
+
+    def __init__(self, spotter: WakeSpotter, sample_rate: int, pool: RecogniserPool):
+        self.spotter = spotter
+        self._resampler = None if sample_rate == SAMPLE_RATE else Resampler(sample_rate)
+        self._pool = pool
+
+    async def feed(self, pcm: bytes) -> bool:
+        """Consume a PCM16 frame; True when it completed the wake phrase."""
+        return bool(await self._pool.run(self.spotter.feed, to_16k(pcm, self._resampler)))
 
 
 class VoicePipeline:
@@ -281,12 +345,29 @@ class VoicePipeline:
 
         return await asyncio.to_thread(phrases)
 
+    async def wake_listener(self, device: DeviceRef, sample_rate: int) -> WakeListener:
+        """A spotter for the device's tenant's wake phrase on a continuous stream."""
+        stt = self.recogniser()
+
+        def phrase() -> str:
+            with session_scope(self._engine) as session:
+                return wake_phrase_of(tenant_config_of(session, device.tenant_id))
+
+        spotter = WakeSpotter(self.speech.stt or stt, await asyncio.to_thread(phrase))
+        return WakeListener(spotter, sample_rate, self.speech.recognisers())
+
     async def listen(self, device: DeviceRef, sample_rate: int) -> Listener:
         """A listener for one streamed utterance of this device."""
         stt = self.recogniser()
-        grammar = await self.grammar_for(device)
-        stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
-        return Listener(AsyncUtteranceStream(stream), sample_rate, self._max_audio_s)
+        pool = self.speech.recognisers()
+        slot = pool.acquire()
+        try:
+            grammar = await self.grammar_for(device)
+            stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
+        except BaseException:
+            slot.release()
+            raise
+        return Listener(AsyncUtteranceStream(stream, pool), sample_rate, self._max_audio_s, slot)
 
     async def audio_turn(self, device: DeviceRef, wav: bytes, turn_id: str | None) -> dict[str, Any]:
         """A whole WAV → transcript → the text turn; a repeated ``turn_id`` returns the first outcome."""
@@ -294,10 +375,15 @@ class VoicePipeline:
         if stored is not None:
             return stored
         stt = self.recogniser()
-        grammar = await self.grammar_for(device)
+        pool = self.speech.recognisers()
+        slot = pool.acquire()
+        try:
+            grammar = await self.grammar_for(device)
+            stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
+            finals = await pool.run(self._transcribe, stream, wav)
+        finally:
+            slot.release()
         log = EventLog()
-        stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
-        finals = await asyncio.to_thread(self._transcribe, stream, wav)
         text = spoken_text(finals)
         log.add(EventType.STT_FINAL, text=text)
         request = TurnRequest(device, text, turn_id, transcript=text, inspect=True)
@@ -309,8 +395,12 @@ class VoicePipeline:
             finals += [normalize(u.text) for u in stream.feed(chunk) if u.final and u.text]
         return finals + [normalize(u.text) for u in stream.finish() if u.final and u.text]
 
-    async def respond(self, request: TurnRequest, log: LiveLog) -> None:
-        """Run the turn and speak its replies; a failing component becomes a spoken apology."""
+    async def respond(self, request: TurnRequest, log: LiveLog, barge_in: BargeIn | None = None) -> None:
+        """Run the turn and speak its replies; a failing component becomes a spoken apology.
+
+        The turn (and its replies) is recorded before anything is spoken, so a barge-in that cuts
+        the answer loses nothing from the conversation record.
+        """
         try:
             outcome = await self.runner.run(request, log, end=False)
         except BotError as err:
@@ -318,30 +408,45 @@ class VoicePipeline:
             return
         spoken = "".join(r["text"] for r in outcome["replies"] if r.get("text"))
         state = await self.runner.state_of(request.device)  # read once; the next turn's grammar reuses it
-        await self.speak(
-            spoken, log, SLOW_PACE if state is not None and state.pace == "slow" else NORMAL_PACE
-        )
+        if barge_in is not None:
+            await barge_in.listen()
+        pace = SLOW_PACE if state is not None and state.pace == "slow" else NORMAL_PACE
+        await self.speak(spoken, log, pace, barge_in)
         log.add(EventType.RUN_END, **verdict_of(outcome).to_json())
 
     async def fail(self, err: BotError, log: LiveLog) -> None:
         """Error event, then its message spoken (a short apology for component failures), then run-end."""
         message = err.message if err.status < 500 or _is_chinese(err.message) else APOLOGY
-        log.add(EventType.ERROR, code=err.code, message=message, status=err.status)
+        extra = {"retry_after_s": err.retry_after_s} if isinstance(err, SttBusy) else {}
+        log.add(EventType.ERROR, code=err.code, message=message, status=err.status, **extra)
         await self.speak(message, log)
         log.add(EventType.RUN_END)
 
-    async def speak(self, text: str, log: LiveLog, pace: float = NORMAL_PACE) -> None:
-        """Synthesise ``text`` sentence by sentence at ``pace``: tts-start, WAV chunks, tts-end."""
+    async def speak(
+        self, text: str, log: LiveLog, pace: float = NORMAL_PACE, barge_in: BargeIn | None = None
+    ) -> None:
+        """Synthesise ``text`` sentence by sentence at ``pace``: tts-start, WAV chunks, tts-end.
+
+        With ``barge_in``, the answer counts as spoken until the client has had time to play it
+        (while it still streams its microphone); speech in that time stops it with ``tts-stop``.
+        """
         tts = self.speech.tts
         if tts is None or not text.strip():
             return
         log.add(EventType.TTS_START, text=text, pace=pace)
-        chunks = 0
+        chunks, audio_s, started = 0, 0.0, time.monotonic()
+        stop = barge_in.stop if barge_in is not None else None
         try:
             parts: Iterator[bytes] = await asyncio.to_thread(tts.synthesize_stream, text, pace)
-            while (wav := await asyncio.to_thread(next, parts, None)) is not None:
+            while (wav := await _unless(stop, asyncio.to_thread(next, parts, None))) is not None:
                 log.audio(wav)
                 chunks += 1
+                audio_s += _wav_seconds(wav)
+            if barge_in is not None:
+                await _hold_while_playing(barge_in, started + audio_s)
+            if stop is not None and stop.is_set():
+                played_ms = round((time.monotonic() - started) * 1000)
+                log.add(EventType.TTS_STOP, reason="barge_in", played_ms=played_ms, chunks=chunks)
         except (TtsError, InputError) as err:
             if isinstance(err, TtsError):
                 self.speech.failed("tts", err)
@@ -351,6 +456,38 @@ class VoicePipeline:
         else:
             self.speech.worked("tts")
         log.add(EventType.TTS_END, chunks=chunks)
+
+
+async def _unless(stop: asyncio.Event | None, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None as soon as ``stop`` is set (the work then finishes unobserved)."""
+    if stop is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.add_done_callback(lambda t: t.exception())  # a late failure is of no interest any more
+    return None
+
+
+async def _hold_while_playing(barge_in: BargeIn, until: float) -> None:
+    """Wait until the client has played the answer, barge-in happened or the client stopped listening."""
+    while time.monotonic() < until and barge_in.active() and not barge_in.stop.is_set():
+        try:
+            await asyncio.wait_for(barge_in.stop.wait(), HOLD_POLL_S)
+        except TimeoutError:
+            continue
+
+
+def _wav_seconds(wav: bytes) -> float:
+    """Playing time of a WAV chunk."""
+    try:
+        with wave.open(io.BytesIO(wav), "rb") as w:
+            return w.getnframes() / float(w.getframerate() or 1)
+    except (wave.Error, EOFError):
+        return 0.0
 
 
 def normalised(updates: list[SttUpdate]) -> list[SttUpdate]:

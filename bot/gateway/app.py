@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
@@ -47,6 +48,7 @@ from bot.gateway.settings import GatewaySettings
 from bot.gateway.store_health import STORE_HEALTH, StoreHealth
 from bot.partners.dispatcher import Dispatcher
 from bot.rasa.store_checks import TrackerGuardedDialogue
+from bot.speech.stt.pool import SttBusy
 from bot.store.db import make_engine, session_scope
 
 _LOGGER = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         response = _error_response(request, err.to_json(), err.status)
         if isinstance(err, RateLimited):
             response.headers["Retry-After"] = retry_after_header(err)
+        elif isinstance(err, SttBusy):
+            response.headers["Retry-After"] = str(max(1, math.ceil(err.retry_after_s)))
         return response
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -39,7 +39,10 @@ def _errors(*statuses: int) -> dict[str, Schema]:
         415: "unsupported media type or audio format",
         422: "nothing understood",
         429: "rate limit exceeded (see Retry-After)",
-        503: "a component is down (the message is a short apology)",
+        503: (
+            "a component is down (the message is a short apology), "
+            "or every recogniser is busy (`stt_busy`, see Retry-After)"
+        ),
     }
     return {str(s): _json(_ref("Error"), texts[s]) for s in statuses}
 

@@ -7,6 +7,17 @@ pipeline events (``stt-partial``, ``stt-final``, ``intent``, ``dialogue``, ``car
 ``tts-end``, ``error``, ``run-end``) with binary WAV chunks between ``tts-start`` and ``tts-end``.
 After ``run-end`` the client may start another run on the same socket.
 
+Wake word: with ``"wake": true`` in ``start`` the run first listens for the tenant's wake phrase
+(its configuration's ``wake_phrase``) on the continuous stream; other speech is ignored. When it is
+heard the server sends a ``wake`` event and the turn's listening starts.
+
+Barge-in: a client that keeps streaming its microphone while the answer is spoken can interrupt it.
+Once the turn has run, the next utterance is already being listened to; when speech starts (the
+VAD hears ``BARGE_IN_SPEECH_MS`` of it, or the recogniser words) the server stops the answer
+(``tts-stop``, then ``tts-end`` and ``run-end``: the turn and its replies are recorded in full) and
+the next run is open at once — the client sends no ``start`` for it and its ``stt-*`` events follow.
+An answer counts as spoken until the client had time to play it.
+
 Speakers authenticate with the ``Authorization`` header; browsers cannot set it on a websocket, so
 the panel sends its token in the ``start`` message instead (never in the URL, which ends up in logs).
 """
@@ -17,13 +28,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 from bot.conversation.boundary import verdict_of
-from bot.conversation.pipeline import Listener, LiveLog, VoicePipeline
+from bot.conversation.pipeline import Listener, LiveLog, VoicePipeline, WakeListener
 from bot.conversation.turns import TurnRequest
 from bot.errors import APOLOGY, AuthError, BotError, InputError
 from bot.events import EventType
@@ -31,12 +43,18 @@ from bot.gateway.keys import PIPELINE, SETTINGS
 from bot.gateway.routes import bearer_token, check_turn_id, principal_for_token
 from bot.gateway.settings import GatewaySettings
 from bot.nlu.normalize import checked_turn_text
+from bot.speech.stt.pool import SttBusy
+from bot.speech.stt.stream import SttUpdate
 from bot.store.repo import DeviceRef
 
 _LOGGER = logging.getLogger(__name__)
 table = web.RouteTableDef()
 
 MIN_RATE, MAX_RATE = 8000, 48000
+BARGE_IN_SPEECH_MS = 300
+"""Speech over the answer for this long (VAD, pre-roll included) stops it, words or not yet."""
+MIC_LIVE_S = 1.0
+"""A client that sent audio this recently still streams its microphone (barge-in is possible)."""
 
 
 @table.get("/api/v1/voice")
@@ -83,6 +101,12 @@ class VoiceSession:
         self._listener: Listener | None = None
         self._turn_id: str | None = None
         self._responding: asyncio.Task[None] | None = None
+        self._rate = 16000
+        self._last_audio = 0.0
+        self._barge: _BargeIn | None = None
+        """Listening for the next utterance while the answer is spoken."""
+        self._wake: WakeListener | None = None
+        """Waiting for the wake phrase before the run's listening starts."""
 
     async def serve(self) -> None:
         """Read messages until the client closes, goes idle or breaks the protocol."""
@@ -114,6 +138,7 @@ class VoiceSession:
         if self._responding is not None:
             with contextlib.suppress(Exception):
                 await self._responding
+        self._drop_listener()
         self._out.put_nowait(None)
         await self._writer
         await self._ws.close()
@@ -150,7 +175,10 @@ class VoiceSession:
         if stored is not None:
             self._replay(stored)
             return
-        self._turn_id = turn_id
+        self._turn_id, self._rate = turn_id, rate
+        if message.get("wake") is True:
+            self._wake = await self._pipeline.wake_listener(device, rate)
+            return
         self._listener = await self._pipeline.listen(device, rate)
 
     async def _authenticate(self, message: dict[str, Any]) -> DeviceRef:
@@ -166,15 +194,33 @@ class VoiceSession:
     async def _audio(self, pcm: bytes) -> None:
         if self._log is None:
             raise InputError("请先发送 start 消息", code="not_started")
+        self._last_audio = time.monotonic()
+        if self._wake is not None:
+            await self._woken(pcm)
+            return
         if self._listener is None:
+            if self._barge is not None:
+                await self._barge.feed(pcm)
             return  # the utterance ended; frames still in flight are dropped
         for update in await self._listener.feed(pcm):
             if self._utterance(update.final, update.text):
                 return
 
+    async def _woken(self, pcm: bytes) -> None:
+        """Spot the wake phrase; once heard, the turn's listening starts."""
+        wake = self._wake
+        if wake is None or self._log is None or self._device is None or not await wake.feed(pcm):
+            return
+        self._wake = None
+        self._log.add(EventType.WAKE, phrase=wake.spotter.phrase)
+        self._listener = await self._pipeline.listen(self._device, self._rate)
+
     async def _end_of_audio(self) -> None:
         if self._log is None:
             raise InputError("请先发送 start 消息", code="not_started")
+        if self._wake is not None:
+            self._wake = None
+            raise InputError("没有听到唤醒词", code="no_wake")
         if self._listener is None:
             return
         for update in await self._listener.finish():
@@ -193,7 +239,7 @@ class VoiceSession:
         if not text:
             return False  # noise: keep listening
         self._log.add(EventType.STT_FINAL, text=text)
-        self._listener = None
+        self._drop_listener()
         self._responding = asyncio.create_task(self._respond(text, self._log))
         return True
 
@@ -201,15 +247,39 @@ class VoiceSession:
         device = self._device
         if device is None:
             return
+        barge = self._barge = _BargeIn(self, device)
         try:
             text = checked_turn_text(text)
             request = TurnRequest(device, text, self._turn_id, transcript=text, inspect=True)
         except BotError as err:
             await self._pipeline.fail(err, log)
         else:
-            await self._pipeline.respond(request, log)
+            await self._pipeline.respond(request, log, barge)
         finally:
-            self._log, self._turn_id = None, None
+            self._turn_id = None
+            if barge.stop.is_set() and barge.listener is not None:
+                await self._next_run(barge)
+            else:
+                self._log, self._barge = None, None
+                barge.close()
+
+    async def _next_run(self, barge: _BargeIn) -> None:
+        """After a barge-in: the next run is open with what was heard over the answer so far.
+
+        It is authenticated (and rate-limited) like any run; meanwhile audio still goes to ``barge``.
+        """
+        try:
+            await self._authenticate({})
+        except BotError as err:
+            self._log, self._barge = None, None
+            barge.close()
+            self._error(err)
+            return
+        self._log, self._barge = LiveLog(self._out.put_nowait), None
+        self._listener = barge.listener
+        for update in barge.heard:
+            if self._utterance(update.final, update.text):
+                return
 
     def _replay(self, stored: dict[str, Any]) -> None:
         """A repeated turn_id: the first outcome's events again, nothing re-run."""
@@ -225,11 +295,18 @@ class VoiceSession:
         if self._responding is not None and not self._responding.done():
             self._error(err)
             return
-        log, self._log, self._listener, self._turn_id = self._log, None, None, None
+        self._drop_listener()
+        log, self._log, self._turn_id, self._wake = self._log, None, None, None
         if log is None:
             self._error(err)
             return
         await self._pipeline.fail(err, log)
+
+    def _drop_listener(self) -> None:
+        """The utterance is over: its recogniser goes back to the pool."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     def _error(self, err: BotError) -> None:
         self._out.put_nowait(
@@ -251,6 +328,62 @@ class VoiceSession:
                     await self._ws.send_str(json.dumps(item, ensure_ascii=False))
             except (ConnectionError, RuntimeError):
                 continue
+
+
+class _BargeIn:
+    """The next utterance, listened to while the answer is spoken; words in it stop the answer."""
+
+    def __init__(self, session: VoiceSession, device: DeviceRef):
+        self._session = session
+        self._device = device
+        self.stop = asyncio.Event()
+        self.listener: Listener | None = None
+        self.heard: list[SttUpdate] = []
+        """Hypotheses of the next utterance, replayed into its run after the cut."""
+        self._feeding = False
+        self._opening: asyncio.Task[None] | None = None
+
+    async def listen(self) -> None:
+        """Start opening the next utterance's listener, alongside the answer (it reads the dialogue
+        state for the grammar: the first audio must not wait for that)."""
+        self._opening = asyncio.create_task(self._open())
+
+    async def _open(self) -> None:
+        try:
+            self.listener = await self._session._pipeline.listen(self._device, self._session._rate)
+        except SttBusy:
+            _LOGGER.info("no recogniser free: this answer cannot be interrupted")
+
+    def active(self) -> bool:
+        """The client still streams its microphone (and a listener is or will be there)."""
+        if self._opening is None or (self._opening.done() and self.listener is None):
+            return False
+        return self._feeding or time.monotonic() - self._session._last_audio < MIC_LIVE_S
+
+    async def feed(self, pcm: bytes) -> None:
+        """Audio heard over the answer."""
+        if self._opening is None:
+            return
+        self._feeding = True  # a busy recogniser delays the next frames: the client is still there
+        try:
+            await asyncio.shield(self._opening)
+            if self.listener is None:
+                return
+            updates = await self.listener.feed(pcm)
+        finally:
+            self._feeding = False
+        self.heard += updates
+        if any(u.text for u in updates) or self.listener.utterance_ms >= BARGE_IN_SPEECH_MS:
+            self.stop.set()
+
+    def close(self) -> None:
+        """No barge-in happened: the listener goes back to the pool (once it is open)."""
+        if self._opening is not None and not self._opening.done():
+            self._opening.add_done_callback(lambda _: self.close())
+            return
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
 
 
 def _message(data: str) -> dict[str, Any]:

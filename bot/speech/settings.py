@@ -21,6 +21,16 @@ class SpeechSettings:
     trailing_silence_ms: int = 450
     """Silence that ends an utterance (VAD endpointing). Every ms of it is waited for after each
     question; 450 (was 600) still lets a speaker pause briefly mid-sentence (bench/RESULTS.md)."""
+    phrase_confirm_ms: int | None = 150
+    """Grammar mode: silence after a partial that is already a listed phrase before the utterance ends."""
+    stable_silence_ms: int | None = 300
+    """Free speech: silence after a partial that stopped changing before the utterance ends."""
+    grammar_snap_threshold: float | None = 0.6
+    """Grammar results below this confidence are empty (the dialogue asks again); None: no snapping."""
+    recogniser_pool_size: int = 4
+    """Utterances decoded at once per gateway process; more get ``stt_busy`` (503, Retry-After)."""
+    recogniser_nice: int = 5
+    """Nice value of the decoding threads (higher = lower priority than text turns)."""
     vad_aggressiveness: int = 2
     """webrtcvad mode 0–3."""
     max_utterance_ms: int = 20000
@@ -55,6 +65,16 @@ class SpeechSettings:
             raise ConfigError("speech.trailing_silence_ms must be 90–5000")
         if not 1000 <= self.max_utterance_ms <= 120000:
             raise ConfigError("speech.max_utterance_ms must be 1000–120000")
+        for name in ("phrase_confirm_ms", "stable_silence_ms"):
+            value = getattr(self, name)
+            if value is not None and not 60 <= value <= 5000:
+                raise ConfigError(f"speech.{name} must be 60–5000")
+        if not 1 <= self.recogniser_pool_size <= 256:
+            raise ConfigError("speech.recogniser_pool_size must be 1–256")
+        if not 0 <= self.recogniser_nice <= 19:
+            raise ConfigError("speech.recogniser_nice must be 0–19")
+        if self.grammar_snap_threshold is not None and not 0 <= self.grammar_snap_threshold <= 1:
+            raise ConfigError("speech.grammar_snap_threshold must be 0–1")
 
     def vad(self) -> VadSettings:
         """Endpointer settings."""
@@ -62,6 +82,8 @@ class SpeechSettings:
             aggressiveness=self.vad_aggressiveness,
             trailing_silence_ms=self.trailing_silence_ms,
             max_utterance_ms=self.max_utterance_ms,
+            phrase_confirm_ms=self.phrase_confirm_ms,
+            stable_silence_ms=self.stable_silence_ms,
         )
 
     def voice_settings(self) -> VoiceSettings:

@@ -36,6 +36,13 @@ class VadSettings:
     """Unvoiced audio that closes an utterance."""
     max_utterance_ms: int = 20000
     """An utterance is closed after this long whatever the VAD says."""
+    phrase_confirm_ms: int | None = 150
+    """Grammar mode: silence that closes an utterance whose partial is already one of the phrases
+    (twice this when the phrase begins a longer listed one, e.g. 不用 / 不用了); None waits for
+    ``trailing_silence_ms`` always."""
+    stable_silence_ms: int | None = 300
+    """Free speech: silence that closes an utterance whose partial has not changed for as long
+    (the recogniser has nothing left to add); None waits for ``trailing_silence_ms`` always."""
 
 
 class VadEventType(StrEnum):
@@ -89,6 +96,23 @@ class Endpointer:
     def in_speech(self) -> bool:
         """True between START and END."""
         return self._in_speech
+
+    @property
+    def utterance_ms(self) -> int:
+        """Length of the open utterance so far, pre-roll included (0 outside one)."""
+        return self._utterance_ms if self._in_speech else 0
+
+    @property
+    def silence_ms(self) -> int:
+        """Unvoiced audio since the last voiced frame of the open utterance (0 outside one)."""
+        return self._silence_ms if self._in_speech else 0
+
+    def cut(self) -> list[VadEvent]:
+        """Close the open utterance now (the caller knows it is complete); nothing when none is open."""
+        if not self._in_speech:
+            return []
+        self._in_speech = False
+        return [VadEvent(VadEventType.END, b"", self.stream_ms)]
 
     def feed(self, pcm: bytes) -> list[VadEvent]:
         """Consume PCM16; returns the events it caused, in order."""

@@ -164,6 +164,8 @@ class TenantConfig(_Section):
     name: str = Field(min_length=1, max_length=120)
     brand: str = Field(min_length=1, max_length=60)
     assistant_name: str = Field(min_length=1, max_length=40)
+    wake_phrase: str | None = Field(default=None, min_length=1, max_length=20)
+    """What wakes the tenant's speakers and panels (e.g. 小居小居); None: the assistant's name twice."""
     timezone: str = "Asia/Shanghai"
     tts: TtsConfig = TtsConfig()
     wording: WordingConfig = WordingConfig()
@@ -258,6 +260,11 @@ def apply_tenant_config(session: Session, cfg: TenantConfig) -> Tenant:
     session.add(tenant)
     session.flush()
     return tenant
+
+
+def wake_phrase_of(cfg: TenantConfig) -> str:
+    """The tenant's wake phrase (its assistant's name said twice unless configured)."""
+    return cfg.wake_phrase or cfg.assistant_name * 2
 
 
 def tenant_config_of(session: Session, tenant_id: str) -> TenantConfig:

@@ -1,21 +1,47 @@
 // Push-to-talk: the microphone streams PCM16 to the voice websocket; events and spoken WAV come back.
+// The microphone stays open while the answer plays, so speaking over it interrupts it (barge-in):
+// the gateway sends `tts-stop`, playback stops at once (the answer's text stays on screen) and the
+// next run is already open on the same socket.
 
-/** Plays WAV chunks one after another, in arrival order. */
+/** Plays WAV chunks one after another, in arrival order; stop() silences everything queued. */
 class Player {
   constructor() {
     this.ctx = null;
     this.endsAt = 0;
+    this.sources = new Set();
+    this.generation = 0;
   }
 
   async play(buffer) {
     this.ctx = this.ctx || new AudioContext();
+    const generation = this.generation;
     const audio = await this.ctx.decodeAudioData(buffer);
+    if (generation !== this.generation) return; // stopped while decoding
     const source = this.ctx.createBufferSource();
     source.buffer = audio;
     source.connect(this.ctx.destination);
     const at = Math.max(this.ctx.currentTime, this.endsAt);
+    source.onended = () => { this.sources.delete(source); this.mark(); };
+    this.sources.add(source);
     source.start(at);
     this.endsAt = at + audio.duration;
+    this.mark();
+  }
+
+  stop() {
+    this.generation += 1;
+    for (const source of this.sources) {
+      source.onended = null;
+      source.stop();
+    }
+    this.sources.clear();
+    this.endsAt = 0;
+    this.mark('stopped');
+  }
+
+  /** Playback state on <body data-voice-playback> (playing | stopped | idle), for the page and its tests. */
+  mark(state) {
+    document.body.dataset.voicePlayback = state || (this.sources.size ? 'playing' : 'idle');
   }
 }
 
@@ -27,6 +53,8 @@ export class PushToTalk {
     this.player = new Player();
     this.ws = null;
     this.capture = null;
+    this.answering = false; // the final came: the mic stays open for barge-in until run-end
+    this.interrupted = false;
   }
 
   /** Open a run: socket, start message, microphone. */
@@ -61,8 +89,9 @@ export class PushToTalk {
     }
   }
 
-  /** The user let go: end of audio. */
+  /** The user let go: end of audio (once the answer is coming, the mic stays open for barge-in). */
   stop() {
+    if (this.answering) return;
     this.stopMic();
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify({ type: 'end' }));
@@ -94,9 +123,19 @@ export class PushToTalk {
     } catch (err) {
       return;
     }
-    if (event.type === 'stt-final') this.stopMic();
+    if (event.type === 'stt-final') this.answering = true;
+    if (event.type === 'tts-stop') {
+      this.player.stop();
+      this.interrupted = true;
+      this.handlers.onState('正在听…');
+    }
     this.handlers.onEvent(event);
     if (event.type === 'run-end') {
+      this.answering = false;
+      if (this.interrupted) {
+        this.interrupted = false; // barge-in: the gateway opened the next run already
+        return;
+      }
       this.handlers.onState('');
       this.close();
     }

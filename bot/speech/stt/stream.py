@@ -3,19 +3,25 @@
 The endpointer opens a recogniser session when speech starts (with its pre-roll), feeds it while the
 utterance lasts and finalises it after the configured trailing silence. Audio outside utterances
 never reaches the recogniser, so long silences cost neither CPU nor memory.
+
+The end comes sooner when the words say the utterance is complete: in grammar mode once the partial
+is one of the listed phrases and a short confirmation silence followed (``phrase_confirm_ms``); in
+free speech once the partial has stopped changing for ``stable_silence_ms`` of silence.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from bot.speech.audio import SAMPLE_RATE, pcm16_chunks
 from bot.speech.stt.base import SpeechToText, SttError, SttSession
+from bot.speech.stt.pool import RecogniserPool
+from bot.speech.stt.snap import squash
 from bot.speech.stt.text import clean_transcript
-from bot.speech.vad import Endpointer, IsSpeech, VadEvent, VadEventType, VadSettings
+from bot.speech.vad import FRAME_BYTES, Endpointer, IsSpeech, VadEvent, VadEventType, VadSettings
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,9 @@ DECODED_SILENCE_MS = 180
 """Silence after speech that is still decoded at once. Later silence is held back while the endpointer
 waits for the end of the utterance: the recogniser does not spend the wait decoding it (so the final
 result is not queued behind it), and a pause followed by more speech is decoded in order after all."""
+GRAMMAR_DECODED_SILENCE_MS = 420
+"""The same in grammar mode, where the partial ends the utterance: Vosk's partials trail the audio by
+up to ~300 ms (it decodes in chunks), so the silence after a phrase is decoded until the phrase shows."""
 
 
 class UtteranceStream:
@@ -59,11 +68,24 @@ class UtteranceStream:
         self._held: list[bytes] = []
         self._heard = 0
         """Utterances finished so far."""
+        self._partial = ""
+        self._partial_at = 0
+        """Stream time of the last change of the open utterance's partial."""
+        self._phrases = phrase_keys(grammar)
+        """A complete phrase ends the utterance after the confirmation silence."""
+        self._decoded_silence_ms = DECODED_SILENCE_MS if grammar is None else GRAMMAR_DECODED_SILENCE_MS
+        self.early_ends = 0
+        """Utterances closed before the full trailing silence because their words were complete."""
 
     @property
     def stream_ms(self) -> int:
         """Audio consumed so far."""
         return self._endpointer.stream_ms
+
+    @property
+    def utterance_ms(self) -> int:
+        """Length of the utterance being heard now (0 between utterances)."""
+        return self._endpointer.utterance_ms
 
     def feed(self, pcm: bytes) -> list[SttUpdate]:
         """Consume 16 kHz mono PCM16; returns the hypotheses it produced."""
@@ -71,7 +93,29 @@ class UtteranceStream:
             # A recogniser takes a while to create: have it ready before the (first) speech starts.
             # Not again after an utterance: most streams end there and it would be wasted work.
             self._spare = self._engine.start(self._grammar)
-        return self._handle(self._endpointer.feed(pcm))
+        updates: list[SttUpdate] = []
+        for offset in range(0, len(pcm), FRAME_BYTES):  # frame by frame: the end may come mid-chunk
+            updates += self._handle(self._endpointer.feed(pcm[offset : offset + FRAME_BYTES]))
+            if self._session is not None and self._complete():
+                self.early_ends += 1
+                updates += self._handle(self._endpointer.cut())
+        return updates
+
+    def _complete(self) -> bool:
+        """Whether the open utterance's words are complete and enough silence confirmed it."""
+        silence = self._endpointer.silence_ms
+        settings = self._endpointer.settings
+        if silence == 0 or not self._partial:
+            return False
+        confirm = settings.phrase_confirm_ms
+        if confirm is not None and (longer := self._phrases.get(squash(self._partial))) is not None:
+            return silence >= confirm * (2 if longer else 1)
+        stable = settings.stable_silence_ms
+        return (
+            stable is not None
+            and silence >= stable
+            and self._endpointer.stream_ms - self._partial_at >= stable
+        )
 
     def finish(self) -> list[SttUpdate]:
         """End of the audio: finalise an utterance still open."""
@@ -83,6 +127,7 @@ class UtteranceStream:
             if event.type is VadEventType.START:
                 self._session = self._spare or self._engine.start(self._grammar)
                 self._spare, self._held = None, []
+                self._partial, self._partial_at = "", event.at_ms
             if self._session is None:
                 continue
             if event.type is VadEventType.END:
@@ -90,9 +135,10 @@ class UtteranceStream:
                 self._session, self._held = None, []
                 self._heard += 1
                 updates.append(SttUpdate(True, clean_transcript(raw), raw, event.at_ms))
-            elif event.silence_ms > DECODED_SILENCE_MS:
+            elif event.silence_ms > self._decoded_silence_ms:
                 self._held.append(event.audio)  # likely the trailing silence: decode only if speech resumes
             elif (partial := self._session.accept(self._release(event.audio))) is not None:
+                self._partial, self._partial_at = partial, event.at_ms
                 updates.append(SttUpdate(False, clean_transcript(partial), partial, event.at_ms))
         return updates
 
@@ -104,22 +150,35 @@ class UtteranceStream:
         return audio
 
 
-class AsyncUtteranceStream:
-    """The async face of an UtteranceStream: every blocking call runs off the event loop, in order."""
+def phrase_keys(grammar: Sequence[str] | None) -> dict[str, bool]:
+    """Comparable form of each phrase → whether a longer one begins with it (不用 / 不用了)."""
+    keys = {squash(p) for p in grammar or () if squash(p)}
+    return {k: any(len(o) > len(k) and o.startswith(k) for o in keys) for k in keys}
 
-    def __init__(self, stream: UtteranceStream):
-        self._stream = stream
+
+class AsyncUtteranceStream:
+    """The async face of an UtteranceStream: every blocking call runs off the event loop, in order
+    (on the recogniser pool's threads when one is given, else on asyncio's default ones)."""
+
+    def __init__(self, stream: UtteranceStream, pool: RecogniserPool | None = None):
+        self.stream = stream
+        self._pool = pool
         self._lock = asyncio.Lock()
 
     async def feed(self, pcm: bytes) -> list[SttUpdate]:
         """Consume PCM in a worker thread."""
         async with self._lock:
-            return await asyncio.to_thread(self._stream.feed, pcm)
+            return await self._run(self.stream.feed, pcm)
 
     async def finish(self) -> list[SttUpdate]:
         """Finalise in a worker thread."""
         async with self._lock:
-            return await asyncio.to_thread(self._stream.finish)
+            return await self._run(self.stream.finish)
+
+    async def _run(self, fn: Callable[..., list[SttUpdate]], *args: bytes) -> list[SttUpdate]:
+        if self._pool is not None:
+            return await self._pool.run(fn, *args)
+        return await asyncio.to_thread(fn, *args)
 
 
 @dataclass

@@ -11,12 +11,16 @@ from typing import Any
 
 from bot.speech.stt.base import SttError, SttInfo
 from bot.speech.stt.grammar import compile_grammar
+from bot.speech.stt.snap import DEFAULT_THRESHOLD, Alternative, Snapped, snap
+from bot.speech.stt.text import UNKNOWN
 
 _LOGGER = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("am/final.mdl", "conf/model.conf")
 GRAPHS = (("graph/HCLG.fst",), ("graph/HCLr.fst", "graph/Gr.fst"))
 """A static graph, or a dynamic one (lookahead: what grammar mode needs)."""
+N_BEST = 5
+"""Alternatives a grammar session asks the decoder for (scored against the phrases by :func:`snap`)."""
 
 
 def model_problems(model_dir: Path) -> list[str]:
@@ -30,12 +34,25 @@ def model_problems(model_dir: Path) -> list[str]:
 
 
 class VoskSession:
-    """One utterance on its own KaldiRecognizer."""
+    """One utterance on its own KaldiRecognizer.
 
-    def __init__(self, recognizer: Any):
+    A grammar session (``phrases`` given) asks the decoder for its n-best list and, when
+    ``snap_threshold`` is set, returns a listed phrase or nothing (:mod:`bot.speech.stt.snap`).
+    """
+
+    def __init__(
+        self,
+        recognizer: Any,
+        phrases: Sequence[str] | None = None,
+        snap_threshold: float | None = DEFAULT_THRESHOLD,
+    ):
         self._rec = recognizer
+        self._phrases = phrases
+        self._threshold = snap_threshold
         self._segments: list[str] = []
         self._partial = ""
+        self.snapped: Snapped | None = None
+        """The phrase the grammar session settled on (after :meth:`finish`), with its confidence."""
 
     def accept(self, pcm: bytes) -> str | None:
         """Feed PCM16; returns the partial text when it changed."""
@@ -43,14 +60,22 @@ class VoskSession:
             return None
         if self._rec.AcceptWaveform(pcm):
             # Vosk's own endpointer closed a segment: keep it, the utterance goes on.
-            self._keep(json.loads(self._rec.Result()).get("text", ""))
+            self._keep(_best(json.loads(self._rec.Result())))
             return self._update("")
         return self._update(json.loads(self._rec.PartialResult()).get("partial", ""))
 
     def finish(self) -> str:
-        """The final raw text of the whole utterance."""
-        self._keep(json.loads(self._rec.FinalResult()).get("text", ""))
-        return " ".join(self._segments)
+        """The final raw text of the whole utterance (a grammar session: a listed phrase or empty)."""
+        result = json.loads(self._rec.FinalResult())
+        if self._phrases is None or self._threshold is None:
+            self._keep(_best(result))
+            return " ".join(self._segments)
+        prefix = " ".join(self._segments)
+        alternatives = [
+            Alternative(f"{prefix} {a.text}".strip(), a.score) for a in _alternatives(result)
+        ] or ([Alternative(prefix, 0.0)] if prefix else [])
+        self.snapped = snap(alternatives, self._phrases, self._threshold)
+        return self.snapped.phrase if self.snapped is not None else ""
 
     def _keep(self, text: str) -> None:
         if text.strip():
@@ -64,15 +89,36 @@ class VoskSession:
         return text
 
 
+def _alternatives(result: dict[str, Any]) -> list[Alternative]:
+    """The n-best list of a Vosk result (a single ``text`` when alternatives were not asked for)."""
+    if "alternatives" in result:
+        found = result["alternatives"]
+        return [Alternative(a.get("text", ""), float(a.get("confidence", 0.0))) for a in found]
+    return [Alternative(result.get("text", ""), 0.0)]
+
+
+def _best(result: dict[str, Any]) -> str:
+    alternatives = _alternatives(result)
+    return alternatives[0].text if alternatives else ""
+
+
 class VoskSpeechToText:
     """A Vosk model; thread-safe to share, each session belongs to one caller."""
 
-    def __init__(self, model_dir: Path, language: str = "zh", name: str | None = None):
+    def __init__(
+        self,
+        model_dir: Path,
+        language: str = "zh",
+        name: str | None = None,
+        snap_threshold: float | None = DEFAULT_THRESHOLD,
+    ):
         self._dir = model_dir
+        self.snap_threshold = snap_threshold
+        """Grammar results below this confidence are empty; None returns the decoder's words as they are."""
         self._info = SttInfo(f"vosk:{name or model_dir.name}", language, 16000, model_dir)
         self._model: Any = None
         self._lock = threading.Lock()
-        self._grammars: dict[tuple[str, ...], str] = {}
+        self._grammars: dict[tuple[str, ...], tuple[str, list[str]]] = {}
 
     @property
     def info(self) -> SttInfo:
@@ -115,18 +161,25 @@ class VoskSpeechToText:
             grammar = None
         if grammar is None:
             return VoskSession(vosk.KaldiRecognizer(model, self._info.sample_rate))
-        spec = self._grammar_spec(tuple(grammar))
-        return VoskSession(vosk.KaldiRecognizer(model, self._info.sample_rate, spec))
+        spec, phrases = self._grammar_spec(tuple(grammar))
+        recognizer = vosk.KaldiRecognizer(model, self._info.sample_rate, spec)
+        recognizer.SetMaxAlternatives(N_BEST)
+        return VoskSession(recognizer, phrases, self.snap_threshold)
 
-    def _grammar_spec(self, grammar: tuple[str, ...]) -> str:
-        spec = self._grammars.get(grammar)
-        if spec is None:
-            phrases = compile_grammar(grammar, self.has_word)
+    def phrases(self, grammar: Sequence[str]) -> list[str]:
+        """The grammar's phrases this model can say, in its words (what grammar sessions snap to)."""
+        return self._grammar_spec(tuple(grammar))[1]
+
+    def _grammar_spec(self, grammar: tuple[str, ...]) -> tuple[str, list[str]]:
+        cached = self._grammars.get(grammar)
+        if cached is None:
+            compiled = compile_grammar(grammar, self.has_word)
+            phrases = [p for p in compiled if p != UNKNOWN]
             if not phrases:
                 raise SttError(
                     "none of the grammar phrases can be said with this model", code="grammar_empty"
                 )
-            spec = json.dumps(phrases, ensure_ascii=False)
+            cached = (json.dumps(compiled, ensure_ascii=False), phrases)
             if len(self._grammars) < 64:
-                self._grammars[grammar] = spec
-        return spec
+                self._grammars[grammar] = cached
+        return cached
