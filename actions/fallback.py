@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.boundary import decline
 from actions.runtime import say
 from bot.conversation.boundary import Reason
+from bot.nlu.objects import asks_to_withdraw
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -27,7 +28,8 @@ def previous_intent(tracker: Tracker) -> str | None:
 
 class ActionFallback(Action):
     """Low NLU confidence: rephrase once; twice in a row, a short list of what it can do. With nothing
-    asked and no form open the turn is not handled (the host assistant may know it)."""
+    asked and no form open the turn is not handled (the host assistant may know it). An unclear
+    request to withdraw something (「我不想分期了 帮我撤销」) asks which: an application or the consent."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -35,6 +37,9 @@ class ActionFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if asks_to_withdraw(tracker.latest_message.get("text") or ""):
+            say(dispatcher, "utter_ask_which_withdrawal")
+            return []
         response = "utter_default" if previous_intent(tracker) == FALLBACK_INTENT else "utter_ask_rephrase"
         idle = tracker.get_slot("awaiting") is None and not (tracker.active_loop or {}).get("name")
         if idle:

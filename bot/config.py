@@ -71,6 +71,9 @@ class Config:
     them in its database (with demo off it refuses to, naming them)."""
     public_url: str = ""
     """https base URL phones reach the gateway at (the QR's phone link); empty: https://<request host>."""
+    partner_sim: bool = True
+    """Demo mode: ``bot up`` runs the partner simulator (off: deliveries find no partner, as when a
+    real partner is down)."""
     partner_sim_port: int = 8091
     """Demo mode: port of the partner simulator (``bot demo-partner``) the demo tenants deliver to."""
     partner_sim_delay_s: float = 3.0

@@ -193,6 +193,11 @@ def test_a_sentence_about_an_application_never_withdraws_consent(actions_db: Eng
     ]
     unsure = _run(chat, ActionConsentRevoke(), "consent_revoke", "撤回授权", confidence=0.5)
     assert names(unsure) == ["utter_ask_revoke_clearly"]
+    unclear = chat.run(ActionFallback(), "nlu_fallback", text="我不想分期了 帮我撤销")
+    assert names(unclear) == ["utter_ask_which_withdrawal"], "a withdrawal the NLU did not get asks too"
+    assert names(chat.run(ActionFallback(), "nlu_fallback", text="帮我把闹钟取消")) != [
+        "utter_ask_which_withdrawal"
+    ]
     assert _consents(actions_db, "张家") == before
     assert names(_run(chat, ActionConsentRevoke(), "consent_revoke", "撤回授权")) == ["utter_consent_revoked"]
     assert _consents(actions_db, "张家") != before

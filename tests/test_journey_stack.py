@@ -30,12 +30,13 @@ PUBLIC = "https://home.example.test"
 SECRET = "demo-lender-shared-secret-not-for-production"
 
 
-def demo_stack(var: Path, *, demo: bool = True) -> RunningStack:
+def demo_stack(var: Path, *, partner: bool = True) -> RunningStack:
     sim = free_port()
     return make_stack(
         var,
         {
-            "BOT_DEMO": "true" if demo else "false",
+            "BOT_DEMO": "true",
+            "BOT_PARTNER_SIM": "true" if partner else "false",
             "BOT_PARTNER_SIM_PORT": str(sim),
             "BOT_PARTNER_SIM_DELAY_S": "2",
             "BOT_PUBLIC_URL": PUBLIC,
@@ -212,7 +213,7 @@ def test_speaker_cannot_confirm_and_a_replayed_or_forged_callback_changes_nothin
 
 
 def test_partner_down_across_a_gateway_restart_delivers_once(tmp_path: Path) -> None:
-    down = demo_stack(tmp_path, demo=False)  # no simulator: every delivery attempt fails
+    down = demo_stack(tmp_path, partner=False)  # no simulator: every delivery attempt fails
     down.start()
     try:
         offer_id = start_application(down)
@@ -221,7 +222,7 @@ def test_partner_down_across_a_gateway_restart_delivers_once(tmp_path: Path) -> 
         wait_for(lambda: _attempts(down) >= 2)
     finally:
         down.stop()
-    down.env["BOT_DEMO"] = "true"
+    down.env["BOT_PARTNER_SIM"] = "true"
     down.port = free_port()  # the old port may linger in TIME_WAIT (the stack's port check refuses it)
     down.env["BOT_PORT"] = str(down.port)
     down.start()

@@ -324,8 +324,10 @@ def test_which_device_a_satellite_speaks_as() -> None:
     assert WyomingSettings(token="paired").device_token("sat.any") == "paired", "one device, no list"
     with pytest.raises(UnknownSatellite):
         WyomingSettings().device_token(None)
-    demo = WyomingSettings(demo=True, satellites={"sat.a": "a-token"})
+    demo = WyomingSettings(demo=True)
     assert demo.device_token("sat.unknown") == DEMO_SPEAKER_TOKEN == "demo-zhang-speaker"
+    with pytest.raises(UnknownSatellite):
+        WyomingSettings(demo=True, satellites={"sat.a": "a-token"}).device_token("sat.unknown")
 
 
 def test_the_wyoming_table_is_read_checked_and_overridden(tmp_path: Path) -> None:

@@ -38,6 +38,11 @@ def named_objects(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def asks_to_withdraw(text: str) -> bool:
+    """A withdrawing verb (撤销, 取消, 删掉…) in a sentence that is no device command."""
+    return bool(_VERB.search(text)) and DEVICE not in named_objects(text)
+
+
 def verb_without_object(text: str) -> bool:
     """A withdrawing verb with no application or consent word right around it (「…帮我撤销」)."""
     for match in _VERB.finditer(text):

@@ -132,7 +132,7 @@ def consumers(config: Config, log_dir: Path) -> list[Component]:
         ("MQTT telemetry ingest", config.mqtt_url, ["telemetry", "mqtt"], "mqtt.log"),
     ]
     comps = [Component(name, [*bot, *a], env, None, log_dir / log) for name, url, a, log in wanted if url]
-    if config.demo:  # demo only: the simulated lender the demo tenants deliver to
+    if config.demo and config.partner_sim:  # demo only: the simulated lender the tenants deliver to
         log = log_dir / "demo-partner.log"
         comps.append(Component("demo partner simulator", [*bot, "demo-partner"], env, None, log))
     return comps

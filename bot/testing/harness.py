@@ -136,7 +136,8 @@ def make_stack(var_dir: Path, env: Mapping[str, str] | None = None) -> RunningSt
 
     ``env`` overrides the defaults, e.g. ``BOT_*`` variables of the production profile
     (see ``tests/scale_kit.py``). Demo mode is on unless ``env`` sets ``BOT_DEMO=false`` (then
-    ``start(seed=False)``: a real tenant is onboarded instead).
+    ``start(seed=False)``: a real tenant is onboarded instead). The demo partner simulator is off
+    unless ``env`` sets ``BOT_PARTNER_SIM=true`` (with its own ``BOT_PARTNER_SIM_PORT``).
     """
     port = free_port()
     full_env = dict(
@@ -147,6 +148,7 @@ def make_stack(var_dir: Path, env: Mapping[str, str] | None = None) -> RunningSt
         BOT_RASA_PORT=str(free_port()),
         BOT_ACTIONS_PORT=str(free_port()),
         BOT_DEMO="true",
+        BOT_PARTNER_SIM="false",
     )
     full_env.update(env or {})
     return RunningStack(var_dir, full_env, port)

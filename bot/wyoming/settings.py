@@ -38,7 +38,8 @@ class WyomingSettings:
     """Home Assistant satellite id (or device id) → the device token of our device it stands for. Once
     any is listed, a satellite not listed is unknown (not handled); with none, all speak as ``token``."""
     demo: bool = False
-    """Demo mode: a satellite nobody mapped speaks as the demo household's living-room speaker."""
+    """Demo mode without a satellite list: every satellite speaks as the demo household's
+    living-room speaker (with a list, an unlisted satellite is unknown, as outside demo mode)."""
     idle_timeout_s: float = 15.0
     """A connection that sends nothing for this long is closed (an open audio stream gets an error)."""
     max_event_bytes: int = 256 * 1024
@@ -82,7 +83,7 @@ class WyomingSettings:
                 return self.satellites[key]
         if self.token and (not named or not self.satellites):
             return self.token  # a service paired to one device and no satellite list: every turn is its
-        if self.demo:
+        if self.demo and not self.satellites:  # a listed mapping is meant: others stay unknown
             return DEMO_SPEAKER_TOKEN
         if named:
             raise UnknownSatellite(
