@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import aiomqtt
 import pytest
@@ -68,11 +70,31 @@ def test_a_real_turn_ends_up_as_analytics_rows_without_its_text(
     assert text not in everything and "空调" not in everything
 
 
+def _post(stack: RunningStack, path: str, body: dict[str, Any], token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    req = urllib.request.Request(f"{stack.url}{path}", data=json.dumps(body).encode(), headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def paired_hub(stack: RunningStack, household_id: int) -> int:
+    """A hub added to the household by its admin and paired: its id names its MQTT source."""
+    added = _post(
+        stack,
+        f"/api/v1/admin/households/{household_id}/devices",
+        {"kind": "hub", "name": "网关"},
+        "demo-admin",
+    )
+    _post(stack, "/api/v1/pair", {"code": added["pairing"]["code"]})
+    return int(added["device_id"])
+
+
 def test_a_payload_over_mqtt_becomes_readings(stack: tuple[RunningStack, ProductionProfile, str]) -> None:
-    _, profile, prefix = stack
-    device = pg_rows(profile.app_db, "SELECT id FROM device ORDER BY id LIMIT 1")[0][0]
+    running, profile, prefix = stack
+    device, household = pg_rows(profile.app_db, "SELECT id, household_id FROM device ORDER BY id LIMIT 1")[0]
+    hub = paired_hub(running, household)
     payload = f"device_id,interval_start,minutes,energy_wh\n{device},2020-01-01 08:00,60,1234\n".encode()
-    result = asyncio.run(_send(prefix, payload))
+    result = asyncio.run(_send(prefix, payload, f"hub-{hub}"))
     assert result["status"] == "ok" and result["stored"] == 1, result
     rows = pg_rows(
         profile.app_db,
@@ -82,13 +104,13 @@ def test_a_payload_over_mqtt_becomes_readings(stack: tuple[RunningStack, Product
     assert len(rows) == 1
 
 
-async def _send(prefix: str, payload: bytes) -> dict[str, object]:
+async def _send(prefix: str, payload: bytes, source: str) -> dict[str, object]:
     async with aiomqtt.Client("127.0.0.1", 1883, identifier=unique_name("flow-hub")) as hub:
-        await hub.subscribe(f"{prefix}/hub-e2e/telemetry/result", qos=1)
+        await hub.subscribe(f"{prefix}/{source}/telemetry/result", qos=1)
         deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
             # The ingest may still be subscribing: re-send until a result comes (re-sends are harmless).
-            await hub.publish(f"{prefix}/hub-e2e/telemetry/interval_wh", payload, qos=1)
+            await hub.publish(f"{prefix}/{source}/telemetry/interval_wh", payload, qos=1)
             try:
                 async with asyncio.timeout(2):
                     async for message in hub.messages:

@@ -89,3 +89,18 @@ async def test_200_healthz_calls_open_no_new_service_connections(
     assert all(r.status in (200, 503) for r in responses)
     assert after - before <= 2, f"{after - before} new Redis connections for 200 calls"
     assert app[HEALTH_CACHE].computed <= 2
+
+
+def test_a_role_is_recalled_only_within_its_time() -> None:
+    from bot.gateway.health import RecentRoles
+
+    now = [0.0]
+    roles = RecentRoles(ttl_s=10, size=2, clock=lambda: now[0])
+    roles.remember("a", "admin")
+    assert roles.recall("a") == "admin" and roles.recall("b") is None
+    now[0] = 11
+    assert roles.recall("a") is None, "too old"
+    roles.remember("b", "device")
+    roles.remember("c", "admin")
+    roles.remember("d", "admin")
+    assert roles.recall("b") is None, "the oldest is dropped beyond the size"

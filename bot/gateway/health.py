@@ -30,6 +30,8 @@ class HealthCache:
         self._lock = asyncio.Lock()
         self._report: Report | None = None
         self._at = 0.0
+        self.roles = RecentRoles()
+        """Who authenticated lately (``/healthz`` while the database is down)."""
         self.computed = 0
         """How many times a report was computed (tests count backend work with it)."""
 
@@ -49,6 +51,27 @@ class HealthCache:
             self._at = self._clock()
             self.computed += 1
             return self._report
+
+
+class RecentRoles:
+    """Roles of tokens that authenticated lately, by token hash: an operator still sees the details
+    while the database that would authenticate them is down (the outage is what they look for)."""
+
+    def __init__(self, ttl_s: float = 900.0, size: int = 256, clock: Callable[[], float] = time.monotonic):
+        self._ttl_s, self._size, self._clock = ttl_s, size, clock
+        self._roles: dict[str, tuple[str, float]] = {}
+
+    def remember(self, token_hash: str, role: str) -> None:
+        """Note that ``token_hash`` authenticated as ``role`` just now."""
+        self._roles.pop(token_hash, None)
+        self._roles[token_hash] = (role, self._clock())
+        while len(self._roles) > self._size:
+            self._roles.pop(next(iter(self._roles)))
+
+    def recall(self, token_hash: str) -> str | None:
+        """The role ``token_hash`` had within ``ttl_s``, else None."""
+        found = self._roles.get(token_hash)
+        return found[0] if found is not None and self._clock() - found[1] < self._ttl_s else None
 
 
 SPEECH = ("stt", "tts")
