@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.testing.harness import RunningStack, make_stack
+from tests.test_dialogue_stack import say
 
 pytestmark = pytest.mark.stack
 
@@ -25,13 +26,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running.start()
     yield running
     running.stop()
-
-
-def say(stack: RunningStack, token: str, text: str) -> list[dict[str, Any]]:
-    status, body = stack.converse(token, text)
-    assert status == 200, body
-    replies: list[dict[str, Any]] = body["replies"]
-    return replies
 
 
 def card(replies: list[dict[str, Any]], kind: str) -> dict[str, Any]:
