@@ -6,7 +6,10 @@ a spoken turn (a WAV made once by espeak-ng in the recogniser's language, sent t
 ``/api/v1/converse/audio``), with think time between turns. Phases: steady, a burst (several
 requests of one household at once), a peak at three times the steady rate. Every request carries a
 unique turn id; the client counts requests sent and responses received per id (each must be
-exactly one) and any non-200 as an error. Afterwards ``bot invariants`` runs over the database.
+exactly one) and any non-200 as an error. A spoken turn refused with ``stt_busy`` (every recogniser
+busy: designed back-pressure) is sent again after its ``Retry-After``, as a speaker does, under the
+same idempotency key; such refusals are counted as ``shed``, not as errors. Afterwards
+``bot invariants`` runs over the database.
 
 Then a saturation phase (no think time, text only) measures ``turns_per_s_<N>_households``.
 
@@ -48,6 +51,9 @@ AUDIO_SHARE = 0.1
 BURST_HOUSEHOLDS, BURST_REQUESTS = 10, 4
 SOAK_SAMPLE_S = 30.0
 REQUEST_TIMEOUT_S = 60.0
+RETRIED_CODES = frozenset({"stt_busy"})
+"""Refusals a well-behaved device answers by waiting ``Retry-After`` and sending the turn again."""
+MAX_RETRIES = 3
 
 FLOWS_CONSENTED: tuple[tuple[str, ...], ...] = (
     ("我家空调这个月用了多少电", "换个一级能效的空调能省多少钱", "分十二期每个月多少钱", "好的", "确认"),
@@ -85,6 +91,7 @@ class LoadClient:
     answered: Counter[str] = field(default_factory=Counter)
     samples: list[Sample] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
+    shed: Counter[str] = field(default_factory=Counter)
     _seq: int = 0
 
     def next_id(self, who: str) -> str:
@@ -106,21 +113,28 @@ class LoadClient:
 
     async def _send(self, kind: str, phase: str, turn_id: str, path: str, token: str, **request: Any) -> None:
         headers = {"Authorization": f"Bearer {token}", **request.pop("headers", {})}
-        self.sent[turn_id] += 1
         started = time.perf_counter()
-        try:
-            async with self.http.post(self.base_url + path, headers=headers, **request) as resp:
-                payload = await resp.json(content_type=None)
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
-            self.failures[type(err).__name__] += 1
-            self.samples.append(Sample(kind, phase, 0, (time.perf_counter() - started) * 1000))
-            return
-        self.answered[turn_id] += 1
-        if status != 200:
+        for attempt in range(MAX_RETRIES + 1):
+            request_id = f"{turn_id}/{attempt}"
+            self.sent[request_id] += 1
+            try:
+                async with self.http.post(self.base_url + path, headers=headers, **request) as resp:
+                    payload = await resp.json(content_type=None)
+                    status, retry_after = resp.status, resp.headers.get("Retry-After", "1")
+            except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+                self.failures[type(err).__name__] += 1
+                self.samples.append(Sample(kind, phase, 0, (time.perf_counter() - started) * 1000))
+                return
+            self.answered[request_id] += 1
             code = payload.get("error", {}).get("code", "?") if isinstance(payload, dict) else "?"
-            self.failures[f"{status} {code}"] += 1
-        self.samples.append(Sample(kind, phase, status, (time.perf_counter() - started) * 1000))
+            if status == 503 and code in RETRIED_CODES and attempt < MAX_RETRIES:
+                self.shed[code] += 1
+                await asyncio.sleep(float(retry_after) if retry_after.isdigit() else 1.0)
+                continue
+            if status != 200:
+                self.failures[f"{status} {code}"] += 1
+            self.samples.append(Sample(kind, phase, status, (time.perf_counter() - started) * 1000))
+            return
 
 
 async def household(client: LoadClient, i: int, until: float, phase: str, think: tuple[float, float]) -> None:
@@ -201,6 +215,7 @@ def figures(
         "turns": len(client.samples),
         "audio_turns": sum(1 for s in client.samples if s.kind == "audio"),
         "failures": dict(client.failures),
+        "shed": dict(client.shed),
         "p95_ms_by_phase": {
             phase: round(percentile(ms, 0.95), 1)
             for phase in ("steady", "burst", "peak")

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bench.load import run
+from bench.load import MAX_RETRIES, LoadClient, run
 from bot.household.consent import in_force
 from bot.store.db import utcnow
+from bot.store.invariants import client_ledger
 from bot.store.models import Device, EnergyReading, Household
 from bot.store.repo import authenticate
 from bot.testing.harness import RunningStack
@@ -65,3 +69,30 @@ def test_short_load_on_the_production_profile_has_no_errors_and_no_violations(
     assert load["turns"] > 50 and load["audio_turns"] > 0, load
     assert load["error_rate"] == 0, load["failures"]
     assert load["invariant_violations"] == 0, load
+
+
+async def test_a_busy_recogniser_is_retried_after_retry_after_with_the_same_key_as_shed() -> None:
+    seen: list[str] = []
+
+    async def audio(request: web.Request) -> web.Response:
+        seen.append(request.headers["Idempotency-Key"])
+        if len(seen) <= MAX_RETRIES:
+            error = {"error": {"code": "stt_busy", "message": "语音识别正忙"}}
+            return web.json_response(error, status=503, headers={"Retry-After": "0"})
+        return web.json_response({"messages": []})
+
+    async def text(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"code": "rasa_unavailable"}}, status=503)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/converse/audio", audio)
+    app.router.add_post("/api/v1/converse", text)
+    async with TestServer(app) as server, aiohttp.ClientSession() as http:
+        client = LoadClient(http, str(server.make_url("")).rstrip("/"), "t", [])
+        await client.spoken("tok", b"RIFF", "steady")
+        await client.text("tok", "你好", "steady")
+        await client.spoken("tok", b"RIFF", "steady")
+    assert seen[: MAX_RETRIES + 1] == ["t-tok-1"] * (MAX_RETRIES + 1), "same idempotency key"
+    assert client.shed == {"stt_busy": MAX_RETRIES} and not client_ledger(client.sent, client.answered)
+    assert [s.status for s in client.samples] == [200, 503, 200]
+    assert client.failures == {"503 rasa_unavailable": 1}, "only designed back-pressure is retried"
