@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.conversation.pipeline import Speech
+from bot.conversation.pipeline import Speech, VoicePipeline
 from bot.speech.audio import SAMPLE_RATE, pcm16_to_wav
 from bot.speech.settings import SpeechSettings
 from bot.speech.stt.pool import RecogniserPool, SttBusy
@@ -33,6 +33,23 @@ def test_slots_are_bounded_and_released_once() -> None:
         assert pool.in_use == 1
         pool.acquire()
         assert pool.in_use == 2
+    finally:
+        pool.close()
+
+
+async def test_an_upload_waits_for_a_slot_in_a_queue_no_longer_than_the_pool() -> None:
+    pool = RecogniserPool(1)
+    try:
+        held = pool.acquire()
+        with pytest.raises(SttBusy):
+            await pool.claim(0.1)  # nobody releases within the wait
+        waiter = asyncio.create_task(pool.claim(5.0))
+        await asyncio.sleep(0.1)
+        with pytest.raises(SttBusy):
+            await pool.claim(5.0)  # the queue (one waiter for a pool of one) is full: refused at once
+        held.release()
+        (await waiter).release()
+        assert pool.in_use == 0
     finally:
         pool.close()
 
@@ -77,3 +94,26 @@ async def test_a_voice_run_beyond_the_pool_is_stt_busy_and_the_next_one_works(
         assert speech.recognisers().in_use == 0
         again = await stream_run(two, audio, SAMPLE_RATE)
         assert any(isinstance(e, dict) and e["type"] == "stt-final" for e in again)
+
+
+async def test_no_recogniser_slot_is_held_while_the_dialogue_state_is_fetched(
+    aiohttp_client: Any, demo_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fetching the state can wait behind other turns: holding a slot then would refuse other voices."""
+    settings = SpeechSettings(recogniser_pool_size=1)
+    speech = Speech(settings, stt=FakeStt(["空调用了多少电", "冰箱呢"]), tts=FakeTts())
+    held: list[int] = []
+
+    async def grammar_for(self: VoicePipeline, device: object) -> None:
+        held.append(speech.recognisers().in_use)
+
+    monkeypatch.setattr(VoicePipeline, "grammar_for", grammar_for)
+    client = await make_client(aiohttp_client, demo_db, FakeDialogue(), speech=speech)
+    audio = speech_audio("你好", "cmn", SAMPLE_RATE)
+    resp = await client.post("/api/v1/converse/audio", data=pcm16_to_wav(audio), headers=WAV)
+    assert resp.status == 200
+    async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
+        assert any(
+            isinstance(e, dict) and e["type"] == "stt-final" for e in await stream_run(ws, audio, SAMPLE_RATE)
+        )
+    assert len(held) >= 2 and set(held) == {0} and speech.recognisers().in_use == 0

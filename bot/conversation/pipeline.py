@@ -360,9 +360,9 @@ class VoicePipeline:
         """A listener for one streamed utterance of this device."""
         stt = self.recogniser()
         pool = self.speech.recognisers()
+        grammar = await self.grammar_for(device)  # before the slot: it may wait for the dialogue
         slot = pool.acquire()
         try:
-            grammar = await self.grammar_for(device)
             stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
         except BaseException:
             slot.release()
@@ -376,9 +376,9 @@ class VoicePipeline:
             return stored
         stt = self.recogniser()
         pool = self.speech.recognisers()
-        slot = pool.acquire()
+        grammar = await self.grammar_for(device)  # a slot is held only while decoding, not while
+        slot = await pool.claim(self.speech.settings.recogniser_wait_s)  # the state waits on turns
         try:
-            grammar = await self.grammar_for(device)
             stream = UtteranceStream(stt, grammar, self.speech.settings.vad())
             finals = await pool.run(self._transcribe, stream, wav)
         finally:

@@ -1,8 +1,10 @@
 """A bounded recogniser pool: so many utterances decoded at once, on threads of lower CPU priority.
 
 Voice must never starve text turns on a small box: decoding runs on the pool's own threads, reniced
-so the scheduler prefers the dialogue (Rasa, the gateway) when both want the cores, and an utterance
-beyond the pool's size is refused at once with ``stt_busy`` and a retry hint instead of queueing.
+so the scheduler prefers the dialogue (Rasa, the gateway) when both want the cores. A streamed
+utterance beyond the pool's size is refused at once with ``stt_busy`` and a retry hint (the speaker is
+talking now); an uploaded recording may wait a few seconds for a slot, in a queue no longer than the
+pool, before it is refused the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -19,6 +22,8 @@ from bot.speech.stt.base import SttError
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
+_POLL_S = 0.05
+"""How often a waiting upload looks for a free slot."""
 
 
 class SttBusy(SttError):
@@ -65,6 +70,7 @@ class RecogniserPool:
         )
         self._lock = threading.Lock()
         self._in_use = 0
+        self._waiting = 0
 
     @property
     def in_use(self) -> int:
@@ -78,6 +84,26 @@ class RecogniserPool:
                 raise SttBusy("语音识别正忙，请稍后再说或用文字输入", self._retry_after_s)
             self._in_use += 1
         return Slot(self)
+
+    async def claim(self, wait_s: float) -> Slot:
+        """A slot, waiting up to ``wait_s`` for one (at most ``size`` callers wait); else SttBusy."""
+        try:
+            return self.acquire()
+        except SttBusy:
+            if wait_s <= 0 or self._waiting >= self.size:
+                raise
+        self._waiting += 1
+        try:
+            deadline = time.monotonic() + wait_s
+            while True:
+                await asyncio.sleep(_POLL_S)
+                try:
+                    return self.acquire()
+                except SttBusy:
+                    if time.monotonic() >= deadline:
+                        raise
+        finally:
+            self._waiting -= 1
 
     def _release(self) -> None:
         with self._lock:
