@@ -12,6 +12,7 @@ from actions.runtime import Events, household_session, latest_intent, say
 from actions.tenancy import config_of
 from bot.conversation.boundary import Reason, marker
 from bot.errors import BotError
+from bot.household import data_rights
 from bot.nlu.objects import APPLICATION, CONSENT, DEVICE, named_objects, verb_without_object
 
 CERTAIN = 0.8
@@ -66,7 +67,10 @@ def certain_yes(tracker: Tracker, pending: str) -> bool:
     own = BINDING_AWAITS.get(pending)
     if own is None:
         return True
-    others = named_objects(text_of(tracker)) - {own}
+    text = text_of(tracker)
+    if pending == "delete_data" and data_rights.confirms_deletion(text):
+        return True  # the explicit phrase (确认删除) is surer than the classifier's score
+    others = named_objects(text) - {own}
     return confidence(tracker) >= CERTAIN and not others
 
 

@@ -169,6 +169,18 @@ def test_a_binding_yes_needs_certainty_and_a_device_command_is_no_yes(actions_db
     assert application_count(actions_db) == 1
 
 
+def test_the_explicit_deletion_phrase_is_certain_whatever_the_classifier_scored(actions_db: Engine) -> None:
+    chat = talk(actions_db, "张家")
+    asked = _run(chat, ActionConsentRevoke(), "consent_revoke", "撤回授权并把我的数据删掉")
+    assert names(asked) == ["utter_ask_delete_data"] and chat.slots["awaiting"] == "delete_data"
+    assert names(_run(chat, ActionAffirm(), "affirm", "嗯", confidence=0.53)) == ["utter_ask_confirm_clearly"]
+    before = _consents(actions_db, "张家")
+    assert "granted=True" in before["energy_data"]
+    said = _run(chat, ActionAffirm(), "affirm", "确认删除", confidence=0.53)
+    assert "utter_data_deleted" in names(said)
+    assert not any("granted=True" in state for state in _consents(actions_db, "张家").values())
+
+
 def test_yes_no_or_a_value_with_nothing_asked_is_not_ours(actions_db: Engine) -> None:
     chat = talk(actions_db, "张家")
     for action, intent, response in (
