@@ -260,6 +260,7 @@ PUBLIC: dict[tuple[str, str], Call] = {
     ("get", "/healthz"): _json("GET", "/healthz"),
     ("get", "/panel"): _json("GET", "/panel"),
     ("get", "/panel/{name}"): _json("GET", "/panel/app.js"),
+    ("get", "/shared/{name}"): _json("GET", "/shared/api.js"),
     ("get", "/api/v1/openapi.json"): _json("GET", "/api/v1/openapi.json"),
     ("get", "/studio"): _json("GET", "/studio"),
     ("get", "/studio/{name}"): _json("GET", "/studio/studio.js"),

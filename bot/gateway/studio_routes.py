@@ -8,7 +8,6 @@ demo households for conversations. Nothing here edits the running model or a rea
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway import studio_checks as checks
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
 from bot.gateway.nlu_routes import designer_view
+from bot.gateway.panel_routes import serve_asset
 from bot.gateway.routes import json_body, principal_of
 from bot.nlu.evaluate import read_examples
 from bot.nlu.normalize import checked_turn_text
@@ -34,8 +34,6 @@ from bot.studio.workspace import Workspace, workspace
 table = web.RouteTableDef()
 
 STUDIO_DIR = Path(__file__).resolve().parent / "studio"
-_ASSET = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|html)$")
-_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml", "html": "text/html"}
 
 
 @dataclass
@@ -70,13 +68,13 @@ def setup(app: web.Application) -> None:
 @table.get("/studio")
 async def studio_page(request: web.Request) -> web.FileResponse:
     """The studio page (the designer token is given in the URL fragment, never sent to the server)."""
-    return _asset("index.html")
+    return serve_asset(STUDIO_DIR, "index.html")
 
 
 @table.get("/studio/{name}")
 async def studio_asset(request: web.Request) -> web.FileResponse:
     """A studio asset by plain file name."""
-    return _asset(request.match_info["name"])
+    return serve_asset(STUDIO_DIR, request.match_info["name"])
 
 
 # --- Try --------------------------------------------------------------------------------------
@@ -253,17 +251,6 @@ async def check_status(request: web.Request) -> web.Response:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _asset(name: str) -> web.FileResponse:
-    match = _ASSET.match(name)
-    if match is None or not (STUDIO_DIR / name).is_file():
-        raise NotFoundError("没有这个文件", code="not_found")
-    response = web.FileResponse(
-        STUDIO_DIR / name, headers={"Content-Type": f"{_TYPES[match.group(1)]}; charset=utf-8"}
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    return response
 
 
 async def _designer(request: web.Request) -> tuple[Principal, Designer]:

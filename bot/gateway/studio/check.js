@@ -2,7 +2,7 @@
 // show each failure with what the assistant actually said.
 
 import { api } from './api.js';
-import { $, clear, h } from './dom.js';
+import { $, clear, h } from '/shared/dom.js';
 
 const EXAMPLE = `cases:
   - name: 新风机十二期先说年化利率

@@ -1,7 +1,7 @@
 // Try: what the NLU makes of an utterance, then the sandbox conversation's answer.
 
 import { api } from './api.js';
-import { $, clear, h } from './dom.js';
+import { $, clear, h } from '/shared/dom.js';
 
 export function initTry(catalog) {
   const select = $('#try-household');
