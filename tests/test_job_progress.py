@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select as query
+from sqlmodel import Session
+from sqlmodel import select as query
 
 from bot.finance.catalog_io import STAGE as CATALOG_STAGE
 from bot.finance.catalog_io import import_catalog
@@ -111,7 +112,7 @@ def _env(tmp_path: Path, seed: Path) -> dict[str, str]:
     return dict(os.environ, BOT_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", BOT_VAR_DIR=str(tmp_path))
 
 
-def test_without_a_terminal_a_command_prints_plain_progress_lines(tmp_path: Path, demo_seed_file: Path) -> None:
+def test_without_a_terminal_a_command_prints_plain_lines(tmp_path: Path, demo_seed_file: Path) -> None:
     result = subprocess.run(
         [BOT, "catalog", "import", str(CATALOG), "--tenant", "demo"],
         env=_env(tmp_path, demo_seed_file),
@@ -127,7 +128,7 @@ def test_without_a_terminal_a_command_prints_plain_progress_lines(tmp_path: Path
     assert lines[-1].startswith("[0:") and "导入目录 100%" in lines[-1], lines
 
 
-def test_on_a_terminal_a_command_draws_one_bar_with_elapsed_time(tmp_path: Path, demo_seed_file: Path) -> None:
+def test_on_a_terminal_a_command_draws_one_bar(tmp_path: Path, demo_seed_file: Path) -> None:
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [BOT, "catalog", "import", str(CATALOG), "--tenant", "demo"],
