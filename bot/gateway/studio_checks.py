@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from bot.conversation.turns import TurnRequest
 from bot.errors import BotError, InputError
+from bot.gateway.jobs import TRACKERS
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, RUNNER
 from bot.nlu.evaluate import Example, render, score
 from bot.nlu.normalize import checked_turn_text
@@ -109,7 +110,7 @@ def run_conversations(app: web.Application, cases: list[Case]) -> JobBody:
             job.results.append({**result.as_dict(), "report": describe(result)})
             job.done += 1
 
-        await run_cases(app[ENGINE], job.tenant_id, cases, say, progress)
+        await run_cases(app[ENGINE], job.tenant_id, cases, say, progress, app[TRACKERS].erase)
 
     return body
 

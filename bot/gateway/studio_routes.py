@@ -1,14 +1,21 @@
 """``GET /studio``: the designer studio (CONTRACTS.md §5), and its ``/api/v1/studio/*`` endpoints.
 
 Every endpoint takes a designer token and works within that token's tenant: its catalog words, its
-working copy of the dialogue files (``<var>/studio/<tenant>``), and a sandbox copy of one of its
-demo households for conversations. Nothing here edits the running model or a real household.
+working copy of the dialogue files (``<var>/studio/<tenant>``), and a sandbox household of its own
+for conversations (a copy of a demo home its configuration lists, or the studio's sample household).
+A sandbox is removed with its trackers when the designer starts another, and when the gateway stops;
+one a stopped gateway left behind is removed at the next start. Nothing here edits the running model
+or a real household.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +25,7 @@ from sqlmodel import Session, select
 from bot.conversation.turns import TurnRequest
 from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway import studio_checks as checks
+from bot.gateway.jobs import TRACKERS
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
 from bot.gateway.nlu_routes import designer_view
 from bot.gateway.panel_routes import serve_asset
@@ -25,13 +33,15 @@ from bot.gateway.routes import json_body, principal_of
 from bot.nlu.evaluate import read_examples
 from bot.nlu.normalize import checked_turn_text
 from bot.store.db import utcnow
-from bot.store.models import Conversation, Household, TokenRole
+from bot.store.models import Conversation, TokenRole
 from bot.store.repo import DeviceRef, Principal, hash_token
 from bot.studio import flows, responses, sandbox, training, tryout
 from bot.studio.cases import KINDS
+from bot.studio.runner import Forget, discard
 from bot.studio.workspace import Workspace, workspace
 
 table = web.RouteTableDef()
+_LOGGER = logging.getLogger(__name__)
 
 STUDIO_DIR = Path(__file__).resolve().parent / "studio"
 
@@ -56,10 +66,29 @@ class StudioState:
 STUDIO = web.AppKey("studio", StudioState)
 
 
+SANDBOX_LEFT_AFTER = timedelta(hours=12)
+"""A sandbox older than this at start-up was left by a stopped gateway, and is removed."""
+
+
 def setup(app: web.Application) -> None:
     """Register the studio's state and routes on the gateway."""
     app[STUDIO] = StudioState()
     app.add_routes(table)
+    app.cleanup_ctx.append(_sandboxes)
+
+
+async def _sandboxes(app: web.Application) -> AsyncIterator[None]:
+    """Remove sandboxes left by a stopped gateway at start; this gateway's own when it stops."""
+    try:
+        for household_id in await asyncio.to_thread(_stale, app):
+            await discard(app[ENGINE], household_id, _forget(app))
+    except BotError as err:  # a database down at start-up must not stop the gateway
+        _LOGGER.warning("studio: leftover sandboxes not removed: %s", err.code)
+    yield
+    for designer in app[STUDIO].designers.values():
+        if designer.box is not None:
+            with contextlib.suppress(BotError):
+                await discard(app[ENGINE], designer.box.household_id, _forget(app))
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -283,9 +312,12 @@ def _response_body(body: dict[str, Any]) -> tuple[str, list[str]]:
 async def _new_sandbox(app: web.Application, designer: Designer, household: Any) -> sandbox.Sandbox:
     homes = await asyncio.to_thread(_demo_households, app, designer.tenant_id)
     if household is None:
-        household = homes[0] if homes else None
+        household = homes[0]
     if not isinstance(household, str) or household not in homes:
-        raise NotFoundError("这个租户没有可用的演示家庭", code="household_not_found")
+        raise NotFoundError("这个租户没有这个可用的家庭", code="household_not_found")
+    if designer.box is not None:
+        old, designer.box = designer.box, None
+        await discard(app[ENGINE], old.household_id, _forget(app))
 
     def make() -> sandbox.Sandbox:
         with Session(app[ENGINE], expire_on_commit=False) as session:
@@ -298,8 +330,17 @@ async def _new_sandbox(app: web.Application, designer: Designer, household: Any)
 
 def _demo_households(app: web.Application, tenant_id: str) -> list[str]:
     with Session(app[ENGINE]) as session:
-        names = session.exec(select(Household.name).where(Household.tenant_id == tenant_id)).all()
-    return [n for n in sandbox.DEMO_HOUSEHOLDS if n in set(names)]
+        return sandbox.households(session, tenant_id)
+
+
+def _stale(app: web.Application) -> list[int]:
+    with Session(app[ENGINE]) as session:
+        return sandbox.stale(session, utcnow() - SANDBOX_LEFT_AFTER)
+
+
+def _forget(app: web.Application) -> Forget:
+    """Erases the trackers of sandbox conversations in Rasa."""
+    return app[TRACKERS].erase
 
 
 def _catalog(app: web.Application, tenant_id: str) -> dict[str, list[str]]:
