@@ -14,10 +14,13 @@ from sqlmodel import Session, select
 
 from bot.admin.tokens import create_tenant
 from bot.config import Config
+from bot.conversation.pipeline import Speech
 from bot.errors import InputError
 from bot.finance.catalog_io import import_catalog
 from bot.finance.catalog_parse import parse_json_catalog
 from bot.gateway.app import create_app
+from bot.speech.audio import pcm16_to_wav, wav_to_pcm16
+from bot.speech.settings import SpeechSettings
 from bot.store.db import utcnow
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import (
@@ -33,8 +36,9 @@ from bot.store.models import (
 from bot.store.repo import issue_token
 from bot.studio import sandbox, template
 from bot.studio.sandbox import SANDBOX_PREFIX
-from tests.fakes import FakeDialogue
+from tests.fakes import FakeDialogue, FakeTts
 from tests.gateway_kit import Client, no_speech
+from tests.speech_fixtures import espeak_wav, korean_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = {"Authorization": "Bearer demo-designer"}
@@ -343,3 +347,33 @@ async def test_a_tenant_without_demo_homes_gets_a_sample_household_of_its_own(
     with Session(demo_db) as session:
         copy = session.get(Household, (await other.json())["sandbox"]["household_id"])
         assert copy is not None and copy.tenant_id == "demo"
+
+
+async def test_a_spoken_try_goes_through_the_real_recogniser_then_the_same_nlu_view(
+    aiohttp_client: Any, demo_db: Engine, tmp_path: Path
+) -> None:
+    dialogue = FakeDialogue()
+    speech = Speech(SpeechSettings(), stt=korean_engine(), tts=FakeTts())
+    app = create_app(
+        Config(actions_port=1, var_dir=tmp_path), engine=demo_db, dialogue=dialogue, speech=speech
+    )
+    client = await aiohttp_client(app)
+    wav = pcm16_to_wav(bytes(16000) + wav_to_pcm16(espeak_wav("안녕하세요 감사합니다")) + bytes(32000))
+    resp = await client.post(
+        "/api/v1/studio/try/audio", data=wav, headers={**DEMO, "Content-Type": "audio/wav"}
+    )
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    heard = body["transcript"]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in heard), heard
+    assert body["nlu"]["normalized"] == heard and body["nlu"]["intent"]["name"] == "echo"
+    assert dialogue.parsed[-1] == heard and body["turn"]["replies"][0]["text"] == f"echo:{heard}"
+    assert body["sandbox"]["household"] == "张家"
+    silent = await client.post(
+        "/api/v1/studio/try/audio",
+        data=pcm16_to_wav(bytes(32000)),
+        headers={**DEMO, "Content-Type": "audio/wav"},
+    )
+    assert silent.status == 422 and (await silent.json())["error"]["code"] == "no_speech"
+    typed = await client.post("/api/v1/studio/try/audio", data=b"{}", headers=DEMO)
+    assert typed.status == 415

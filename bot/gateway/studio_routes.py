@@ -26,10 +26,10 @@ from bot.conversation.turns import TurnRequest
 from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway import studio_checks as checks
 from bot.gateway.jobs import TRACKERS
-from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
+from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, PIPELINE, RUNNER, SETTINGS
 from bot.gateway.nlu_routes import designer_view
 from bot.gateway.panel_routes import serve_asset
-from bot.gateway.routes import json_body, principal_of
+from bot.gateway.routes import WAV_TYPES, json_body, principal_of, read_body
 from bot.nlu.evaluate import read_examples
 from bot.nlu.normalize import checked_turn_text
 from bot.store.db import utcnow
@@ -112,19 +112,38 @@ async def studio_asset(request: web.Request) -> web.FileResponse:
 @table.post("/api/v1/studio/try")
 async def try_utterance(request: web.Request) -> web.Response:
     """``{"text"}`` → what the NLU makes of it, and the sandbox's answer (texts, cards, events)."""
-    principal, designer = await _designer(request)
+    _, designer = await _designer(request)
     body = await json_body(request)
     text = checked_turn_text(body.get("text"))
-    app = request.app
+    box = designer.box or await _new_sandbox(request.app, designer, body.get("household"))
+    return web.json_response(await _try(request.app, designer, box, text))
+
+
+@table.post("/api/v1/studio/try/audio")
+async def try_spoken(request: web.Request) -> web.Response:
+    """A WAV body (any common rate/channels) → the transcript the recogniser hears, as a spoken turn
+    of the sandbox's panel would, then the same as a typed try."""
+    _, designer = await _designer(request)
+    if request.content_type not in WAV_TYPES:
+        raise InputError(
+            "请发送 WAV 音频（Content-Type: audio/wav）", code="unsupported_media_type", status=415
+        )
+    wav = await read_body(request, request.app[SETTINGS].max_audio_bytes)
+    box = designer.box or await _new_sandbox(request.app, designer, request.query.get("household"))
+    device = DeviceRef(box.tenant_id, box.household_id, box.device_id)
+    text = await request.app[PIPELINE].transcribe(device, wav)
+    return web.json_response({"transcript": text, **await _try(request.app, designer, box, text)})
+
+
+async def _try(app: web.Application, designer: Designer, box: sandbox.Sandbox, text: str) -> dict[str, Any]:
     parse = designer_view(await app[DIALOGUE].parse(text))
-    words = await asyncio.to_thread(_catalog, app, principal.tenant_id)
+    words = await asyncio.to_thread(_catalog, app, designer.tenant_id)
     threshold = tryout.fallback_threshold((app[CONFIG].project_dir / "config.yml").read_text("utf-8"))
     nlu = tryout.explain(parse, text, threshold, tryout.words_of(words))
-    box = designer.box or await _new_sandbox(app, designer, body.get("household"))
     device = DeviceRef(box.tenant_id, box.household_id, box.device_id)
     turn = await app[RUNNER].run(TurnRequest(device, text, None, inspect=True))
     designer.path = await _path(app, box)
-    return web.json_response({"nlu": nlu, "turn": turn, "path": designer.path, "sandbox": _box(box)})
+    return {"nlu": nlu, "turn": turn, "path": designer.path, "sandbox": _box(box)}
 
 
 @table.post("/api/v1/studio/sandbox")
