@@ -163,7 +163,7 @@ async def test_unknown_response_and_bad_bodies_are_clear_errors(client: Client) 
     assert missing.status == 404
     bad = await client.post("/api/v1/studio/responses/check", headers=DEMO, json={"name": "utter_greet"})
     assert bad.status == 400 and (await bad.json())["error"]["code"] == "bad_response"
-    check = await client.post("/api/v1/studio/checks", headers=DEMO, json={"kind": "train"})
+    check = await client.post("/api/v1/studio/checks", headers=DEMO, json={"kind": "deploy"})
     assert check.status == 400
 
 

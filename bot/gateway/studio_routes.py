@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -25,11 +25,13 @@ from sqlmodel import Session, select
 from bot.conversation.turns import TurnRequest
 from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway import studio_checks as checks
+from bot.gateway import studio_sandbox
 from bot.gateway.jobs import TRACKERS
-from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, PIPELINE, RUNNER, SETTINGS
+from bot.gateway.keys import CONFIG, ENGINE, HTTP, PIPELINE, SETTINGS
 from bot.gateway.nlu_routes import designer_view
 from bot.gateway.panel_routes import serve_asset
 from bot.gateway.routes import WAV_TYPES, json_body, principal_of, read_body
+from bot.gateway.studio_sandbox import forgetter
 from bot.nlu.evaluate import read_examples
 from bot.nlu.normalize import checked_turn_text
 from bot.store.db import utcnow
@@ -74,6 +76,7 @@ def setup(app: web.Application) -> None:
     """Register the studio's state and routes on the gateway."""
     app[STUDIO] = StudioState()
     app.add_routes(table)
+    studio_sandbox.setup(app)  # its servers stop after the sandboxes below are removed
     app.cleanup_ctx.append(_sandboxes)
 
 
@@ -88,7 +91,7 @@ async def _sandboxes(app: web.Application) -> AsyncIterator[None]:
     for designer in app[STUDIO].designers.values():
         if designer.box is not None:
             with contextlib.suppress(BotError):
-                await discard(app[ENGINE], designer.box.household_id, _forget(app))
+                await discard(app[ENGINE], designer.box.household_id, forgetter(app, designer.tenant_id))
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -136,14 +139,16 @@ async def try_spoken(request: web.Request) -> web.Response:
 
 
 async def _try(app: web.Application, designer: Designer, box: sandbox.Sandbox, text: str) -> dict[str, Any]:
-    parse = designer_view(await app[DIALOGUE].parse(text))
+    rasa = studio_sandbox.rasa_for(app, designer.tenant_id)
+    parse = designer_view(await rasa.dialogue.parse(text))
     words = await asyncio.to_thread(_catalog, app, designer.tenant_id)
     threshold = tryout.fallback_threshold((app[CONFIG].project_dir / "config.yml").read_text("utf-8"))
     nlu = tryout.explain(parse, text, threshold, tryout.words_of(words))
     device = DeviceRef(box.tenant_id, box.household_id, box.device_id)
-    turn = await app[RUNNER].run(TurnRequest(device, text, None, inspect=True))
-    designer.path = await _path(app, box)
-    return {"nlu": nlu, "turn": turn, "path": designer.path, "sandbox": _box(box)}
+    turn = await rasa.runner.run(TurnRequest(device, text, None, inspect=True))
+    designer.path = await _path(app, box, rasa)
+    model = rasa.model or "运行中的模型"
+    return {"nlu": nlu, "turn": turn, "path": designer.path, "sandbox": {**_box(box), "model": model}}
 
 
 @table.post("/api/v1/studio/sandbox")
@@ -254,7 +259,9 @@ async def start_check(request: web.Request) -> web.Response:
     - ``conversations``: the conversation tests of this tenant (``tests/conversations``, or the cases
       in ``yaml``), each in its own sandbox household through the real dialogue;
     - ``validate``: ``rasa data validate`` on the tenant's working copy;
-    - ``heldout``: the held-out NLU evaluation set against the running model.
+    - ``heldout``: the held-out NLU evaluation set against the sandbox's model;
+    - ``train``: a model of the tenant's working copy (only when it changed), then swapped into the
+      tenant's sandbox (its own Rasa server; the production server and model are never touched).
     """
     principal, _ = await _designer(request)
     body = await json_body(request)
@@ -268,12 +275,19 @@ async def start_check(request: web.Request) -> web.Response:
     elif kind == "validate":
         job = checks.Job(tenant, "validate", 1)
         job_id = checks.start(jobs, job, checks.run_validate(app, await _workspace(request)))
+    elif kind == "train":
+        if any(j.kind == "train" and j.state == "running" for j in jobs.by_id.values()):
+            raise BotError("已经有一个训练在进行，请等它完成", code="train_busy", status=409)
+        job = checks.Job(tenant, "train", 1)
+        job_id = checks.start(
+            jobs, job, checks.run_train(app, await _workspace(request), _fresh_sandboxes(app))
+        )
     elif kind == "heldout":
         examples = read_examples(app[CONFIG].project_dir / training.HELDOUT)
         job = checks.Job(tenant, "heldout", len(examples))
         job_id = checks.start(jobs, job, checks.run_heldout(app, examples))
     else:
-        raise InputError("kind 只能是 conversations、validate 或 heldout", code="bad_check")
+        raise InputError("kind 只能是 conversations、validate、heldout 或 train", code="bad_check")
     return web.json_response({"job_id": job_id, "total": job.total}, status=202)
 
 
@@ -294,6 +308,7 @@ async def check_status(request: web.Request) -> web.Response:
             "passed": passed,
             "results": job.results,
             "error": job.error,
+            "progress": job.progress(),
         }
     )
 
@@ -336,7 +351,7 @@ async def _new_sandbox(app: web.Application, designer: Designer, household: Any)
         raise NotFoundError("这个租户没有这个可用的家庭", code="household_not_found")
     if designer.box is not None:
         old, designer.box = designer.box, None
-        await discard(app[ENGINE], old.household_id, _forget(app))
+        await discard(app[ENGINE], old.household_id, forgetter(app, designer.tenant_id))
 
     def make() -> sandbox.Sandbox:
         with Session(app[ENGINE], expire_on_commit=False) as session:
@@ -345,6 +360,19 @@ async def _new_sandbox(app: web.Application, designer: Designer, household: Any)
     designer.box = await asyncio.to_thread(make)
     designer.path = []
     return designer.box
+
+
+def _fresh_sandboxes(app: web.Application) -> Callable[[str], Awaitable[None]]:
+    """After a swap: the tenant's designers start new sandboxes (their old conversations were held
+    by the previous model's server)."""
+
+    async def fresh(tenant_id: str) -> None:
+        for designer in app[STUDIO].designers.values():
+            if designer.tenant_id == tenant_id and designer.box is not None:
+                old, designer.box, designer.path = designer.box, None, []
+                await discard(app[ENGINE], old.household_id, forgetter(app, tenant_id))
+
+    return fresh
 
 
 def _demo_households(app: web.Application, tenant_id: str) -> list[str]:
@@ -358,7 +386,8 @@ def _stale(app: web.Application) -> list[int]:
 
 
 def _forget(app: web.Application) -> Forget:
-    """Erases the trackers of sandbox conversations in Rasa."""
+    """Erases trackers of sandbox conversations in the production Rasa (at start-up no studio
+    server runs yet)."""
     return app[TRACKERS].erase
 
 
@@ -371,9 +400,8 @@ def _box(box: sandbox.Sandbox) -> dict[str, Any]:
     return {"household": box.source, "household_id": box.household_id}
 
 
-async def _path(app: web.Application, box: sandbox.Sandbox) -> list[str]:
-    """The sandbox conversation's path (intents and actions) from Rasa's tracker."""
-    config = app[CONFIG]
+async def _path(app: web.Application, box: sandbox.Sandbox, rasa: studio_sandbox.SandboxRasa) -> list[str]:
+    """The sandbox conversation's path (intents and actions) from its Rasa's tracker."""
 
     def sender() -> str | None:
         with Session(app[ENGINE]) as session:
@@ -385,10 +413,10 @@ async def _path(app: web.Application, box: sandbox.Sandbox) -> list[str]:
             return conv.id if conv else None
 
     conversation = await asyncio.to_thread(sender)
-    if conversation is None or not config.rasa_token:
+    if conversation is None or not rasa.token:
         return []
-    url = f"{config.rasa_url}/conversations/{conversation}/tracker"
-    params = {"include_events": "AFTER_RESTART", "token": config.rasa_token}
+    url = f"{rasa.url}/conversations/{conversation}/tracker"
+    params = {"include_events": "AFTER_RESTART", "token": rasa.token}
     try:
         async with app[HTTP].get(url, params=params) as resp:
             body = await resp.json() if resp.status == 200 else {}

@@ -33,7 +33,7 @@ async function attempt(call, said) {
     const result = await call();
     renderNlu(result.nlu);
     renderTurn(said(result), result.turn);
-    $('#try-sandbox').textContent = `沙盒：${result.sandbox.household}的副本`;
+    $('#try-sandbox').textContent = `沙盒：${result.sandbox.household}的副本 · 模型：${result.sandbox.model}`;
   } catch (err) {
     clear($('#try-nlu')).append(h('p', { class: 'error' }, err.message));
   } finally {
