@@ -19,6 +19,7 @@ from bot.errors import InputError
 from bot.finance.catalog_io import import_catalog
 from bot.finance.catalog_parse import parse_json_catalog
 from bot.gateway.app import create_app
+from bot.rasa.training import fingerprint
 from bot.speech.audio import pcm16_to_wav, wav_to_pcm16
 from bot.speech.settings import SpeechSettings
 from bot.store.db import utcnow
@@ -36,6 +37,7 @@ from bot.store.models import (
 from bot.store.repo import issue_token
 from bot.studio import sandbox, template
 from bot.studio.sandbox import SANDBOX_PREFIX
+from bot.studio.workspace import workspace
 from tests.fakes import FakeDialogue, FakeTts
 from tests.gateway_kit import Client, no_speech
 from tests.speech_fixtures import espeak_wav, korean_engine
@@ -377,3 +379,30 @@ async def test_a_spoken_try_goes_through_the_real_recogniser_then_the_same_nlu_v
     assert silent.status == 422 and (await silent.json())["error"]["code"] == "no_speech"
     typed = await client.post("/api/v1/studio/try/audio", data=b"{}", headers=DEMO)
     assert typed.status == 415
+
+
+async def test_training_an_unchanged_working_copy_trains_nothing(client: Client, tmp_path: Path) -> None:
+    started = await client.post("/api/v1/studio/checks", headers=ZHIJIA, json={"kind": "train"})
+    assert started.status == 202
+    job_id = (await started.json())["job_id"]
+    body: dict[str, Any] = {"state": "running"}
+    for _ in range(200):
+        body = await (await client.get(f"/api/v1/studio/checks/{job_id}", headers=ZHIJIA)).json()
+        if body["state"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert body["state"] == "done", body
+    assert body["results"][0]["trained"] is False and "没有改动，不需要训练" in body["results"][0]["report"]
+    assert not (tmp_path / "studio-rasa").exists(), "no model, no studio Rasa server"
+
+
+def test_a_working_copys_fingerprint_follows_its_domain_and_data(tmp_path: Path) -> None:
+    ws = workspace(ROOT, tmp_path, "demo")
+    ws.ensure()
+    assert fingerprint(ROOT, ws.root) == fingerprint(ROOT)
+    domain = ws.read("domain.yml").replace("有事随时问我。", "有事随时问我吧。")
+    ws.write("domain.yml", domain)
+    changed = fingerprint(ROOT, ws.root)
+    assert changed != fingerprint(ROOT)
+    (ws.root / "data" / "nlu" / "extra.yml").write_text('version: "3.1"\nnlu: []\n', encoding="utf-8")
+    assert fingerprint(ROOT, ws.root) not in (changed, fingerprint(ROOT))
