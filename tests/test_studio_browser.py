@@ -21,8 +21,8 @@ from bot.speech.audio import pcm16_to_wav, wav_to_pcm16
 from bot.store.db import make_engine, utcnow
 from bot.store.models import TokenRole
 from bot.store.repo import issue_token
-from bot.testing.harness import RunningStack, make_stack, operator_health
-from tests.speech_fixtures import espeak_wav, korean_model_dir
+from bot.testing.harness import RunningStack, operator_health
+from tests.speech_fixtures import espeak_wav, korean_stack
 
 pytestmark = pytest.mark.stack
 
@@ -50,11 +50,7 @@ SPOKEN = "안녕하세요 감사합니다"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    var = tmp_path_factory.mktemp("studio-stack")
-    config = var / "bot.toml"
-    config.write_text(f'[speech]\nmodel = "{korean_model_dir()}"\n', encoding="utf-8")
-    running = make_stack(var)
-    running.env["BOT_CONFIG"] = str(config)
+    running = korean_stack(tmp_path_factory.mktemp("studio-stack"))
     running.start()
     yield running
     running.stop()

@@ -211,12 +211,7 @@ async def test_the_heldout_check_parses_every_example_and_reports_scores(
     started = await client.post("/api/v1/studio/checks", headers=DEMO, json={"kind": "heldout"})
     assert started.status == 202
     job_id, total = (await started.json()).values()
-    body: dict[str, Any] = {"state": "running"}
-    for _ in range(200):
-        body = await (await client.get(f"/api/v1/studio/checks/{job_id}", headers=DEMO)).json()
-        if body["state"] != "running":
-            break
-        await asyncio.sleep(0.05)
+    body = await finished(client, job_id, DEMO)
     assert body["state"] == "done" and body["done"] == total == len(dialogue.parsed) > 100
     report = body["results"][0]
     assert report["ok"] is False, "a model that answers 'echo' fails the bar"
@@ -233,6 +228,17 @@ PENDING_CASE = """cases:
       - user: 取消刚才的分期申请
         says: [已经取消]
 """
+
+
+async def finished(client: Client, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The check job's status once it stopped running (or after ten seconds)."""
+    body: dict[str, Any] = {"state": "running"}
+    for _ in range(200):
+        body = await (await client.get(f"/api/v1/studio/checks/{job_id}", headers=headers)).json()
+        if body["state"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    return body
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -286,12 +292,7 @@ async def test_conversation_checks_remove_each_cases_sandbox(client: Client, dem
         "/api/v1/studio/checks", headers=DEMO, json={"kind": "conversations", "yaml": PENDING_CASE}
     )
     job_id = (await started.json())["job_id"]
-    body: dict[str, Any] = {"state": "running"}
-    for _ in range(200):
-        body = await (await client.get(f"/api/v1/studio/checks/{job_id}", headers=DEMO)).json()
-        if body["state"] != "running":
-            break
-        await asyncio.sleep(0.05)
+    body = await finished(client, job_id, DEMO)
     assert body["state"] == "done" and body["done"] == 1
     assert "actual reply: echo:取消刚才的分期申请" in body["results"][0]["report"], "it ran its turn"
     assert sandboxes(demo_db) == [] and counts(demo_db) == before
@@ -385,12 +386,7 @@ async def test_training_an_unchanged_working_copy_trains_nothing(client: Client,
     started = await client.post("/api/v1/studio/checks", headers=ZHIJIA, json={"kind": "train"})
     assert started.status == 202
     job_id = (await started.json())["job_id"]
-    body: dict[str, Any] = {"state": "running"}
-    for _ in range(200):
-        body = await (await client.get(f"/api/v1/studio/checks/{job_id}", headers=ZHIJIA)).json()
-        if body["state"] != "running":
-            break
-        await asyncio.sleep(0.05)
+    body = await finished(client, job_id, ZHIJIA)
     assert body["state"] == "done", body
     assert body["results"][0]["trained"] is False and "没有改动，不需要训练" in body["results"][0]["report"]
     assert not (tmp_path / "studio-rasa").exists(), "no model, no studio Rasa server"
