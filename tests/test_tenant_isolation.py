@@ -123,10 +123,14 @@ def _json(method: str, path: str, body: dict[str, Any] | None = None) -> Call:
     return call
 
 
-async def _audio(client: Client, headers: dict[str, str], ids: Ids) -> aiohttp.ClientResponse:
-    return await client.post(
-        "/api/v1/converse/audio", headers={**headers, "Content-Type": "audio/wav"}, data=silence_wav()
-    )
+def _wav(path: str) -> Call:
+    async def call(client: Client, headers: dict[str, str], ids: Ids) -> aiohttp.ClientResponse:
+        return await client.post(path, headers={**headers, "Content-Type": "audio/wav"}, data=silence_wav())
+
+    return call
+
+
+_audio = _wav("/api/v1/converse/audio")
 
 
 async def _voice(client: Client, headers: dict[str, str], ids: Ids) -> aiohttp.ClientResponse:
@@ -192,6 +196,7 @@ HOUSEHOLD: dict[tuple[str, str], Call] = {
 
 STUDIO: dict[tuple[str, str], Call] = {
     ("post", "/api/v1/studio/try"): _json("POST", "/api/v1/studio/try", {"text": "你好"}),
+    ("post", "/api/v1/studio/try/audio"): _wav("/api/v1/studio/try/audio"),
     ("post", "/api/v1/studio/sandbox"): _json("POST", "/api/v1/studio/sandbox", {"household": "张家"}),
     ("get", "/api/v1/studio/catalog"): _json("GET", "/api/v1/studio/catalog"),
     ("get", "/api/v1/studio/responses"): _json("GET", "/api/v1/studio/responses"),
@@ -260,6 +265,7 @@ PUBLIC: dict[tuple[str, str], Call] = {
     ("get", "/healthz"): _json("GET", "/healthz"),
     ("get", "/panel"): _json("GET", "/panel"),
     ("get", "/panel/{name}"): _json("GET", "/panel/app.js"),
+    ("get", "/shared/{name}"): _json("GET", "/shared/api.js"),
     ("get", "/api/v1/openapi.json"): _json("GET", "/api/v1/openapi.json"),
     ("get", "/studio"): _json("GET", "/studio"),
     ("get", "/studio/{name}"): _json("GET", "/studio/studio.js"),

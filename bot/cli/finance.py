@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.cli.progress import progress_view
 from bot.config import Config
 from bot.finance.catalog import quote_for_sku
 from bot.finance.catalog_io import import_catalog, list_catalog
@@ -72,7 +73,8 @@ def quote_text(card: dict[str, Any]) -> str:
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     catalog = read_catalog_file(args.file, args.kind)
-    report = in_session(config.db_url, lambda s: import_catalog(s, args.tenant, catalog))
+    with progress_view() as view:
+        report = in_session(config.db_url, lambda s: import_catalog(s, args.tenant, catalog, view))
     print(f"imported {args.file} for tenant {args.tenant}\n{report.summary()}")
     return 0
 

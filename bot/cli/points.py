@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from bot.cli.progress import progress_view
 from bot.config import Config
 from bot.household.accrual import accrue_month, parse_month
 from bot.store.db import in_session, utcnow
@@ -22,6 +23,7 @@ def register(subparsers: Any) -> None:
 
 def _accrue(args: argparse.Namespace, config: Config) -> int:
     month = parse_month(args.month)
-    report = in_session(config.db_url, lambda s: accrue_month(s, month, utcnow()))
+    with progress_view() as view:
+        report = in_session(config.db_url, lambda s: accrue_month(s, month, utcnow(), view))
     print(json.dumps(vars(report), ensure_ascii=False))
     return 0

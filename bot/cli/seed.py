@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.cli.progress import progress_view
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.seed.demo import seed_demo
@@ -38,7 +39,8 @@ def _seed(args: argparse.Namespace, config: Config) -> int:
     migrate(config.db_url)
     engine = make_engine(config.db_url)
     try:
-        report = seed_demo(engine, utcnow(), partner_port=config.partner_sim_port)
+        with progress_view() as view:
+            report = seed_demo(engine, utcnow(), partner_port=config.partner_sim_port, report=view)
     finally:
         engine.dispose()
     print(

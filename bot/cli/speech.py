@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.cli.progress import progress_view
 from bot.cli.voice_client import (
     AudioTurn,
     TextTurn,
@@ -234,6 +235,7 @@ def _models_path(args: argparse.Namespace, config: Config) -> int:
 
 def _models_download(args: argparse.Namespace, config: Config) -> int:
     spec = sm.find_spec(args.name)
-    path = sm.download(spec, config.models_dir, url=args.url, sha256=args.sha256)
+    with progress_view() as view:
+        path = sm.download(spec, config.models_dir, url=args.url, sha256=args.sha256, report=view)
     print(f"ok: {spec.name} at {path}")
     return 0

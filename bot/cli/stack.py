@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.cli import chat
-from bot.cli.progress import ProgressView
+from bot.cli.progress import progress_view
 from bot.config import Config
 from bot.gateway.app import create_app
 from bot.rasa.training import train
@@ -57,7 +57,8 @@ def _db(args: argparse.Namespace, config: Config) -> int:
 
 
 def _train(args: argparse.Namespace, config: Config) -> int:
-    path, seconds = train(config, force=args.force, progress=ProgressView())
+    with progress_view() as view:
+        path, seconds = train(config, force=args.force, progress=view)
     state = "up to date" if seconds is None else f"trained in {seconds:.1f} s"
     print(f"model {path.name}: {state}")
     return 0

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.cli.progress import progress_view
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.periods import DEFAULT_TZ
@@ -53,7 +54,10 @@ def _read(path: Path) -> str:
 def _import(args: argparse.Namespace, config: Config) -> int:
     payload = _read(args.file)
     try:
-        report = in_session(config.db_url, lambda s: import_payload(s, args.format, payload, tz=args.tz))
+        with progress_view() as view:
+            report = in_session(
+                config.db_url, lambda s: import_payload(s, args.format, payload, tz=args.tz, report=view)
+            )
     except TelemetryFormatError as err:
         expected = ADAPTERS[args.format].summary
         raise TelemetryFormatError(

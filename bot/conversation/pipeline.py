@@ -374,6 +374,15 @@ class VoicePipeline:
         stored = await self.runner.stored(device, turn_id)
         if stored is not None:
             return stored
+        text = await self.transcribe(device, wav)
+        log = EventLog()
+        log.add(EventType.STT_FINAL, text=text)
+        request = TurnRequest(device, text, turn_id, transcript=text, inspect=True)
+        return await self.runner.run(request, log)
+
+    async def transcribe(self, device: DeviceRef, wav: bytes) -> str:
+        """A whole WAV → the turn's text, as a spoken turn of ``device`` hears it (its dialogue
+        state's grammar, the recogniser pool, the same normalisation); 422 when nothing was heard."""
         stt = self.recogniser()
         pool = self.speech.recognisers()
         grammar = await self.grammar_for(device)  # a slot is held only while decoding, not while
@@ -383,11 +392,7 @@ class VoicePipeline:
             finals = await pool.run(self._transcribe, stream, wav)
         finally:
             slot.release()
-        log = EventLog()
-        text = spoken_text(finals)
-        log.add(EventType.STT_FINAL, text=text)
-        request = TurnRequest(device, text, turn_id, transcript=text, inspect=True)
-        return await self.runner.run(request, log)
+        return spoken_text(finals)
 
     def _transcribe(self, stream: UtteranceStream, wav: bytes) -> list[str]:
         finals: list[str] = []

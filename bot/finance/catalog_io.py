@@ -12,9 +12,12 @@ from sqlmodel import Session, SQLModel, select
 from bot.errors import NotFoundError
 from bot.finance.catalog_parse import Catalog, read_catalog_file
 from bot.finance.catalog_rows import ROW_MODELS
+from bot.progress import Counter, Report, quiet
 from bot.store.catalog import split_list
 from bot.store.models import Tenant
 
+STAGE = "导入目录"
+"""The progress stage of a catalog import."""
 _LIST_COLUMNS = frozenset({"eligible_categories", "eligible_brands", "categories"})
 
 
@@ -46,18 +49,24 @@ def _upsert(session: Session, row: SQLModel, key_field: str) -> bool:
     return False
 
 
-def import_catalog(session: Session, tenant_id: str, catalog: Catalog) -> ImportReport:
-    """Upsert validated rows for a tenant in the caller's transaction (the caller commits)."""
+def import_catalog(
+    session: Session, tenant_id: str, catalog: Catalog, report: Report = quiet
+) -> ImportReport:
+    """Upsert validated rows for a tenant in the caller's transaction (the caller commits);
+    ``report`` hears the rows done."""
     if session.get(Tenant, tenant_id) is None:
         raise NotFoundError(f"unknown tenant {tenant_id!r}", code="unknown_tenant")
-    report = ImportReport()
+    result = ImportReport()
+    rows = Counter(report, STAGE, sum(len(catalog.get(kind, [])) for kind in ROW_MODELS))
+    rows.start()
     for kind, model in ROW_MODELS.items():
         for row in catalog.get(kind, []):
             created = _upsert(session, row.to_table(tenant_id), model.KEY)
-            counts = report.created if created else report.updated
+            counts = result.created if created else result.updated
             counts[kind] = counts.get(kind, 0) + 1
+            rows.step()
     session.flush()
-    return report
+    return result
 
 
 def import_catalog_file(

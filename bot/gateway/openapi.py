@@ -225,6 +225,13 @@ def _paths() -> dict[str, Any]:
                 parameters=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             )
         },
+        "/shared/{name}": {
+            "get": _op(
+                "Modules the panel and the studio share (API calls, DOM helpers, microphone)",
+                {"200": {"description": "asset"}, **_errors(404)},
+                parameters=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            )
+        },
     }
 
 
@@ -570,6 +577,12 @@ def _studio_paths() -> dict[str, Any]:
                 "NLU view of an utterance and the sandbox's answer `{text, household?}`", requestBody=body
             )
         },
+        "/api/v1/studio/try/audio": {
+            "post": op(
+                "A spoken try: a WAV body (`?household=`) → `transcript`, then as a typed try",
+                requestBody={"required": True, "content": {"audio/wav": {"schema": {"type": "string"}}}},
+            )
+        },
         "/api/v1/studio/sandbox": {
             "post": op("A fresh sandbox copy of a demo household `{household?}`", "201", requestBody=body)
         },
@@ -593,7 +606,11 @@ def _studio_paths() -> dict[str, Any]:
         },
         "/api/v1/studio/flows": {"get": op("Rules and stories as a graph, unused names, last sandbox path")},
         "/api/v1/studio/checks": {
-            "post": op("Start a check `{kind: conversations, yaml?}`; poll its job", "202", requestBody=body)
+            "post": op(
+                "Start a check `{kind: conversations|validate|heldout|train, yaml?}`; poll its job",
+                "202",
+                requestBody=body,
+            )
         },
         "/api/v1/studio/checks/{job_id}": {
             "get": op("Progress and results of a check job", parameters=[job])

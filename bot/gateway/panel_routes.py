@@ -1,7 +1,8 @@
 """``GET /panel``: the central control panel (中控屏) page and its assets, under a strict CSP.
 
 The panel is plain ES modules and CSS in ``bot/gateway/panel/``: no build step, no CDN, nothing
-fetched from anywhere but this gateway.
+fetched from anywhere but this gateway. Modules the panel shares with the designer studio (API calls,
+DOM helpers, the microphone) are in ``bot/gateway/shared/``, served at ``/shared/`` under the same CSP.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from bot.errors import NotFoundError
 table = web.RouteTableDef()
 
 PANEL_DIR = Path(__file__).resolve().parent / "panel"
-_ASSET = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg)$")
-_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+SHARED_DIR = Path(__file__).resolve().parent / "shared"
+_ASSET = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|html)$")
+_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml", "html": "text/html"}
 
 CSP = "; ".join(
     (
@@ -45,11 +47,21 @@ async def panel(request: web.Request) -> web.FileResponse:
 @table.get("/panel/{name}")
 async def panel_asset(request: web.Request) -> web.FileResponse:
     """A panel asset by plain file name (no paths)."""
-    name = request.match_info["name"]
+    return serve_asset(PANEL_DIR, request.match_info["name"])
+
+
+@table.get("/shared/{name}")
+async def shared_asset(request: web.Request) -> web.FileResponse:
+    """A module the panel and the studio share, by plain file name."""
+    return serve_asset(SHARED_DIR, request.match_info["name"])
+
+
+def serve_asset(folder: Path, name: str) -> web.FileResponse:
+    """A file of ``folder`` by plain name (no paths; scripts, styles, images and pages only)."""
     match = _ASSET.match(name)
-    if match is None or not (PANEL_DIR / name).is_file():
+    if match is None or not (folder / name).is_file():
         raise NotFoundError("没有这个文件", code="not_found")
-    return _file(PANEL_DIR / name, _TYPES[match.group(1)])
+    return _file(folder / name, _TYPES[match.group(1)])
 
 
 def _file(path: Path, content_type: str) -> web.FileResponse:

@@ -1,15 +1,21 @@
 """``GET /studio``: the designer studio (CONTRACTS.md §5), and its ``/api/v1/studio/*`` endpoints.
 
 Every endpoint takes a designer token and works within that token's tenant: its catalog words, its
-working copy of the dialogue files (``<var>/studio/<tenant>``), and a sandbox copy of one of its
-demo households for conversations. Nothing here edits the running model or a real household.
+working copy of the dialogue files (``<var>/studio/<tenant>``), and a sandbox household of its own
+for conversations (a copy of a demo home its configuration lists, or the studio's sample household).
+A sandbox is removed with its trackers when the designer starts another, and when the gateway stops;
+one a stopped gateway left behind is removed at the next start. Nothing here edits the running model
+or a real household.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +25,27 @@ from sqlmodel import Session, select
 from bot.conversation.turns import TurnRequest
 from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway import studio_checks as checks
-from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
+from bot.gateway import studio_sandbox
+from bot.gateway.jobs import TRACKERS
+from bot.gateway.keys import CONFIG, ENGINE, HTTP, PIPELINE, SETTINGS
 from bot.gateway.nlu_routes import designer_view
-from bot.gateway.routes import json_body, principal_of
+from bot.gateway.panel_routes import serve_asset
+from bot.gateway.routes import WAV_TYPES, json_body, principal_of, read_body
+from bot.gateway.studio_sandbox import forgetter
 from bot.nlu.evaluate import read_examples
 from bot.nlu.normalize import checked_turn_text
 from bot.store.db import utcnow
-from bot.store.models import Conversation, Household, TokenRole
+from bot.store.models import Conversation, TokenRole
 from bot.store.repo import DeviceRef, Principal, hash_token
 from bot.studio import flows, responses, sandbox, training, tryout
 from bot.studio.cases import KINDS
+from bot.studio.runner import Forget, discard
 from bot.studio.workspace import Workspace, workspace
 
 table = web.RouteTableDef()
+_LOGGER = logging.getLogger(__name__)
 
 STUDIO_DIR = Path(__file__).resolve().parent / "studio"
-_ASSET = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|html)$")
-_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml", "html": "text/html"}
 
 
 @dataclass
@@ -58,10 +68,30 @@ class StudioState:
 STUDIO = web.AppKey("studio", StudioState)
 
 
+SANDBOX_LEFT_AFTER = timedelta(hours=12)
+"""A sandbox older than this at start-up was left by a stopped gateway, and is removed."""
+
+
 def setup(app: web.Application) -> None:
     """Register the studio's state and routes on the gateway."""
     app[STUDIO] = StudioState()
     app.add_routes(table)
+    studio_sandbox.setup(app)  # its servers stop after the sandboxes below are removed
+    app.cleanup_ctx.append(_sandboxes)
+
+
+async def _sandboxes(app: web.Application) -> AsyncIterator[None]:
+    """Remove sandboxes left by a stopped gateway at start; this gateway's own when it stops."""
+    try:
+        for household_id in await asyncio.to_thread(_stale, app):
+            await discard(app[ENGINE], household_id, _forget(app))
+    except BotError as err:  # a database down at start-up must not stop the gateway
+        _LOGGER.warning("studio: leftover sandboxes not removed: %s", err.code)
+    yield
+    for designer in app[STUDIO].designers.values():
+        if designer.box is not None:
+            with contextlib.suppress(BotError):
+                await discard(app[ENGINE], designer.box.household_id, forgetter(app, designer.tenant_id))
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -70,13 +100,13 @@ def setup(app: web.Application) -> None:
 @table.get("/studio")
 async def studio_page(request: web.Request) -> web.FileResponse:
     """The studio page (the designer token is given in the URL fragment, never sent to the server)."""
-    return _asset("index.html")
+    return serve_asset(STUDIO_DIR, "index.html")
 
 
 @table.get("/studio/{name}")
 async def studio_asset(request: web.Request) -> web.FileResponse:
     """A studio asset by plain file name."""
-    return _asset(request.match_info["name"])
+    return serve_asset(STUDIO_DIR, request.match_info["name"])
 
 
 # --- Try --------------------------------------------------------------------------------------
@@ -85,19 +115,40 @@ async def studio_asset(request: web.Request) -> web.FileResponse:
 @table.post("/api/v1/studio/try")
 async def try_utterance(request: web.Request) -> web.Response:
     """``{"text"}`` → what the NLU makes of it, and the sandbox's answer (texts, cards, events)."""
-    principal, designer = await _designer(request)
+    _, designer = await _designer(request)
     body = await json_body(request)
     text = checked_turn_text(body.get("text"))
-    app = request.app
-    parse = designer_view(await app[DIALOGUE].parse(text))
-    words = await asyncio.to_thread(_catalog, app, principal.tenant_id)
+    box = designer.box or await _new_sandbox(request.app, designer, body.get("household"))
+    return web.json_response(await _try(request.app, designer, box, text))
+
+
+@table.post("/api/v1/studio/try/audio")
+async def try_spoken(request: web.Request) -> web.Response:
+    """A WAV body (any common rate/channels) → the transcript the recogniser hears, as a spoken turn
+    of the sandbox's panel would, then the same as a typed try."""
+    _, designer = await _designer(request)
+    if request.content_type not in WAV_TYPES:
+        raise InputError(
+            "请发送 WAV 音频（Content-Type: audio/wav）", code="unsupported_media_type", status=415
+        )
+    wav = await read_body(request, request.app[SETTINGS].max_audio_bytes)
+    box = designer.box or await _new_sandbox(request.app, designer, request.query.get("household"))
+    device = DeviceRef(box.tenant_id, box.household_id, box.device_id)
+    text = await request.app[PIPELINE].transcribe(device, wav)
+    return web.json_response({"transcript": text, **await _try(request.app, designer, box, text)})
+
+
+async def _try(app: web.Application, designer: Designer, box: sandbox.Sandbox, text: str) -> dict[str, Any]:
+    rasa = studio_sandbox.rasa_for(app, designer.tenant_id)
+    parse = designer_view(await rasa.dialogue.parse(text))
+    words = await asyncio.to_thread(_catalog, app, designer.tenant_id)
     threshold = tryout.fallback_threshold((app[CONFIG].project_dir / "config.yml").read_text("utf-8"))
     nlu = tryout.explain(parse, text, threshold, tryout.words_of(words))
-    box = designer.box or await _new_sandbox(app, designer, body.get("household"))
     device = DeviceRef(box.tenant_id, box.household_id, box.device_id)
-    turn = await app[RUNNER].run(TurnRequest(device, text, None, inspect=True))
-    designer.path = await _path(app, box)
-    return web.json_response({"nlu": nlu, "turn": turn, "path": designer.path, "sandbox": _box(box)})
+    turn = await rasa.runner.run(TurnRequest(device, text, None, inspect=True))
+    designer.path = await _path(app, box, rasa)
+    model = rasa.model or "运行中的模型"
+    return {"nlu": nlu, "turn": turn, "path": designer.path, "sandbox": {**_box(box), "model": model}}
 
 
 @table.post("/api/v1/studio/sandbox")
@@ -208,7 +259,9 @@ async def start_check(request: web.Request) -> web.Response:
     - ``conversations``: the conversation tests of this tenant (``tests/conversations``, or the cases
       in ``yaml``), each in its own sandbox household through the real dialogue;
     - ``validate``: ``rasa data validate`` on the tenant's working copy;
-    - ``heldout``: the held-out NLU evaluation set against the running model.
+    - ``heldout``: the held-out NLU evaluation set against the sandbox's model;
+    - ``train``: a model of the tenant's working copy (only when it changed), then swapped into the
+      tenant's sandbox (its own Rasa server; the production server and model are never touched).
     """
     principal, _ = await _designer(request)
     body = await json_body(request)
@@ -222,12 +275,19 @@ async def start_check(request: web.Request) -> web.Response:
     elif kind == "validate":
         job = checks.Job(tenant, "validate", 1)
         job_id = checks.start(jobs, job, checks.run_validate(app, await _workspace(request)))
+    elif kind == "train":
+        if any(j.kind == "train" and j.state == "running" for j in jobs.by_id.values()):
+            raise BotError("已经有一个训练在进行，请等它完成", code="train_busy", status=409)
+        job = checks.Job(tenant, "train", 1)
+        job_id = checks.start(
+            jobs, job, checks.run_train(app, await _workspace(request), _fresh_sandboxes(app))
+        )
     elif kind == "heldout":
         examples = read_examples(app[CONFIG].project_dir / training.HELDOUT)
         job = checks.Job(tenant, "heldout", len(examples))
         job_id = checks.start(jobs, job, checks.run_heldout(app, examples))
     else:
-        raise InputError("kind 只能是 conversations、validate 或 heldout", code="bad_check")
+        raise InputError("kind 只能是 conversations、validate、heldout 或 train", code="bad_check")
     return web.json_response({"job_id": job_id, "total": job.total}, status=202)
 
 
@@ -248,22 +308,12 @@ async def check_status(request: web.Request) -> web.Response:
             "passed": passed,
             "results": job.results,
             "error": job.error,
+            "progress": job.progress(),
         }
     )
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _asset(name: str) -> web.FileResponse:
-    match = _ASSET.match(name)
-    if match is None or not (STUDIO_DIR / name).is_file():
-        raise NotFoundError("没有这个文件", code="not_found")
-    response = web.FileResponse(
-        STUDIO_DIR / name, headers={"Content-Type": f"{_TYPES[match.group(1)]}; charset=utf-8"}
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    return response
 
 
 async def _designer(request: web.Request) -> tuple[Principal, Designer]:
@@ -296,9 +346,12 @@ def _response_body(body: dict[str, Any]) -> tuple[str, list[str]]:
 async def _new_sandbox(app: web.Application, designer: Designer, household: Any) -> sandbox.Sandbox:
     homes = await asyncio.to_thread(_demo_households, app, designer.tenant_id)
     if household is None:
-        household = homes[0] if homes else None
+        household = homes[0]
     if not isinstance(household, str) or household not in homes:
-        raise NotFoundError("这个租户没有可用的演示家庭", code="household_not_found")
+        raise NotFoundError("这个租户没有这个可用的家庭", code="household_not_found")
+    if designer.box is not None:
+        old, designer.box = designer.box, None
+        await discard(app[ENGINE], old.household_id, forgetter(app, designer.tenant_id))
 
     def make() -> sandbox.Sandbox:
         with Session(app[ENGINE], expire_on_commit=False) as session:
@@ -309,10 +362,33 @@ async def _new_sandbox(app: web.Application, designer: Designer, household: Any)
     return designer.box
 
 
+def _fresh_sandboxes(app: web.Application) -> Callable[[str], Awaitable[None]]:
+    """After a swap: the tenant's designers start new sandboxes (their old conversations were held
+    by the previous model's server)."""
+
+    async def fresh(tenant_id: str) -> None:
+        for designer in app[STUDIO].designers.values():
+            if designer.tenant_id == tenant_id and designer.box is not None:
+                old, designer.box, designer.path = designer.box, None, []
+                await discard(app[ENGINE], old.household_id, forgetter(app, tenant_id))
+
+    return fresh
+
+
 def _demo_households(app: web.Application, tenant_id: str) -> list[str]:
     with Session(app[ENGINE]) as session:
-        names = session.exec(select(Household.name).where(Household.tenant_id == tenant_id)).all()
-    return [n for n in sandbox.DEMO_HOUSEHOLDS if n in set(names)]
+        return sandbox.households(session, tenant_id)
+
+
+def _stale(app: web.Application) -> list[int]:
+    with Session(app[ENGINE]) as session:
+        return sandbox.stale(session, utcnow() - SANDBOX_LEFT_AFTER)
+
+
+def _forget(app: web.Application) -> Forget:
+    """Erases trackers of sandbox conversations in the production Rasa (at start-up no studio
+    server runs yet)."""
+    return app[TRACKERS].erase
 
 
 def _catalog(app: web.Application, tenant_id: str) -> dict[str, list[str]]:
@@ -324,9 +400,8 @@ def _box(box: sandbox.Sandbox) -> dict[str, Any]:
     return {"household": box.source, "household_id": box.household_id}
 
 
-async def _path(app: web.Application, box: sandbox.Sandbox) -> list[str]:
-    """The sandbox conversation's path (intents and actions) from Rasa's tracker."""
-    config = app[CONFIG]
+async def _path(app: web.Application, box: sandbox.Sandbox, rasa: studio_sandbox.SandboxRasa) -> list[str]:
+    """The sandbox conversation's path (intents and actions) from its Rasa's tracker."""
 
     def sender() -> str | None:
         with Session(app[ENGINE]) as session:
@@ -338,10 +413,10 @@ async def _path(app: web.Application, box: sandbox.Sandbox) -> list[str]:
             return conv.id if conv else None
 
     conversation = await asyncio.to_thread(sender)
-    if conversation is None or not config.rasa_token:
+    if conversation is None or not rasa.token:
         return []
-    url = f"{config.rasa_url}/conversations/{conversation}/tracker"
-    params = {"include_events": "AFTER_RESTART", "token": config.rasa_token}
+    url = f"{rasa.url}/conversations/{conversation}/tracker"
+    params = {"include_events": "AFTER_RESTART", "token": rasa.token}
     try:
         async with app[HTTP].get(url, params=params) as resp:
             body = await resp.json() if resp.status == 200 else {}

@@ -19,6 +19,7 @@ from bot.energy.measured import measured_saving
 from bot.errors import BotError, InputError
 from bot.household import consent, points
 from bot.periods import local_midnight, zone
+from bot.progress import Counter, Report, quiet
 from bot.store.everyday import DeviceChange
 from bot.store.ledger import PointsRule
 from bot.store.models import Device, Household, Tenant
@@ -27,6 +28,9 @@ from bot.tenants.config import config_of_row
 _LOGGER = logging.getLogger(__name__)
 BASELINE_DAYS = 30
 """Days before the change that make the device's own baseline."""
+
+STAGE = "积分结算"
+"""The progress stage of the monthly accrual."""
 
 
 @dataclass
@@ -61,12 +65,16 @@ def _next_month(first: date) -> date:
     return date(first.year + first.month // 12, first.month % 12 + 1, 1)
 
 
-def accrue_month(session: Session, month: date, now: datetime) -> AccrualReport:
-    """Credit every appliance change's measured saving in ``month`` (settled months only)."""
+def accrue_month(session: Session, month: date, now: datetime, progress: Report = quiet) -> AccrualReport:
+    """Credit every appliance change's measured saving in ``month`` (settled months only);
+    ``progress`` hears the changes done."""
     report = AccrualReport(f"{month:%Y-%m}")
     changes = session.exec(select(DeviceChange).order_by(col(DeviceChange.id))).all()
+    done = Counter(progress, STAGE, len(changes))
+    done.start()
     for change in changes:
         _accrue_change(session, change, month, now, report)
+        done.step()
     return report
 
 

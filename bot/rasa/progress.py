@@ -8,8 +8,9 @@ Rasa logs ``Starting to train component 'X'.`` for each graph node and draws a t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+
+from bot.progress import Progress
 
 
 class Stage(StrEnum):
@@ -36,14 +37,8 @@ _EPOCHS = re.compile(r"Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
 _SAVED = "Your Rasa model is trained and saved"
 
 
-@dataclass(frozen=True)
-class TrainProgress:
-    """One step of a training run."""
-
-    stage: Stage
-    fraction: float
-    """Of the whole run, 0–1."""
-    detail: str = ""
+TrainProgress = Progress
+"""One step of a training run (its ``stage`` is a :class:`Stage`)."""
 
 
 def at(stage: Stage, within: float = 0.0, detail: str = "") -> TrainProgress:

@@ -22,6 +22,8 @@ SPACY_DIR = "models/spacy-zh"
 """The spaCy ``zh`` pipeline SpacyNLP loads (built from data/lexicon by ``bot.nlu.build``)."""
 _INPUTS = ("config.yml", "domain.yml")
 """Besides ``data/`` and the NLU's own modules (``bot/nlu/*.py``)."""
+_COPIED = frozenset({"domain.yml", "data"})
+"""What a designer's working copy replaces (the pipeline and the NLU's code stay the project's)."""
 
 
 def engine_env() -> dict[str, str]:
@@ -51,13 +53,20 @@ def training_inputs(project: Path) -> list[Path]:
     return [project / name for name in _INPUTS] + data + components
 
 
-def fingerprint(project: Path) -> str:
-    """Hash of the training inputs (paths and contents)."""
+def fingerprint(project: Path, copy: Path | None = None) -> str:
+    """Hash of the training inputs (paths and contents); with ``copy``, a working copy's
+    ``domain.yml`` and ``data/`` stand for the project's (``bot.studio.workspace``)."""
     digest = hashlib.sha256()
     for path in training_inputs(project):
-        digest.update(str(path.relative_to(project)).encode())
+        relative = path.relative_to(project)
+        own = copy / relative if copy is not None and relative.parts[0] in _COPIED else path
+        digest.update(str(relative).encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(own.read_bytes() if own.is_file() else b"")
+    if copy is not None:  # examples a designer added in new files of the copy
+        for extra in sorted(p for p in (copy / "data").rglob("*") if p.is_file()):
+            if not (project / extra.relative_to(copy)).is_file():
+                digest.update(str(extra.relative_to(copy)).encode() + b"\0" + extra.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -97,6 +106,35 @@ def train(config: Config, force: bool = False, progress: Progress | None = None)
     started = time.monotonic()
     report(at(Stage.SPACY, 0.0, "jieba 词典与实体规则"))
     build_spacy(config)
+    _rasa_train(config, Path("domain.yml"), Path("data"), path, report)
+    return path, time.monotonic() - started
+
+
+def train_copy(
+    config: Config, copy: Path, out_dir: Path, prefix: str, progress: Progress | None = None
+) -> tuple[Path, float | None]:
+    """Train a model of a working copy (its ``domain.yml`` and ``data/``, the project's pipeline)
+    into ``out_dir`` unless one for its current inputs exists; returns it and the seconds spent.
+
+    Rasa runs in the project folder like ``bot train``, so it shares Rasa's training cache there
+    (``.rasa/cache``): a change to responses retrains the dialogue policies, not the NLU. The
+    spaCy pipeline is the project's (``bot train`` builds it); the copy's lexicon is not rebuilt.
+    """
+    path = out_dir / f"{prefix}{fingerprint(config.project_dir, copy)}.tar.gz"
+    if path.exists():
+        return path, None
+    report = progress or (lambda _: None)
+    started = time.monotonic()
+    if not (config.project_dir / SPACY_DIR).is_dir():
+        report(at(Stage.SPACY, 0.0, "jieba 词典与实体规则"))
+        build_spacy(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _rasa_train(config, copy / "domain.yml", copy / "data", path, report)
+    return path, time.monotonic() - started
+
+
+def _rasa_train(config: Config, domain: Path, data: Path, path: Path, report: Progress) -> None:
+    """``rasa train`` in the project folder into ``path``, reporting progress; StackError on failure."""
     report(at(Stage.NLU, 0.0))
     argv = [
         str(rasa_executable(config)),
@@ -104,11 +142,11 @@ def train(config: Config, force: bool = False, progress: Progress | None = None)
         "--config",
         "config.yml",
         "--domain",
-        "domain.yml",
+        str(domain),
         "--data",
-        "data",
+        str(data),
         "--out",
-        str(config.models_dir),
+        str(path.parent),
         "--fixed-model-name",
         path.name.removesuffix(".tar.gz"),
     ]
@@ -116,7 +154,6 @@ def train(config: Config, force: bool = False, progress: Progress | None = None)
     if returncode != 0 or not path.exists():
         raise StackError(f"rasa train failed (exit {returncode}):\n{tail}")
     report(at(Stage.DONE, 1.0, path.name))
-    return path, time.monotonic() - started
 
 
 def _run_reporting(argv: list[str], cwd: Path, report: Progress) -> tuple[int, str]:

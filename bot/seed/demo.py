@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from bot.errors import StoreError
 from bot.finance.catalog_io import import_catalog
 from bot.household.consent import NOTICE_VERSION
+from bot.progress import Counter, Report, quiet
 from bot.seed.profiles import DEMO_HOUSEHOLDS, DeviceSpec, HouseholdSpec
 from bot.seed.tenants import (
     ADMIN_TOKENS,
@@ -33,6 +34,8 @@ from bot.store.repo import issue_token
 from bot.tenants.config import apply_tenant_config
 
 _LOGGER = logging.getLogger(__name__)
+STAGE = "演示数据"
+"""The progress stage of the demo seed."""
 _Row = TypeVar("_Row", Tenant, Household, Device)
 
 DEMO_TENANT_ID = "demo"
@@ -66,9 +69,18 @@ class SeedReport:
     tokens: tuple[str, ...]
 
 
-def seed_demo(engine: Engine, now: datetime, days: int = 365, partner_port: int | None = None) -> SeedReport:
+def seed_demo(
+    engine: Engine,
+    now: datetime,
+    days: int = 365,
+    partner_port: int | None = None,
+    report: Report = quiet,
+) -> SeedReport:
     """Create the demo tenant, households, devices, tokens, consents and readings that are missing
-    (``partner_port``: where the demo partner simulator listens)."""
+    (``partner_port``: where the demo partner simulator listens; ``report`` hears the devices done:
+    a year of readings each)."""
+    devices = Counter(report, STAGE, sum(len(s.devices) for s in (*DEMO_HOUSEHOLDS, *ZHIJIA_HOUSEHOLDS)))
+    devices.start()
     with session_scope(engine) as session:
         tenant = apply_tenant_config(session, packaged_tenant_config(DEMO_TENANT_ID, partner_port))
         issue_token(session, DESIGNER_TOKEN, TokenRole.DESIGNER, tenant.id, None, "designer", now)
@@ -95,22 +107,25 @@ def seed_demo(engine: Engine, now: datetime, days: int = 365, partner_port: int 
                     tokens.append(dspec.token)
                 _faults(session, device, dspec, now)
                 added += _readings(session, device, spec, dspec, now, days, ZoneInfo(tenant.timezone))
+                devices.step()
         seed_upgrades(session, tenant.id, now, ZoneInfo(tenant.timezone))
-        other = _second_tenant(session, now, days, partner_port)
+        other = _second_tenant(session, now, days, partner_port, devices)
         tokens += [*_admin_tokens(session, now), *other.tokens]
     _LOGGER.info("demo seed added %d readings", added + other.readings_added)
     households = len(DEMO_HOUSEHOLDS) + other.households
     return SeedReport(households, n_devices + other.devices, added + other.readings_added, tuple(tokens))
 
 
-def _second_tenant(session: Session, now: datetime, days: int, partner_port: int | None) -> SeedReport:
+def _second_tenant(
+    session: Session, now: datetime, days: int, partner_port: int | None, devices: Counter
+) -> SeedReport:
     """The smart-home tenant 智家 (``zhijia``): configuration, catalog and the 王家 household."""
     tenant = apply_tenant_config(session, packaged_tenant_config(ZHIJIA_TENANT_ID, partner_port))
     import_catalog(session, tenant.id, packaged_catalog(tenant.id))
-    added = sum(seed_household(session, tenant, spec, now, days) for spec in ZHIJIA_HOUSEHOLDS)
+    added = sum(seed_household(session, tenant, spec, now, days, devices) for spec in ZHIJIA_HOUSEHOLDS)
     tokens = tuple(d.token for spec in ZHIJIA_HOUSEHOLDS for d in spec.devices if d.token)
-    devices = sum(len(spec.devices) for spec in ZHIJIA_HOUSEHOLDS)
-    return SeedReport(len(ZHIJIA_HOUSEHOLDS), devices, added, tokens)
+    count = sum(len(spec.devices) for spec in ZHIJIA_HOUSEHOLDS)
+    return SeedReport(len(ZHIJIA_HOUSEHOLDS), count, added, tokens)
 
 
 def _admin_tokens(session: Session, now: datetime) -> list[str]:
@@ -120,7 +135,14 @@ def _admin_tokens(session: Session, now: datetime) -> list[str]:
     return list(ADMIN_TOKENS.values())
 
 
-def seed_household(session: Session, tenant: Tenant, spec: HouseholdSpec, now: datetime, days: int) -> int:
+def seed_household(
+    session: Session,
+    tenant: Tenant,
+    spec: HouseholdSpec,
+    now: datetime,
+    days: int,
+    devices: Counter | None = None,
+) -> int:
     """One household of ``spec`` with its devices, tokens, faults and readings (what is missing).
 
     Returns the number of readings added; used by synthetic seeds (``bot.testing.seed_load``).
@@ -133,6 +155,8 @@ def seed_household(session: Session, tenant: Tenant, spec: HouseholdSpec, now: d
             issue_token(session, dspec.token, TokenRole.DEVICE, tenant.id, device.id, dspec.name, now)
         _faults(session, device, dspec, now)
         added += _readings(session, device, spec, dspec, now, days, ZoneInfo(tenant.timezone))
+        if devices is not None:
+            devices.step()
     return added
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bot.errors import BotError, NotFoundError
+from bot.progress import Counter, Progress, Report, quiet
 from bot.speech.stt.vosk_engine import model_problems
 
 MANIFEST = "MANIFEST.sha256"
@@ -28,6 +29,9 @@ MANIFEST = "MANIFEST.sha256"
 CHINESE_PREFERENCE = ("vosk-model-small-cn-0.22", "vosk-model-cn-0.22")
 """Models used by default, first provisioned wins."""
 _CHUNK = 1 << 20
+FETCH, CHECK, UNPACK = "下载", "校验", "解压"
+"""Progress stages of a download, spanning :data:`_SPANS` of the run (the transfer dominates)."""
+_SPANS = {FETCH: (0.0, 0.8), CHECK: (0.8, 0.85), UNPACK: (0.85, 1.0)}
 
 
 class ModelError(BotError):
@@ -189,8 +193,17 @@ def verify(path: Path, spec: ModelSpec | None = None) -> list[str]:
     return problems
 
 
-def download(spec: ModelSpec, models_dir: Path, url: str | None = None, sha256: str | None = None) -> Path:
-    """Fetch, verify and unpack ``spec`` into ``models/stt/<name>``; fails fast offline."""
+def download(
+    spec: ModelSpec,
+    models_dir: Path,
+    url: str | None = None,
+    sha256: str | None = None,
+    report: Report = quiet,
+) -> Path:
+    """Fetch, verify and unpack ``spec`` into ``models/stt/<name>``; fails fast offline.
+
+    ``report`` hears the stages: bytes fetched, the archive checked, files unpacked.
+    """
     target = model_path(spec, models_dir)
     if spec.package:
         raise ModelError(f"{spec.name} is not downloaded: {provision_hint(spec, models_dir)}")
@@ -207,10 +220,11 @@ def download(spec: ModelSpec, models_dir: Path, url: str | None = None, sha256: 
     stt_dir(models_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{spec.name}-", dir=stt_dir(models_dir)) as tmp:
         archive = Path(tmp) / "model.zip"
-        _fetch(source, archive, spec, models_dir)
+        _fetch(source, archive, spec, models_dir, report)
+        report(Progress(CHECK, _SPANS[CHECK][0], "SHA-256"))
         if (actual := file_sha256(archive)) != expected:
             raise ModelError(f"{spec.name}: SHA-256 {actual} does not match {expected}; nothing installed")
-        unpacked = _unzip(archive, Path(tmp) / "unpacked")
+        unpacked = _unzip(archive, Path(tmp) / "unpacked", report)
         problems = model_problems(unpacked)
         if problems:
             raise ModelError(f"{spec.name}: archive is not a Vosk model ({'; '.join(problems)})")
@@ -221,16 +235,20 @@ def download(spec: ModelSpec, models_dir: Path, url: str | None = None, sha256: 
     return target
 
 
-def _fetch(url: str, out: Path, spec: ModelSpec, models_dir: Path) -> None:
+def _fetch(url: str, out: Path, spec: ModelSpec, models_dir: Path, report: Report) -> None:
     limit = (spec.size_mb * 8 + 256) * _CHUNK  # a runaway download must not fill the disk
     try:
         with urllib.request.urlopen(url, timeout=10) as resp, out.open("wb") as handle:
             size = 0
+            expected = int(resp.headers.get("Content-Length") or 0) or spec.size_mb * _CHUNK
+            low, high = _SPANS[FETCH]
             while chunk := resp.read(_CHUNK):
                 size += len(chunk)
                 if size > limit:
                     raise ModelError(f"{spec.name}: download larger than expected; aborted")
                 handle.write(chunk)
+                share = min(size / expected, 1.0)
+                report(Progress(FETCH, low + (high - low) * share, f"{size / _CHUNK:.1f} MB"))
     except (urllib.error.URLError, OSError, ValueError) as err:
         raise ModelError(
             f"cannot download {spec.name} from {url} ({err}); offline? provision it by hand: "
@@ -254,15 +272,19 @@ def _members(archive: zipfile.ZipFile) -> Iterator[tuple[zipfile.ZipInfo, PurePo
         yield info, PurePosixPath(*name.parts[strip:])
 
 
-def _unzip(archive_path: Path, dest: Path) -> Path:
+def _unzip(archive_path: Path, dest: Path, report: Report = quiet) -> Path:
     dest.mkdir()
     try:
         with zipfile.ZipFile(archive_path) as archive:
-            for info, rel in _members(archive):
+            members = list(_members(archive))
+            files = Counter(report, UNPACK, len(members), span=_SPANS[UNPACK])
+            files.start()
+            for info, rel in members:
                 out = dest.joinpath(*rel.parts)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as src, out.open("wb") as dst:
                     shutil.copyfileobj(src, dst, _CHUNK)
+                files.step()
     except zipfile.BadZipFile as err:
         raise ModelError(f"downloaded file is not a zip archive: {err}") from err
     return dest

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -21,8 +22,12 @@ from bot.store.db import utcnow
 from bot.studio import sandbox
 from bot.studio.cases import KINDS, Case, TurnResult, check_turn
 
+_LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
 Say = Callable[[str, str], Awaitable[dict[str, Any]]]
 """(device token, text) → the converse response body."""
+Forget = Callable[[tuple[str, ...]], Awaitable[None]]
+"""Erases Rasa's trackers of the given conversations (the gateway's tracker eraser)."""
 
 
 @dataclass(frozen=True)
@@ -44,18 +49,40 @@ class CaseResult:
         return {**dataclasses.asdict(self), "ok": self.ok}
 
 
-async def run_case(engine: Engine, tenant_id: str, case: Case, say: Say) -> CaseResult:
-    """Create the case's sandbox, say each turn, check it; stop at the first failing turn."""
+async def run_case(
+    engine: Engine, tenant_id: str, case: Case, say: Say, forget: Forget | None = None
+) -> CaseResult:
+    """Create the case's sandbox, say each turn, check it; stop at the first failing turn. The
+    sandbox is removed afterwards, whatever happened (its trackers through ``forget``)."""
     try:
         box = await asyncio.to_thread(_sandbox, engine, tenant_id, case)
     except BotError as err:
         return CaseResult(case.name, case.source, (), err.message)
+    try:
+        return await _turns(engine, case, box, say)
+    finally:
+        await discard(engine, box.household_id, forget)
+
+
+async def discard(engine: Engine, household_id: int, forget: Forget | None = None) -> None:
+    """Remove a sandbox household: its trackers (through ``forget``), then every row of it. Trackers
+    Rasa cannot erase now (it is stopping) hold only sandbox words: the rows go all the same."""
+    if forget is not None:
+        conversations = await asyncio.to_thread(_in_session, engine, sandbox.conversations, household_id)
+        try:
+            await forget(conversations)
+        except BotError as err:
+            _LOGGER.info("sandbox trackers not erased: %s", err.code)
+    await asyncio.to_thread(_in_session, engine, sandbox.remove, household_id)
+
+
+async def _turns(engine: Engine, case: Case, box: sandbox.Sandbox, say: Say) -> CaseResult:
     done: list[TurnResult] = []
     for turn in case.turns:
         body = await say(box.token, turn.user)
         if "error" in body:
             return CaseResult(case.name, case.source, tuple(done), f"{turn.user!r}: {body['error']}")
-        state = await asyncio.to_thread(_snapshot, engine, box.household_id)
+        state = await asyncio.to_thread(_in_session, engine, sandbox.snapshot, box.household_id)
         result = check_turn(turn, body, state)
         done.append(result)
         if result.failures:
@@ -69,11 +96,12 @@ async def run_cases(
     cases: Iterable[Case],
     say: Say,
     progress: Callable[[CaseResult], None] | None = None,
+    forget: Forget | None = None,
 ) -> list[CaseResult]:
     """Run cases one after another (a device's turns are serial anyway), reporting each."""
     results = []
     for case in cases:
-        result = await run_case(engine, tenant_id, case, say)
+        result = await run_case(engine, tenant_id, case, say, forget)
         results.append(result)
         if progress is not None:
             progress(result)
@@ -113,6 +141,6 @@ def _sandbox(engine: Engine, tenant_id: str, case: Case) -> sandbox.Sandbox:
         return sandbox.create(session, tenant, case.household, KINDS[case.kind], utcnow(), given)
 
 
-def _snapshot(engine: Engine, household_id: int) -> dict[str, Any]:
+def _in_session(engine: Engine, work: Callable[[Session, int], _T], household_id: int) -> _T:
     with Session(engine) as session:
-        return sandbox.snapshot(session, household_id)
+        return work(session, household_id)

@@ -1,8 +1,12 @@
 """Sandbox households: a fresh copy of a household for one conversation, never the household itself.
 
-A conversation test or a studio session runs in a *copy* of a named household of the tenant (its
-devices, a year of meter readings, faults), with its own speaking device and token, and the starting
-state the case asks for. Real households are only read, never written.
+A conversation test or a studio session runs in a *copy* of a household of the tenant (its devices, a
+year of meter readings, faults), with its own speaking device and token, and the starting state the
+case asks for. What may be copied is the tenant's own business: the demo homes its configuration
+lists for the studio (``[studio] households``), and always the studio's sample household
+(``bot.studio.template``), so a tenant without any demo home still gets a sandbox of its own. Real
+households are never written; a sandbox is removed in full (every row, whatever the erasure policy
+keeps for real homes) when its conversation is over (:func:`remove`).
 """
 
 from __future__ import annotations
@@ -13,18 +17,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, literal
+from sqlalchemy import delete, insert, literal, or_
 from sqlmodel import Session, col, select
 
 from bot.errors import InputError, NotFoundError
 from bot.finance.catalog import quote_for_sku
 from bot.household import consent, points
 from bot.household.consent import NOTICE_VERSION
+from bot.household.erasure import owned
 from bot.offers import applications
 from bot.offers import service as offers
 from bot.offers.types import OfferContext
 from bot.store.ledger import Application
 from bot.store.models import (
+    ApiToken,
     ConsentScope,
     Device,
     EnergyReading,
@@ -33,15 +39,24 @@ from bot.store.models import (
     TokenRole,
 )
 from bot.store.repo import issue_token
+from bot.store.tables import metadata
+from bot.studio import template
+from bot.tenants.config import tenant_config_of
 from bot.topics.installment import candidate
 
-DEMO_HOUSEHOLDS = ("张家", "李家", "王家")
-"""Households the studio may copy into a sandbox: the demo seed's (a deployment seeds one under one
-of these names for its designers). The studio never copies any other household."""
 SANDBOX_PREFIX = "沙盒·"
 """Name prefix of every sandbox household (they are never a real home)."""
+TOKEN_LABEL = "sandbox"
+"""Label of a sandbox's device token."""
 CHANNEL = "seed"
 """Starting state is set up like the demo seed, not by the household."""
+
+
+def households(session: Session, tenant_id: str) -> list[str]:
+    """What a sandbox of the tenant may copy: its configured demo homes that exist, then the sample."""
+    listed = tenant_config_of(session, tenant_id).studio.households
+    names = set(session.exec(select(Household.name).where(Household.tenant_id == tenant_id)).all())
+    return [n for n in listed if n in names and not n.startswith(SANDBOX_PREFIX)] + [template.NAME]
 
 
 @dataclass(frozen=True)
@@ -64,18 +79,27 @@ def create(
     now: datetime,
     given: Mapping[str, Any] | None = None,
 ) -> Sandbox:
-    """Copy ``household`` of the tenant into a new sandbox household with a speaking device."""
-    source = session.exec(
-        select(Household).where(Household.tenant_id == tenant_id, Household.name == household)
-    ).first()
-    if source is None or source.id is None or household.startswith(SANDBOX_PREFIX):
+    """Copy ``household`` of the tenant (one of :func:`households`) into a new sandbox household with
+    a speaking device."""
+    if household not in households(session, tenant_id):
         raise NotFoundError(f"没有名为{household}的家庭可以复制", code="household_not_found")
-    copy = Household(tenant_id=tenant_id, name=f"{SANDBOX_PREFIX}{household}"[:60], members=source.members)
+    source = (
+        None
+        if household == template.NAME
+        else session.exec(
+            select(Household).where(Household.tenant_id == tenant_id, Household.name == household)
+        ).first()
+    )
+    members = source.members if source is not None else 3
+    copy = Household(tenant_id=tenant_id, name=f"{SANDBOX_PREFIX}{household}"[:60], members=members)
     session.add(copy)
     session.flush()
     assert copy.id is not None
-    for device in session.exec(select(Device).where(Device.household_id == source.id)).all():
-        _copy_device(session, device, copy.id)
+    if source is None or source.id is None:  # the sample household
+        template.furnish(session, tenant_id, copy.id, now)
+    else:
+        for device in session.exec(select(Device).where(Device.household_id == source.id)).all():
+            _copy_device(session, device, copy.id)
     speaker = Device(
         household_id=copy.id,
         category=kind_category,
@@ -90,9 +114,9 @@ def create(
     session.flush()
     assert speaker.id is not None
     token = f"studio-{secrets.token_hex(16)}"
-    issue_token(session, token, TokenRole.DEVICE, tenant_id, speaker.id, "sandbox", now)
+    issue_token(session, token, TokenRole.DEVICE, tenant_id, speaker.id, TOKEN_LABEL, now)
     session.commit()
-    granted = consent.in_force(session, source.id)
+    granted = consent.in_force(session, source.id) if source is not None and source.id else set(ConsentScope)
     _consents(session, copy.id, [s.value for s in granted], now)
     box = Sandbox(tenant_id, copy.id, speaker.id, token, household)
     apply_given(session, box, given or {}, now)
@@ -111,6 +135,49 @@ def apply_given(session: Session, box: Sandbox, given: Mapping[str, Any], now: d
         _points(session, box.household_id, int(given["points"]), now)
     if given.get("application") is not None:
         _application(session, box, given["application"], now)
+
+
+def conversations(session: Session, household_id: int) -> tuple[str, ...]:
+    """The sandbox's conversation ids (the keys of its trackers in Rasa)."""
+    return owned(session, household_id).conversations
+
+
+def remove(session: Session, household_id: int) -> int:
+    """Delete a sandbox household with every row of it in every table; returns the rows deleted.
+
+    Only sandboxes: a real household is refused. Rasa's trackers of its conversations are the
+    caller's to erase (:func:`conversations`, before this)."""
+    home = session.get(Household, household_id)
+    if home is None:
+        return 0
+    if not home.name.startswith(SANDBOX_PREFIX):
+        raise InputError("只能删除沙盒家庭", code="not_a_sandbox")
+    ids = owned(session, household_id)
+    apps = tuple(session.exec(select(Application.id).where(Application.household_id == household_id)).all())
+    keys = {"household_id": (household_id,), "device_id": ids.devices, "conversation_id": ids.conversations}
+    keys["application_id"] = tuple(a for a in apps if a is not None)
+    deleted = 0
+    for table in reversed(metadata.sorted_tables):  # children first
+        wanted = [table.c[k].in_(v) for k, v in keys.items() if k in table.c and v]
+        if table.name == "household":
+            wanted = [table.c.id == household_id]
+        if wanted:
+            deleted += int(session.execute(delete(table).where(or_(*wanted))).rowcount or 0)  # type: ignore[attr-defined]
+    session.commit()
+    return deleted
+
+
+def stale(session: Session, before: datetime) -> list[int]:
+    """Sandbox households whose speaking device was made before ``before`` (left by a stopped
+    gateway: a live sandbox is removed by whoever made it)."""
+    query = (
+        select(Household.id)
+        .join(Device, col(Device.household_id) == Household.id)
+        .join(ApiToken, col(ApiToken.device_id) == Device.id)
+        .where(col(Household.name).startswith(SANDBOX_PREFIX), ApiToken.label == TOKEN_LABEL)
+        .where(col(ApiToken.created_at) < before)
+    )
+    return sorted({i for i in session.exec(query).all() if i is not None})
 
 
 def snapshot(session: Session, household_id: int) -> dict[str, Any]:

@@ -28,10 +28,15 @@ from sqlmodel import Session, col, select
 
 from bot.errors import InputError
 from bot.periods import DEFAULT_TZ, zone
+from bot.progress import Counter, Progress, Report, quiet
 from bot.store.db import utcnow
 from bot.store.models import Device, EnergyReading
 from bot.telemetry.formats import adapter
 from bot.telemetry.records import MAX_INTERVAL_SECONDS, ReadingIn, Rejected
+
+PARSE_STAGE, STORE_STAGE = "解析读数", "写入读数"
+"""Progress stages of an import; parsing is the first :data:`PARSED` of the run."""
+PARSED = 0.2
 
 
 @dataclass(frozen=True)
@@ -62,25 +67,33 @@ def import_payload(
     now: datetime | None = None,
     tz: str = DEFAULT_TZ,
     household_id: int | None = None,
+    report: Report = quiet,
 ) -> IngestReport:
     """Parse ``payload`` with the named adapter and store its readings in ``session``.
 
     ``household_id``: the household of the hub that sent it; every reading must be of its devices.
+    ``report`` hears the stages (parsing, then the readings stored).
     """
+    report(Progress(PARSE_STAGE, 0.0, format_name))
     parsed = adapter(format_name).parse(payload, now=now or utcnow(), tz=zone(tz))
     if household_id is not None:
         _check_household(session, household_id, parsed.readings)
-    stored, skipped, refused = store_readings(session, parsed.readings)
+    stored, skipped, refused = store_readings(session, parsed.readings, report)
     rejected = sorted((*parsed.rejected, *refused), key=lambda r: r.index)
     return IngestReport(format_name, stored, skipped + parsed.duplicates, tuple(rejected))
 
 
-def store_readings(session: Session, readings: Sequence[ReadingIn]) -> tuple[int, int, list[Rejected]]:
+def store_readings(
+    session: Session, readings: Sequence[ReadingIn], report: Report = quiet
+) -> tuple[int, int, list[Rejected]]:
     """Add new readings to ``session``; return (stored, skipped, rejected). The caller commits."""
     known = _known_devices(session, {r.device_id for r in readings})
     stored, skipped = 0, 0
     rejected: list[Rejected] = []
+    done = Counter(report, STORE_STAGE, len(readings), span=(PARSED, 1.0))
+    done.start()
     for reading in readings:
+        done.step()
         device = known.get(reading.device_id)
         if device is None:
             rejected.append(Rejected(reading.index, reading.where, f"unknown device {reading.device_id}"))

@@ -145,6 +145,14 @@ def _partner_url(url: str) -> str:
     raise ValueError("partner URL must start with https:// (plain http only on this machine)")
 
 
+class StudioConfig(_Section):
+    """The designer studio (``docs/designing.md``)."""
+
+    households: list[str] = Field(default_factory=list, max_length=20)
+    """Demo homes of this tenant that designers may copy into sandbox conversations (made for them,
+    never a real home); the studio's own sample household is always offered as well."""
+
+
 class PartnerEndpoint(_Section):
     """Where a partner receives applications (the outbox dispatcher signs every delivery)."""
 
@@ -181,6 +189,7 @@ class TenantConfig(_Section):
     features: FeaturesConfig = FeaturesConfig()
     boundary: BoundaryConfig = BoundaryConfig()
     service: ServiceConfig = ServiceConfig()
+    studio: StudioConfig = StudioConfig()
     partners: dict[str, PartnerEndpoint] = Field(default_factory=dict)
     """Partner id (the decision callback's ``{partner}``, e.g. ``demo-lender``) → its endpoint."""
 

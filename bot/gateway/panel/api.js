@@ -1,59 +1,9 @@
-// The gateway's HTTP API with this panel's device token; errors carry the gateway's code and message.
+// The panel's API calls with its device token (shared/api.js), and the text turn.
 
-const TOKEN_KEY = 'homefin.panel.token';
+import { ApiError, client } from '/shared/api.js';
 
-export class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/** The device token: from the URL fragment once (#token=…, never sent to a server), then storage. */
-export function loadToken() {
-  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (match) {
-    localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
-    history.replaceState(null, '', location.pathname + location.search);
-  }
-  return localStorage.getItem(TOKEN_KEY);
-}
-
-export function saveToken(token) {
-  localStorage.setItem(TOKEN_KEY, token);
-}
-
-export function forgetToken() {
-  localStorage.removeItem(TOKEN_KEY);
-}
-
-/** Call the API; resolves to the JSON body, rejects with ApiError. */
-export async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY) || ''}` };
-  const init = { method, headers };
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch (err) {
-    throw new ApiError(0, 'network', '网络连接失败，请检查网络');
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch (err) {
-    data = null;
-  }
-  if (!response.ok) {
-    const error = (data && data.error) || {};
-    throw new ApiError(response.status, error.code || 'http_error', error.message || '请求失败');
-  }
-  return data;
-}
+export { ApiError };
+export const { api, forgetToken, loadToken, saveToken } = client('homefin.panel.token');
 
 /** A text turn; a lost connection is retried once with the same turn_id (the gateway deduplicates).
  *  debug: also ask for the intent event (the debug drawer is open). */

@@ -3,7 +3,7 @@ import { converse, loadToken, saveToken } from './api.js';
 import { initApplications } from './applications.js';
 import { renderCard } from './cards.js';
 import { addEvent, initDebug, showRun } from './debug.js';
-import { $, h } from './dom.js';
+import { $, h } from '/shared/dom.js';
 import { loadHome } from './home.js';
 import { initMyData, loadMyData } from './mydata.js';
 import { initPairing } from './pairing.js';

@@ -3,7 +3,7 @@
 // cancel within the window.
 import { api } from './api.js';
 import { APPLICATION_STATES, loadQr } from './cards.js';
-import { $, h } from './dom.js';
+import { $, h } from '/shared/dom.js';
 import { startEvents } from './events.js';
 
 const CANCELLABLE = new Set(['pending', 'confirmed', 'approved']);

@@ -1,7 +1,7 @@
 // Cards of CONTRACTS.md §4, rendered from their JSON. Money and rates arrive as strings and are shown
 // as given (formatting only), so the panel never computes a figure of its own.
 import { api } from './api.js';
-import { h, yuan, when } from './dom.js';
+import { h, yuan, when } from '/shared/dom.js';
 import { usageChart, versusChart } from './chart.js';
 
 export const SCOPE_NAMES = { energy_data: '用电数据', device_usage: '设备使用数据' };

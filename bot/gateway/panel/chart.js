@@ -1,5 +1,5 @@
 // Bar charts as SVG (attributes and classes only: the CSP forbids inline styles).
-import { s } from './dom.js';
+import { s } from '/shared/dom.js';
 
 /** Bars of an energy series [{label, kwh}]; every bar has a <title> with its value. */
 export function usageChart(series, { width = 560, height = 180 } = {}) {

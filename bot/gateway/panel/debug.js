@@ -1,5 +1,5 @@
 // The debug drawer: every pipeline event of every run, with its time since the run started.
-import { $, h } from './dom.js';
+import { $, h } from '/shared/dom.js';
 
 const MAX_RUNS = 30;
 

@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { KIND_NAMES, SCOPE_NAMES } from './cards.js';
 import { usageChart } from './chart.js';
-import { $, h, when, yuan } from './dom.js';
+import { $, h, when, yuan } from '/shared/dom.js';
 
 const STATES = { pending: '待确认', confirmed: '已确认' };
 

@@ -1,6 +1,6 @@
 // 我的数据: consents (grant / withdraw), the offers shown to this household, and deleting its data.
 import { api } from './api.js';
-import { $, h, when } from './dom.js';
+import { $, h, when } from '/shared/dom.js';
 import { KIND_NAMES, SCOPE_NAMES } from './cards.js';
 
 export async function loadMyData() {

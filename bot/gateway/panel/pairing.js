@@ -1,7 +1,7 @@
 // First run: the installer types the 6–8 digit pairing code shown in the manufacturer's console;
 // the panel trades it once at POST /api/v1/pair for its own device token (kept in local storage).
 import { api, saveToken } from './api.js';
-import { $ } from './dom.js';
+import { $ } from '/shared/dom.js';
 
 const CODE = /^\d{6,8}$/;
 

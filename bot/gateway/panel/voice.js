@@ -3,6 +3,8 @@
 // the gateway sends `tts-stop`, playback stops at once (the answer's text stays on screen) and the
 // next run is already open on the same socket.
 
+import { openMic } from '/shared/mic.js';
+
 /** Plays WAV chunks one after another, in arrival order; stop() silences everything queued. */
 class Player {
   constructor() {
@@ -140,27 +142,4 @@ export class PushToTalk {
       this.close();
     }
   }
-}
-
-async function openMic() {
-  const stream = await navigator.mediaDevices.getUserMedia({
-    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-  });
-  const ctx = new AudioContext();
-  await ctx.audioWorklet.addModule('/panel/mic-worklet.js');
-  const source = ctx.createMediaStreamSource(stream);
-  const node = new AudioWorkletNode(ctx, 'pcm-capture');
-  const capture = {
-    sampleRate: ctx.sampleRate,
-    onFrame: null,
-    close() {
-      node.port.onmessage = null;
-      source.disconnect();
-      stream.getTracks().forEach((t) => t.stop());
-      ctx.close();
-    },
-  };
-  node.port.onmessage = (e) => capture.onFrame && capture.onFrame(e.data);
-  source.connect(node);
-  return capture;
 }

@@ -1,50 +1,6 @@
-// The studio's API calls with the designer token (from the URL fragment once, then local storage).
+// The studio's API calls with the designer token (shared/api.js).
 
-const TOKEN_KEY = 'homefin.studio.token';
+import { ApiError, client } from '/shared/api.js';
 
-export class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-export function loadToken() {
-  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (match) {
-    localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
-    history.replaceState(null, '', location.pathname + location.search);
-  }
-  return localStorage.getItem(TOKEN_KEY);
-}
-
-export function saveToken(token) {
-  localStorage.setItem(TOKEN_KEY, token);
-}
-
-export async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY) || ''}` };
-  const init = { method, headers };
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch (err) {
-    throw new ApiError(0, 'network', '网络连接失败');
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch (err) {
-    data = null;
-  }
-  if (!response.ok) {
-    const error = (data && data.error) || {};
-    throw new ApiError(response.status, error.code || 'http_error', error.message || '请求失败');
-  }
-  return data;
-}
+export { ApiError };
+export const { api, loadToken, saveToken } = client('homefin.studio.token');

@@ -2,7 +2,7 @@
 // show each failure with what the assistant actually said.
 
 import { api } from './api.js';
-import { $, clear, h } from './dom.js';
+import { $, clear, h } from '/shared/dom.js';
 
 const EXAMPLE = `cases:
   - name: 新风机十二期先说年化利率
@@ -20,6 +20,7 @@ export function initCheck() {
   $('#check-run-all').addEventListener('click', () => run({ kind: 'conversations' }));
   $('#check-validate').addEventListener('click', () => run({ kind: 'validate' }));
   $('#check-heldout').addEventListener('click', () => run({ kind: 'heldout' }));
+  $('#check-train').addEventListener('click', () => run({ kind: 'train' }));
   return {};
 }
 
@@ -33,12 +34,11 @@ async function run(body) {
     do {
       await new Promise((resolve) => setTimeout(resolve, 500));
       job = await api('GET', `/api/v1/studio/checks/${started.job_id}`);
-      $('#check-bar').style.width = `${job.total ? Math.round((100 * job.done) / job.total) : 100}%`;
-      $('#check-count').textContent = `${job.done}/${job.total}，通过 ${job.passed}`;
+      showProgress(job);
       render(results, job.results);
     } while (job.state === 'running');
     if (job.error) results.append(h('li', { class: 'error' }, `检查中断：${job.error}`));
-    $('#check-count').textContent = `完成：${job.passed}/${job.total} 通过`;
+    if (job.kind !== 'train') $('#check-count').textContent = `完成：${job.passed}/${job.total} 通过`;
   } catch (err) {
     results.append(h('li', { class: 'error' }, err.message));
   } finally {
@@ -46,11 +46,23 @@ async function run(body) {
   }
 }
 
+function showProgress(job) {
+  if (job.kind === 'train') {
+    const { stage, fraction, detail, elapsed_s: spent } = job.progress;
+    const clock = `${Math.floor(spent / 60)}:${String(Math.floor(spent % 60)).padStart(2, '0')}`;
+    $('#check-bar').style.width = `${Math.round(100 * fraction)}%`;
+    $('#check-count').textContent = `${stage || '准备'} ${Math.round(100 * fraction)}%  ${clock}${detail ? '  ' + detail : ''}`;
+    return;
+  }
+  $('#check-bar').style.width = `${job.total ? Math.round((100 * job.done) / job.total) : 100}%`;
+  $('#check-count').textContent = `${job.done}/${job.total}，通过 ${job.passed}`;
+}
+
 function render(list, items) {
   clear(list);
   for (const r of items) {
     list.append(h('li', { class: r.ok ? 'ok' : 'failed' },
       h('b', {}, `${r.ok ? '通过' : '失败'}：${r.name}`),
-      r.ok ? null : h('pre', { class: 'report' }, r.report)));
+      r.ok && r.name !== '训练' ? null : h('pre', { class: 'report' }, r.report)));
   }
 }

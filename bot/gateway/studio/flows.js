@@ -2,7 +2,7 @@
 // last sandbox conversation highlighted; unused intents and responses listed.
 
 import { api } from './api.js';
-import { $, clear, h, s } from './dom.js';
+import { $, clear, h, s } from '/shared/dom.js';
 
 let graph = null;
 

@@ -2,7 +2,7 @@
 // working copy with a diff.
 
 import { api } from './api.js';
-import { $, clear, debounce, h } from './dom.js';
+import { $, clear, debounce, h } from '/shared/dom.js';
 
 let all = [];
 let current = null;

@@ -1,7 +1,7 @@
 // The designer studio: tabs, token setup, and the five views (each in its own module).
 
 import { api, loadToken, saveToken } from './api.js';
-import { $ } from './dom.js';
+import { $ } from '/shared/dom.js';
 import { initTry } from './try.js';
 import { initResponses } from './responses.js';
 import { initTraining } from './training.js';

@@ -1,7 +1,7 @@
 // Training data: examples per intent with counts, duplicates across intents, held-out overlap.
 
 import { api } from './api.js';
-import { $, clear, h } from './dom.js';
+import { $, clear, h } from '/shared/dom.js';
 
 let data = null;
 let current = null;

@@ -1,4 +1,4 @@
-// Small DOM helpers: elements are built node by node (no innerHTML), so server text is never markup.
+// Small DOM helpers of the panel and the studio: elements are built node by node (no innerHTML), so server text is never markup.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -52,4 +52,19 @@ export function when(iso) {
   if (Number.isNaN(d.getTime())) return String(iso);
   const p = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** Remove every child of `el`. */
+export function clear(el) {
+  while (el.firstChild) el.firstChild.remove();
+  return el;
+}
+
+/** `fn` called once calls have paused for `ms`. */
+export function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
 }
