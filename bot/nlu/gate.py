@@ -55,10 +55,21 @@ _APPLIANCE = re.compile(
 
 def gate(intent: str, text: str) -> str | None:
     """``device_control`` or ``out_of_scope`` when ``intent`` must not stand for ``text``; else None."""
-    if intent not in GATED or _DOMAIN.search(text):
+    return shape(text) if intent in GATED else None
+
+
+def shape(text: str) -> str | None:
+    """``device_control`` or ``out_of_scope`` for a sentence with no word of the domain that has the
+    shape of a command or of a question about the world; None for anything else."""
+    if names_the_domain(text):
         return None
     if _COMMAND.search(text):
         return "device_control"
     if _WORLD.search(text) and not _APPLIANCE.search(text):
         return "out_of_scope"
     return None
+
+
+def names_the_domain(text: str) -> bool:
+    """Whether the sentence has a word of the skill's domain (电费, 分期, 保修, 积分, 授权 …)."""
+    return bool(_DOMAIN.search(text))
