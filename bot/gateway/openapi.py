@@ -317,7 +317,13 @@ def _schemas() -> dict[str, Schema]:
                         "(a bare yes/no/value while nothing was asked) or not_understood (below the "
                         "NLU's confidence threshold, nothing pending); more may be added."
                     ),
-                    "examples": ["device_control", "out_of_scope", "chitchat", "not_awaited", "not_understood"],
+                    "examples": [
+                        "device_control",
+                        "out_of_scope",
+                        "chitchat",
+                        "not_awaited",
+                        "not_understood",
+                    ],
                 },
             },
         },

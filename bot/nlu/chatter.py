@@ -41,8 +41,13 @@ _YOU: Final = re.compile(r"[你您]")
 
 def is_chatter(text: str) -> bool:
     """Whether a sentence that is not the skill's is everyday chatter rather than about the world."""
+    return sounds_social(text) or bool(_YOU.search(_ERRAND_FRAME.sub("", text)))
+
+
+def sounds_social(text: str) -> bool:
+    """Play, feelings, praise or a remark on the day: chatter whoever it is said to. (Unlike a
+    question about the assistant, never the shape of a request to the skill: the boundary gate uses
+    it on sentences with no word of the domain.)"""
     if _PLAY.search(text) or _FEELING.search(text) or _PRAISE.search(text):
-        return True
-    if _YOU.search(_ERRAND_FRAME.sub("", text)):
         return True
     return bool(_REMARK.search(text)) and not _QUESTION.search(text)

@@ -5,7 +5,8 @@ The intent classifier only knows the intents it was trained on and is over-confi
 far from all of them (「这周会下雪吗」 → ask_cost_details). After it, this gate looks for words of the
 domain (电费, 分期, 保修, 积分, 授权 …): a sentence naming none of them that has the shape of a device
 or media command (打开, 调到, 暂停, 闹钟 …) is ``device_control``; one that asks about the world
-(天气, 几号, 多高, 怎么办 …) and names no appliance is ``out_of_scope``. A sentence with a domain word
+(天气, 几号, 多高, 怎么办 …) or is everyday chatter (jokes, feelings, praise: :mod:`bot.nlu.chatter`)
+and names no appliance is ``out_of_scope``. A sentence with a domain word
 is never touched, so 「空调这个月用了多少电」 stays ours and 「把空调调到26度」 does not.
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import re
 from typing import Final
+
+from bot.nlu.chatter import sounds_social
 
 GATED: Final = frozenset(
     {"ask_energy_usage", "ask_energy_saving", "ask_installment", "ask_cost_details", "ask_warranty",
@@ -36,7 +39,7 @@ _COMMAND = re.compile(
     r"|锁好|锁一下|拖地|拖一下|扫一下|去扫|开始扫|清扫|别扫|继续扫|回充|脱水|开始洗|煮|加热|烧水|烤"
     r"|定时|计时|倒计时|番茄钟|闹钟|叫醒|叫我|提醒我|静音|音量|声音|大点声|小点声|频道|模式|场景|灯|窗帘|帘"
     r"|TV|恢复|下一[首曲集个]|上一[首曲集个]|启动|开启|停止|别吹|开到|打到|设到|开制|开自动|调慢|调快|摇头"
-    r"|断电|降下来|升上去|放下来|关一下|后关|屏幕",
+    r"|断电|降下来|升上去|放下来|关一下|后关|屏幕|快洗|漂洗|烘干|速冻|速热|即热|预热|保温|洗一下|热一下|蒸一下",
     re.IGNORECASE,
 )
 """The shape of a device or media command."""
@@ -65,7 +68,7 @@ def shape(text: str) -> str | None:
         return None
     if _COMMAND.search(text):
         return "device_control"
-    if _WORLD.search(text) and not _APPLIANCE.search(text):
+    if (_WORLD.search(text) or sounds_social(text)) and not _APPLIANCE.search(text):
         return "out_of_scope"
     return None
 
