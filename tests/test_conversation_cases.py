@@ -82,7 +82,9 @@ def test_a_reason_means_not_handled_for_that_reason() -> None:
     declined = {"replies": [], "handled": False, "reason": "out_of_scope"}
     assert failures("{user: x, reason: out_of_scope}", declined) == ()
     assert failures("{user: x, reason: chitchat}", declined) == ("reason is chitchat (got 'out_of_scope')",)
-    assert any("handled is False" in f for f in failures("{user: x, reason: chitchat}", {**QUOTE, "handled": True}))
+    assert any(
+        "handled is False" in f for f in failures("{user: x, reason: chitchat}", {**QUOTE, "handled": True})
+    )
     with pytest.raises(InputError, match="reason"):
         one_turn("{user: x, reason: chitchat, handled: true}")
 

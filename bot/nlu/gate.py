@@ -7,7 +7,9 @@ domain (电费, 分期, 保修, 积分, 授权 …): a sentence naming none of t
 or media command (打开, 调到, 暂停, 闹钟 …) is ``device_control``; one that asks about the world
 (天气, 几号, 多高, 怎么办 …) or is everyday chatter (jokes, feelings, praise: :mod:`bot.nlu.chatter`)
 and names no appliance is ``out_of_scope``. A sentence with a domain word
-is never touched, so 「空调这个月用了多少电」 stays ours and 「把空调调到26度」 does not.
+is never touched, so 「空调这个月用了多少电」 stays ours and 「把空调调到26度」 does not. A greeting, a
+farewell or a question about the assistant's nature without any of its own words (你好, 再见, 机器人 …)
+is not one either: the shape decides, else ``out_of_scope``.
 """
 
 from __future__ import annotations
@@ -56,8 +58,34 @@ _APPLIANCE = re.compile(
 )
 
 
+_RITUAL: Final = {
+    "greet": re.compile(
+        r"你好|您好|嗨|哈喽|哈罗|早上好|中午好|下午好|晚上好|早啊|早安|在吗|在不在|有人吗|小居|喂|招呼"
+        r"|hello|hi",
+        re.IGNORECASE,
+    ),
+    "goodbye": re.compile(
+        r"再见|拜拜|^拜|晚安|没事了|这样吧|先这样|就这样|下次|回头见|明天见|不聊|聊到|走了|退出|结束|到这"
+        r"|到此|就这些|没别的|休息|886|bye|不说了|下回|关闭",
+        re.IGNORECASE,
+    ),
+    "bot_challenge": re.compile(
+        r"机器|真人|人工|AI|程序|人吗|是人|人类|活人|谁|什么东西|电脑|录音|自动|助手|智能|意识|名字",
+        re.IGNORECASE,
+    ),
+}
+"""Words a greeting, a farewell or a question about the assistant's nature cannot do without: the
+classifier also files chatter and commands under these (「跳过这首」 → goodbye, 「你家在哪儿」 →
+greet), which would keep the host assistant from hearing them."""
+
+
 def gate(intent: str, text: str) -> str | None:
     """``device_control`` or ``out_of_scope`` when ``intent`` must not stand for ``text``; else None."""
+    ritual = _RITUAL.get(intent)
+    if ritual is not None:
+        if ritual.search(text) or names_the_domain(text):
+            return None
+        return shape(text) or "out_of_scope"
     return shape(text) if intent in GATED else None
 
 
