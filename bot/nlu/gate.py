@@ -6,10 +6,10 @@ far from all of them (「这周会下雪吗」 → ask_cost_details). After it, 
 domain (电费, 分期, 保修, 积分, 授权 …): a sentence naming none of them that has the shape of a device
 or media command (打开, 调到, 暂停, 闹钟 …) is ``device_control``; one that asks about the world
 (天气, 几号, 多高, 怎么办 …) or is everyday chatter (jokes, feelings, praise: :mod:`bot.nlu.chatter`)
-and names no appliance is ``out_of_scope``. A sentence with a domain word
-is never touched, so 「空调这个月用了多少电」 stays ours and 「把空调调到26度」 does not. A greeting, a
-farewell or a question about the assistant's nature without any of its own words (你好, 再见, 机器人 …)
-is not one either: the shape decides, else ``out_of_scope``.
+and names no appliance is ``out_of_scope``. A sentence with a domain word is never touched, so
+「空调这个月用了多少电」 stays ours and 「把空调调到26度」 does not. A greeting, a farewell or a question
+about the assistant's nature without any of its own words (你好, 再见, 机器人 …) is not one either:
+the shape decides, else ``out_of_scope``.
 """
 
 from __future__ import annotations
