@@ -13,6 +13,8 @@ from actions.tenancy import config_of
 from bot.conversation.boundary import Reason, marker
 from bot.errors import BotError
 from bot.household import data_rights
+from bot.nlu.chatter import is_chatter
+from bot.nlu.gate import names_the_domain, shape
 from bot.nlu.objects import APPLICATION, CONSENT, DEVICE, named_objects, verb_without_object
 
 CERTAIN = 0.8
@@ -20,10 +22,12 @@ CERTAIN = 0.8
 BINDING_AWAITS = {"confirm": APPLICATION, "applied": APPLICATION, "delete_data": CONSENT}
 """Pending questions whose yes commits something → the object that yes acts on."""
 
-_NOT_OURS = {
-    "device_control": (Reason.DEVICE_CONTROL, "utter_decline_device_control"),
-    "out_of_scope": (Reason.OUT_OF_SCOPE, "utter_out_of_scope"),
+_DECLINES = {
+    Reason.DEVICE_CONTROL: "utter_decline_device_control",
+    Reason.OUT_OF_SCOPE: "utter_out_of_scope",
+    Reason.CHITCHAT: "utter_decline_chitchat",
 }
+"""The short decline said for each reason a turn is not ours (when the tenant speaks declines)."""
 
 
 def speaks_declines(tracker: Tracker) -> bool:
@@ -44,6 +48,30 @@ def decline(
     else:
         dispatcher.utter_message(json_message=marker(reason))
     return []
+
+
+def not_ours(intent: str | None, text: str) -> str:
+    """Why a device command or an out-of-scope sentence is not ours: ``device_control``, else
+    ``chitchat`` for everyday chatter (:mod:`bot.nlu.chatter`), else ``out_of_scope``."""
+    if intent == "device_control":
+        return Reason.DEVICE_CONTROL
+    return Reason.CHITCHAT if is_chatter(text) else Reason.OUT_OF_SCOPE
+
+
+def unheard_reason(text: str) -> str | None:
+    """Why a sentence the NLU was unsure of is not ours (a command, a question about the world,
+    chatter), or None: no word of the domain decides it, so it was not understood."""
+    if names_the_domain(text):
+        return None
+    shaped = shape(text)
+    if shaped is not None:
+        return not_ours(shaped, text)
+    return Reason.CHITCHAT if is_chatter(text) else None
+
+
+def decline_not_ours(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> Events:
+    """Hand the turn back for ``reason`` with its own short decline (or silence)."""
+    return decline(dispatcher, tracker, reason, _DECLINES[reason])
 
 
 def confidence(tracker: Tracker) -> float:
@@ -91,7 +119,8 @@ def _clearly(own: str) -> str:
 
 
 class ActionNotOurs(Action):
-    """A device command or chatter: the host assistant's turn. The pending question stays pending."""
+    """A device command, chatter or a question about the world: the host assistant's turn, with the
+    reason. The pending question stays pending."""
 
     def name(self) -> str:
         return "action_not_ours"
@@ -99,5 +128,4 @@ class ActionNotOurs(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        reason, response = _NOT_OURS.get(latest_intent(tracker) or "", _NOT_OURS["out_of_scope"])
-        return decline(dispatcher, tracker, reason, response)
+        return decline_not_ours(dispatcher, tracker, not_ours(latest_intent(tracker), text_of(tracker)))

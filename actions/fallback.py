@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.boundary import decline
+from actions.boundary import decline, decline_not_ours, unheard_reason
 from actions.runtime import say
 from bot.conversation.boundary import Reason
 from bot.nlu.objects import asks_to_withdraw
@@ -28,7 +28,8 @@ def previous_intent(tracker: Tracker) -> str | None:
 
 class ActionFallback(Action):
     """Low NLU confidence: rephrase once; twice in a row, a short list of what it can do. With nothing
-    asked and no form open the turn is not handled (the host assistant may know it). An unclear
+    asked and no form open the turn is not handled (the host assistant may know it): as a device
+    command, a question about the world or chatter when its words say so, else not understood. An unclear
     request to withdraw something (「我不想分期了 帮我撤销」) asks which: an application or the consent."""
 
     def name(self) -> str:
@@ -37,12 +38,16 @@ class ActionFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if asks_to_withdraw(tracker.latest_message.get("text") or ""):
+        text = str(tracker.latest_message.get("text") or "")
+        if asks_to_withdraw(text):
             say(dispatcher, "utter_ask_which_withdrawal")
             return []
         response = "utter_default" if previous_intent(tracker) == FALLBACK_INTENT else "utter_ask_rephrase"
         idle = tracker.get_slot("awaiting") is None and not (tracker.active_loop or {}).get("name")
         if idle:
+            reason = unheard_reason(text)
+            if reason is not None:
+                return decline_not_ours(dispatcher, tracker, reason)
             return decline(dispatcher, tracker, Reason.NOT_UNDERSTOOD, response)
         say(dispatcher, response)
         return []

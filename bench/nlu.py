@@ -1,7 +1,9 @@
 """NLU on the held-out set through the real stack: accuracy, entity F1 and parse latency; and the
-skill's boundary on the held-out negatives (device commands and chatter, tests/nlu_negatives.yml):
-the share that gets a finance, offer, consent or confirmation intent (``nlu_offer_misfire_rate``)
-and the share a real converse turn answers with ``handled: false``.
+skill's boundary on the held-out negatives (device commands, questions about the world and chatter,
+tests/nlu_negatives*.yml, batches A–D): the share that gets a finance, offer, consent or confirmation
+intent (``nlu_offer_misfire_rate``), the share a real converse turn answers with ``handled: false``,
+and (batches C and D, labelled by the reason expected) how often that turn's ``reason`` is the
+expected one. Batch D is the one no change was tuned on (docs/nlu.md), so it is also reported alone.
 
 Quality goes through the gateway's designer route (``POST /api/v1/nlu/parse``, the path a designer
 uses); latency is measured against the Rasa server's own ``/model/parse`` when the stack's Rasa
@@ -15,6 +17,7 @@ import statistics
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,13 @@ from bot.testing.harness import RunningStack
 HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "nlu_heldout.yml"
 NEGATIVES = HELDOUT.with_name("nlu_negatives.yml")
 NEGATIVES_B = HELDOUT.with_name("nlu_negatives_b.yml")
-"""Batch B: written after batch A's first evaluation; no training data was added for its failures."""
+"""Batch B: written after batch A's first evaluation; the gate's word lists were widened from it."""
+NEGATIVES_C = HELDOUT.with_name("nlu_negatives_c.yml")
+"""Batch C: written before the second round; its failure classes informed that round's changes."""
+NEGATIVES_D = HELDOUT.with_name("nlu_negatives_d.yml")
+"""Batch D: written with C, untouched by any change: the honest figure."""
+REASONS = frozenset({"device_control", "out_of_scope", "chitchat"})
+"""Labels of batches C and D: the reason a turn should be handed back for."""
 NEGATIVE_SPEAKER = "demo-li-speaker"
 """The device whose converse turns measure ``handled`` (one idle-started conversation, in order)."""
 ROUNDS = 3
@@ -71,32 +80,72 @@ def latencies_ms(parse: Parse, texts: list[str], rounds: int = ROUNDS) -> list[f
     return samples
 
 
-def handled_false_rate(stack: RunningStack, examples: list[Example]) -> tuple[float, list[str]]:
-    """Each negative as a real converse turn: share answered ``handled: false``, and those that were not."""
-    handled: list[str] = []
+@dataclass
+class Turns:
+    """Negatives sent as real converse turns: which were answered ``handled: false`` and why."""
+
+    total: int = 0
+    handled: list[str] = field(default_factory=list)
+    """Texts the skill took as its own (``handled`` not false)."""
+    reasons: list[tuple[str, str, str]] = field(default_factory=list)
+    """(text, expected reason, reason given) for the examples labelled with a reason."""
+
+    @property
+    def handled_false_rate(self) -> float:
+        """Share of the turns answered ``handled: false``."""
+        return 1 - len(self.handled) / self.total if self.total else 0.0
+
+    @property
+    def reason_agreement(self) -> float:
+        """Share of the reason-labelled turns whose ``reason`` is the label (handled counts as wrong)."""
+        right = sum(1 for _, expected, got in self.reasons if got == expected)
+        return right / len(self.reasons) if self.reasons else 0.0
+
+
+def converse_negatives(stack: RunningStack, examples: list[Example]) -> Turns:
+    """Each negative as a real converse turn of one conversation (in file order)."""
+    turns = Turns()
     for example in examples:
         status, body = stack.converse(NEGATIVE_SPEAKER, example.text)
-        if status != 200 or body.get("handled") is not False:
-            handled.append(example.text)
-    return (1 - len(handled) / len(examples) if examples else 0.0), handled
+        turns.total += 1
+        not_handled = status == 200 and body.get("handled") is False
+        if not not_handled:
+            turns.handled.append(example.text)
+        if example.intent in REASONS:
+            given = str(body.get("reason")) if not_handled else "handled"
+            turns.reasons.append((example.text, example.intent, given))
+    return turns
 
 
 def boundary(stack: RunningStack) -> dict[str, Any]:
-    """Misfires (parse) and handled:false (converse) on the held-out negatives."""
-    batch_a, batch_b = read_examples(NEGATIVES), read_examples(NEGATIVES_B)
-    report = score_negatives(batch_a + batch_b, designer_parse(stack))
-    only_b = score_negatives(batch_b, designer_parse(stack))
-    rate, handled = handled_false_rate(stack, batch_a + batch_b)
+    """Misfires (parse) and handled:false with its reason (converse) on the held-out negatives."""
+    batches = {name: read_examples(path) for name, path in (
+        ("a", NEGATIVES), ("b", NEGATIVES_B), ("c", NEGATIVES_C), ("d", NEGATIVES_D))}  # fmt: skip
+    every = [e for examples in batches.values() for e in examples]
+    parse = designer_parse(stack)
+    report = score_negatives(every, parse)
+    misfired = {m["text"] for m in report.misfires}
+    turns = {name: converse_negatives(stack, examples) for name, examples in batches.items()}
     print(f"negatives: {report.total}, misfires: {len(report.misfires)}", flush=True)
     for miss in report.misfires:
         print(f"  misfire {miss['got']} ({miss['confidence']}): {miss['text']}", flush=True)
-    for text in handled:
-        print(f"  handled: {text}", flush=True)
+    for name, batch in turns.items():
+        for text in batch.handled:
+            print(f"  handled ({name}): {text}", flush=True)
+        for text, expected, got in batch.reasons if name in {"c", "d"} else []:
+            if got != expected:
+                print(f"  reason ({name}) {got} for {expected}: {text}", flush=True)
+    rate = {name: sum(e.text in misfired for e in ex) / len(ex) for name, ex in batches.items()}
+    handled_false = sum(t.total - len(t.handled) for t in turns.values()) / len(every)
+    labelled = Turns(reasons=turns["c"].reasons + turns["d"].reasons)
     return {
         "nlu_negatives_examples": report.total,
         "nlu_offer_misfire_rate": round(report.misfire_rate, 4),
-        "nlu_offer_misfire_rate_batch_b": round(only_b.misfire_rate, 4),
-        "nlu_handled_false_rate_on_negatives": round(rate, 4),
+        **{f"nlu_offer_misfire_rate_batch_{name}": round(rate[name], 4) for name in ("b", "c", "d")},
+        "nlu_handled_false_rate_on_negatives": round(handled_false, 4),
+        "nlu_handled_false_rate_batch_d": round(turns["d"].handled_false_rate, 4),
+        "nlu_boundary_reason_agreement": round(labelled.reason_agreement, 4),
+        "nlu_boundary_reason_agreement_batch_d": round(turns["d"].reason_agreement, 4),
     }
 
 

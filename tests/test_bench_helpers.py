@@ -68,3 +68,38 @@ def test_stock_project_gets_our_nlu_data(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "data" / "nlu").glob("*.yml")) == ours
     domain = yaml.safe_load((tmp_path / "domain.yml").read_text(encoding="utf-8"))
     assert "ask_energy_usage" in domain["intents"] and "device_type" in domain["entities"]
+
+
+class _Answers:
+    """Stands in for a running stack: canned converse outcomes by text."""
+
+    def __init__(self, outcomes: dict[str, dict[str, object]]) -> None:
+        self.outcomes = outcomes
+
+    def converse(self, token: str, text: str) -> tuple[int, dict[str, object]]:
+        return 200, self.outcomes[text]
+
+
+def test_negatives_count_handled_turns_and_wrong_reasons() -> None:
+    from bench.nlu import converse_negatives
+    from bot.nlu.evaluate import Example
+
+    stack = _Answers(
+        {
+            "开灯": {"handled": False, "reason": "device_control"},
+            "讲个笑话": {"handled": False, "reason": "out_of_scope"},
+            "你好": {"handled": True},
+            "几点了": {"handled": False, "reason": "out_of_scope"},
+        }
+    )
+    examples = [
+        Example("开灯", "device_control", ()),
+        Example("讲个笑话", "chitchat", ()),
+        Example("你好", "chitchat", ()),
+        Example("几点了", "out_of_scope", ()),
+    ]
+    turns = converse_negatives(stack, examples)  # type: ignore[arg-type]
+    assert turns.handled == ["你好"] and turns.handled_false_rate == pytest.approx(0.75)
+    assert turns.reason_agreement == pytest.approx(0.5)
+    unlabelled = converse_negatives(stack, [Example("开灯", "negative", ())])  # type: ignore[arg-type]
+    assert unlabelled.reasons == [] and unlabelled.reason_agreement == 0.0

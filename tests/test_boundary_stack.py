@@ -99,6 +99,9 @@ def test_a_device_command_during_a_pending_confirmation_does_not_confirm(stack: 
     confirmed = turn(stack, LI, "继续")  # after the read-back, 「继续」 is a yes
     assert confirmed["handled"] is True and "application_status" in cards(confirmed)
     assert ledger(stack)[3][-1] == "pending"
+    about_consent = turn(stack, LI, "我不想授权了 帮我撤销")  # never cancels the application
+    assert about_consent["handled"] is True and "application_status" not in cards(about_consent)
+    assert ledger(stack)[3][-1] == "pending", "a sentence about consent cancels no application"
     cancelled = turn(stack, LI, "取消刚才的申请")
     assert "application_status" in cards(cancelled) and ledger(stack)[3][-1] == "cancelled"
 
@@ -109,3 +112,25 @@ def test_the_consent_application_confusion_asks_instead_of_acting(stack: Running
     assert asked["handled"] is True
     assert "取消申请" in spoken(asked) and "撤回授权" in spoken(asked), asked
     assert ledger(stack) == before, "no consent withdrawn, no application cancelled"
+
+
+def test_chatter_and_questions_about_the_world_are_handed_back_with_their_own_reason(
+    stack: RunningStack,
+) -> None:
+    before = ledger(stack)
+    for text, reason in (
+        ("给我讲个笑话", "chitchat"),
+        ("你平时喜欢做什么", "chitchat"),
+        ("我今天好累啊", "chitchat"),
+        ("天气真好啊", "chitchat"),
+        ("明天会下雨吗", "out_of_scope"),
+        ("帮我订一张去北京的机票", "out_of_scope"),
+    ):
+        body = turn(stack, ZHANG, text)
+        assert body["handled"] is False and body["reason"] == reason, (text, body)
+        assert cards(body) == set() and spoken(body), (text, body)
+        run_end = [e for e in body["events"] if e["type"] == "run-end"]
+        assert run_end[-1]["data"] == {"handled": False, "reason": reason}
+    silent = turn(stack, WANG, "讲个笑话吧")
+    assert silent["handled"] is False and silent["reason"] == "chitchat" and silent["replies"] == []
+    assert ledger(stack) == before, "no offer, no audit row, no consent or application change"

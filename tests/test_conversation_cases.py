@@ -78,6 +78,17 @@ def test_handled_is_checked_only_when_the_gateway_reports_it() -> None:
     assert failures("{user: x, handled: false}", {**QUOTE, "handled": True})
 
 
+def test_a_reason_means_not_handled_for_that_reason() -> None:
+    declined = {"replies": [], "handled": False, "reason": "out_of_scope"}
+    assert failures("{user: x, reason: out_of_scope}", declined) == ()
+    assert failures("{user: x, reason: chitchat}", declined) == ("reason is chitchat (got 'out_of_scope')",)
+    assert any(
+        "handled is False" in f for f in failures("{user: x, reason: chitchat}", {**QUOTE, "handled": True})
+    )
+    with pytest.raises(InputError, match="reason"):
+        one_turn("{user: x, reason: chitchat, handled: true}")
+
+
 @pytest.mark.parametrize(
     "doc",
     [

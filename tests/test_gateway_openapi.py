@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.conversation.boundary import Reason
 from bot.gateway.app import create_app
 from tests.fakes import FakeDialogue
 from tests.gateway_kit import make_client, no_speech
@@ -70,3 +71,15 @@ async def test_operations_reference_known_schemas_and_errors_use_the_error_shape
         "tts-end",
         "run-end",
     }
+
+
+async def test_the_turn_outcome_documents_every_reason_a_turn_is_not_handled(
+    aiohttp_client: Any, demo_db: Engine
+) -> None:
+    client = await make_client(aiohttp_client, demo_db, FakeDialogue())
+    spec = await (await client.get("/api/v1/openapi.json")).json()
+    reason = spec["components"]["schemas"]["TurnOutcome"]["properties"]["reason"]
+    reasons = {value for name, value in vars(Reason).items() if name.isupper()}
+    assert reasons >= {"device_control", "out_of_scope", "chitchat", "not_awaited", "not_understood"}
+    assert set(reason["examples"]) == reasons
+    assert all(r in reason["description"] for r in reasons)

@@ -25,6 +25,8 @@ BOUNDARY_INTENTS = {"device_control"}
 """Issue 18: commands for the host assistant (lights, timers, media…), answered with handled: false."""
 INTENTS = CONTRACT_INTENTS | BOUNDARY_INTENTS
 NEGATIVES = (PROJECT / "tests" / "nlu_negatives.yml", PROJECT / "tests" / "nlu_negatives_b.yml")
+REASON_NEGATIVES = (PROJECT / "tests" / "nlu_negatives_c.yml", PROJECT / "tests" / "nlu_negatives_d.yml")
+"""Batches C and D, labelled by the reason a turn is handed back for (docs/nlu.md)."""
 CONTRACT_ENTITIES = {"device_type", "brand", "product", "periods", "years", "amount", "time_period"}
 """CONTRACTS.md §2."""
 
@@ -79,3 +81,17 @@ def test_heldout_negatives_are_device_commands_and_chatter_never_trained_on() ->
     trained = normalized_texts(training_examples())
     assert normalized_texts(negatives) & trained == set()
     assert normalized_texts(negatives) & normalized_texts(read_examples(HELDOUT)) == set()
+
+
+def test_reason_labelled_negatives_cover_every_reason_and_are_never_trained_on() -> None:
+    seen = normalized_texts(training_examples()) | normalized_texts(read_examples(HELDOUT))
+    seen |= normalized_texts([e for path in NEGATIVES for e in read_examples(path)])
+    for path in REASON_NEGATIVES:
+        batch = read_examples(path)
+        counts = Counter(e.intent for e in batch)
+        assert set(counts) == {"device_control", "out_of_scope", "chitchat"}, path
+        assert min(counts.values()) >= 25 and len(batch) >= 100, path
+        assert sum(1 for e in batch if " " in e.text) >= len(batch) // 10, path
+        texts = normalized_texts(batch)
+        assert len(texts) == len(batch) and texts & seen == set(), path
+        seen |= texts

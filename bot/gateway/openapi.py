@@ -317,11 +317,20 @@ def _schemas() -> dict[str, Schema]:
                 "reason": {
                     "type": "string",
                     "description": (
-                        "Only when handled is false: device_control, out_of_scope, not_awaited "
+                        "Only when handled is false: device_control (a command for a device, "
+                        "media, a timer or a scene), out_of_scope (a question or errand about the "
+                        "world: weather, date and time, facts), chitchat (everyday chatter with the "
+                        "assistant: jokes, feelings, questions about the assistant), not_awaited "
                         "(a bare yes/no/value while nothing was asked) or not_understood (below the "
                         "NLU's confidence threshold, nothing pending); more may be added."
                     ),
-                    "examples": ["device_control", "out_of_scope", "not_awaited", "not_understood"],
+                    "examples": [
+                        "device_control",
+                        "out_of_scope",
+                        "chitchat",
+                        "not_awaited",
+                        "not_understood",
+                    ],
                 },
             },
         },

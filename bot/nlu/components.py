@@ -122,7 +122,8 @@ class NumeralEntityExtractor(GraphComponent, EntityExtractorMixin):  # type: ign
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class BoundaryGate(GraphComponent):  # type: ignore[misc]
     """After the classifier: a sentence without a word of the domain is not a finance, offer, consent
-    or confirmation intent (:mod:`bot.nlu.gate`); it becomes device_control or out_of_scope."""
+    or confirmation intent, nor a greeting or farewell without its words (:mod:`bot.nlu.gate`); it
+    becomes device_control or out_of_scope."""
 
     @classmethod
     def create(

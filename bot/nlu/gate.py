@@ -5,14 +5,19 @@ The intent classifier only knows the intents it was trained on and is over-confi
 far from all of them (「这周会下雪吗」 → ask_cost_details). After it, this gate looks for words of the
 domain (电费, 分期, 保修, 积分, 授权 …): a sentence naming none of them that has the shape of a device
 or media command (打开, 调到, 暂停, 闹钟 …) is ``device_control``; one that asks about the world
-(天气, 几号, 多高, 怎么办 …) and names no appliance is ``out_of_scope``. A sentence with a domain word
-is never touched, so 「空调这个月用了多少电」 stays ours and 「把空调调到26度」 does not.
+(天气, 几号, 多高, 怎么办 …) or is everyday chatter (jokes, feelings, praise: :mod:`bot.nlu.chatter`)
+and names no appliance is ``out_of_scope``. A sentence with a domain word is never touched, so
+「空调这个月用了多少电」 stays ours and 「把空调调到26度」 does not. A greeting, a farewell or a question
+about the assistant's nature without any of its own words (你好, 再见, 机器人 …) is not one either:
+the shape decides, else ``out_of_scope``.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Final
+
+from bot.nlu.chatter import sounds_social
 
 GATED: Final = frozenset(
     {"ask_energy_usage", "ask_energy_saving", "ask_installment", "ask_cost_details", "ask_warranty",
@@ -36,7 +41,7 @@ _COMMAND = re.compile(
     r"|锁好|锁一下|拖地|拖一下|扫一下|去扫|开始扫|清扫|别扫|继续扫|回充|脱水|开始洗|煮|加热|烧水|烤"
     r"|定时|计时|倒计时|番茄钟|闹钟|叫醒|叫我|提醒我|静音|音量|声音|大点声|小点声|频道|模式|场景|灯|窗帘|帘"
     r"|TV|恢复|下一[首曲集个]|上一[首曲集个]|启动|开启|停止|别吹|开到|打到|设到|开制|开自动|调慢|调快|摇头"
-    r"|断电|降下来|升上去|放下来|关一下|后关|屏幕",
+    r"|断电|降下来|升上去|放下来|关一下|后关|屏幕|快洗|漂洗|烘干|速冻|速热|即热|预热|保温|洗一下|热一下|蒸一下",
     re.IGNORECASE,
 )
 """The shape of a device or media command."""
@@ -53,12 +58,49 @@ _APPLIANCE = re.compile(
 )
 
 
+_RITUAL: Final = {
+    "greet": re.compile(
+        r"你好|您好|嗨|哈喽|哈罗|早上好|中午好|下午好|晚上好|早啊|早安|在吗|在不在|有人吗|小居|喂|招呼"
+        r"|hello|hi",
+        re.IGNORECASE,
+    ),
+    "goodbye": re.compile(
+        r"再见|拜拜|^拜|晚安|没事了|这样吧|先这样|就这样|下次|回头见|明天见|不聊|聊到|走了|退出|结束|到这"
+        r"|到此|就这些|没别的|休息|886|bye|不说了|下回|关闭",
+        re.IGNORECASE,
+    ),
+    "bot_challenge": re.compile(
+        r"机器|真人|人工|AI|程序|人吗|是人|人类|活人|谁|什么东西|电脑|录音|自动|助手|智能|意识|名字",
+        re.IGNORECASE,
+    ),
+}
+"""Words a greeting, a farewell or a question about the assistant's nature cannot do without: the
+classifier also files chatter and commands under these (「跳过这首」 → goodbye, 「你家在哪儿」 →
+greet), which would keep the host assistant from hearing them."""
+
+
 def gate(intent: str, text: str) -> str | None:
     """``device_control`` or ``out_of_scope`` when ``intent`` must not stand for ``text``; else None."""
-    if intent not in GATED or _DOMAIN.search(text):
+    ritual = _RITUAL.get(intent)
+    if ritual is not None:
+        if ritual.search(text) or names_the_domain(text):
+            return None
+        return shape(text) or "out_of_scope"
+    return shape(text) if intent in GATED else None
+
+
+def shape(text: str) -> str | None:
+    """``device_control`` or ``out_of_scope`` for a sentence with no word of the domain that has the
+    shape of a command or of a question about the world; None for anything else."""
+    if names_the_domain(text):
         return None
     if _COMMAND.search(text):
         return "device_control"
-    if _WORLD.search(text) and not _APPLIANCE.search(text):
+    if (_WORLD.search(text) or sounds_social(text)) and not _APPLIANCE.search(text):
         return "out_of_scope"
     return None
+
+
+def names_the_domain(text: str) -> bool:
+    """Whether the sentence has a word of the skill's domain (电费, 分期, 保修, 积分, 授权 …)."""
+    return bool(_DOMAIN.search(text))

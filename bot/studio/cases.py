@@ -23,7 +23,7 @@ KINDS = {"speaker": "智能音箱", "panel": "中控屏"}
 DEFAULT_TENANT = "demo"
 """The tenant of a case that names none (the demo households 张家 and 李家)."""
 _TURN_KEYS = frozenset(
-    {"user", "says", "not_says", "in_order", "card", "card_said", "no_card", "handled", "state"}
+    {"user", "says", "not_says", "in_order", "card", "card_said", "no_card", "handled", "reason", "state"}
 )
 _GIVEN_KEYS = frozenset({"consents", "points", "readings", "application"})
 _STATE_KEYS = frozenset({"application", "applications", "consents", "points"})
@@ -57,6 +57,8 @@ class Turn:
     """Fields of the card whose value must also be spoken (the panel and the voice agree)."""
     no_card: bool = False
     handled: bool | None = None
+    reason: str | None = None
+    """Why the turn is not handled (CONTRACTS.md §5: device_control, chitchat …); implies handled false."""
     state: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -161,6 +163,9 @@ def _turn(raw: Any, where: str) -> Turn:
         raise InputError(f"{where}: card_said needs a card (its type)", code="bad_case")
     state = raw.get("state") or {}
     _only(state, _STATE_KEYS, f"{where}: state")
+    reason = raw.get("reason")
+    if reason is not None and (not isinstance(reason, str) or raw.get("handled", False) is not False):
+        raise InputError(f"{where}: reason is a word and means handled: false", code="bad_case")
     return Turn(
         raw["user"],
         _strings(raw.get("says")),
@@ -169,7 +174,8 @@ def _turn(raw: Any, where: str) -> Turn:
         card,
         _strings(raw.get("card_said")),
         bool(raw.get("no_card", False)),
-        raw.get("handled"),
+        False if reason is not None else raw.get("handled"),
+        reason,
         state,
     )
 
@@ -270,6 +276,8 @@ def _handled(turn: Turn, body: Mapping[str, Any]) -> list[str]:
         return []
     if body["handled"] != turn.handled:
         return [f"handled is {turn.handled} (got {body['handled']}, reason {body.get('reason')!r})"]
+    if turn.reason is not None and body.get("reason") != turn.reason:
+        return [f"reason is {turn.reason} (got {body.get('reason')!r})"]
     return []
 
 
