@@ -42,10 +42,14 @@ def _existing(session: Session, ref: HouseholdRef, offer_id: int) -> application
 
 
 _READ_BACK = {
-    "installment": "utter_read_back_installment",
-    "points": "utter_read_back_points",
-    "purchase": "utter_read_back_purchase",
+    "installment": ("utter_read_back_installment",),
+    "installment_trade_in": ("utter_read_back_installment", "utter_read_back_trade_in_parts"),
+    "installment_trade_in_down": ("utter_read_back_installment", "utter_read_back_trade_in_parts_down"),
+    "trade_in": ("utter_read_back_trade_in",),
+    "points": ("utter_read_back_points",),
+    "purchase": ("utter_read_back_purchase",),
 }
+"""What is read back for each shape of offer (``commitment.read_back``), in order."""
 
 
 class ActionReadBack(Action):
@@ -70,7 +74,8 @@ class ActionReadBack(Action):
         if existing is not None:
             return _report_existing(dispatcher, domain, existing, record)
         shape, values = commitment.read_back(record)
-        say(dispatcher, _READ_BACK[shape], **values)
+        for response in _READ_BACK[shape]:
+            say(dispatcher, response, **values)
         say(dispatcher, "utter_ask_confirm")
         return [awaiting("confirm")]
 

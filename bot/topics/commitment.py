@@ -8,6 +8,7 @@ link's QR code (minted per display: single use, short-lived).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -26,10 +27,12 @@ def applicable(record: OfferRecord) -> bool:
 
 
 def read_back(record: OfferRecord) -> tuple[str, dict[str, str]]:
-    """What to read back, from the audit row: ``installment``, ``points`` or ``purchase``, and values."""
+    """What to read back, from the audit row, and its values: ``installment`` (``installment_trade_in``
+    when a trade-in was netted off: price, credit, subsidy and principal each named), ``trade_in``
+    (credits, never as a price), ``points`` or ``purchase``."""
     terms = record.terms
     if record.kind == OfferKind.INSTALLMENT:
-        return "installment", {
+        values = {
             "seller": terms.get("partner", ""),
             "item": terms.get("product", ""),
             "periods": terms.get("periods", ""),
@@ -37,12 +40,34 @@ def read_back(record: OfferRecord) -> tuple[str, dict[str, str]]:
             "monthly": terms.get("monthly_payment", ""),
             "total": terms.get("total_cost", ""),
         }
+        if "trade_in_credit" not in terms:
+            return "installment", values
+        parts = _parts(terms)
+        down = Decimal(parts["down"] or "0") > 0
+        return ("installment_trade_in_down" if down else "installment_trade_in"), values | parts
+    if record.kind == OfferKind.TRADE_IN:
+        return "trade_in", {
+            "seller": terms.get("seller", ""),
+            "item": terms.get("name", ""),
+            "credit": terms.get("trade_in_credit") or terms.get("old_unit_value", ""),
+            "subsidy": terms.get("subsidy", "0.00"),
+        }
     if terms.get("points_price"):
         return "points", {"item": terms.get("name", ""), "points": terms["points_price"]}
     return "purchase", {
         "seller": terms.get("seller", ""),
         "item": terms.get("name", ""),
         "price": terms.get("price", ""),
+    }
+
+
+def _parts(terms: Mapping[str, str]) -> dict[str, str]:
+    return {
+        "price": terms.get("price", ""),
+        "credit": terms.get("trade_in_credit", ""),
+        "subsidy": terms.get("subsidy", ""),
+        "down": terms.get("down_payment", "0.00"),
+        "principal": terms.get("financed_principal", ""),
     }
 
 

@@ -59,11 +59,23 @@ function aprBlock(aprText, interestFree) {
     interestFree ? h('span', { class: 'badge ok' }, '免息') : null);
 }
 
+/** A trade-in's parts, each under its own name: a credit is never shown as a price. */
+function tradeInParts(t) {
+  if (!t || !t.trade_in_credit) return [];
+  return [
+    ['价格', t.price ? yuan(t.price) : null],
+    ['旧机抵扣', `−${yuan(t.trade_in_credit)}`],
+    ['国家补贴', `−${yuan(t.subsidy)}`],
+  ];
+}
+
 function installmentQuote(c) {
   return h('div', {},
     aprBlock(c.apr_text, c.interest_free === true),
     rows([
       ['每月还款', `${yuan(c.monthly_payment)} × ${c.periods}期`, 'strong'],
+      ...tradeInParts(c.trade_in),
+      ['分期本金', c.trade_in ? yuan(c.principal) : null],
       ['首付', yuan(c.down_payment)],
       ['手续费合计', yuan(c.fees_total)],
       ['总成本', yuan(c.total_cost), 'strong'],
@@ -152,6 +164,8 @@ function fillApplication(holder, c, ctx) {
     rows([
       ['资金方/卖方', t.partner || t.seller],
       ['项目', t.product || t.name],
+      ...tradeInParts(t),
+      ['分期本金', t.trade_in_credit && t.financed_principal ? yuan(t.financed_principal) : null],
       ['期数', t.periods ? `${t.periods}期` : null],
       ['每月还款', t.monthly_payment ? yuan(t.monthly_payment) : null],
       ['总成本', t.total_cost ? yuan(t.total_cost) : (t.price ? yuan(t.price) : null)],
