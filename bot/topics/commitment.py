@@ -16,6 +16,8 @@ from bot.finance.installments import apr_text
 from bot.offers.applications import APPLICABLE_KINDS, ApplicationRecord
 from bot.offers.records import OfferRecord
 from bot.offers.types import OfferKind
+from bot.topics.aftercare import per_period
+from bot.topics.subscription import lead_days
 
 QR_ENDPOINT = "/api/v1/me/applications/{offer_id}/qr"
 """Where a panel gets a fresh single-use phone link (https) and its QR code for an application."""
@@ -29,7 +31,8 @@ def applicable(record: OfferRecord) -> bool:
 def read_back(record: OfferRecord) -> tuple[str, dict[str, str]]:
     """What to read back, from the audit row, and its values: ``installment`` (``installment_trade_in``
     when a trade-in was netted off: price, credit, subsidy and principal each named), ``trade_in``
-    (credits, never as a price), ``points`` or ``purchase``."""
+    (credits, never as a price), ``points``, ``subscription`` (its renewal terms again) or
+    ``purchase``."""
     terms = record.terms
     if record.kind == OfferKind.INSTALLMENT:
         values = {
@@ -54,11 +57,26 @@ def read_back(record: OfferRecord) -> tuple[str, dict[str, str]]:
         }
     if terms.get("points_price"):
         return "points", {"item": terms.get("name", ""), "points": terms["points_price"]}
+    if record.kind == OfferKind.SUBSCRIPTION and terms.get("auto_renew") == "true":
+        return "subscription", {
+            "seller": terms.get("seller", ""),
+            "item": terms.get("name", ""),
+            "price": terms.get("price", ""),
+            "per_period": per_period(int(terms.get("period_months") or 12)),
+            "lead": str(lead_days()),
+        }
     return "purchase", {
         "seller": terms.get("seller", ""),
         "item": terms.get("name", ""),
         "price": terms.get("price", ""),
     }
+
+
+def points_refunded(app: ApplicationRecord, record: OfferRecord) -> int:
+    """The points a cancellation credited back: a points-paid application that had been confirmed
+    (and so debited); 0 otherwise."""
+    raw = record.terms.get("points_price") or ""
+    return int(raw) if raw.isdigit() and app.confirmed_at is not None else 0
 
 
 def _parts(terms: Mapping[str, str]) -> dict[str, str]:

@@ -27,6 +27,9 @@ const RENDERERS = {
   points_balance: pointsBalance,
   device_status: deviceStatus,
   offer_audit: offerAudit,
+  subscription_offer: subscriptionCard,
+  subscription_reminder: subscriptionCard,
+  subscription_status: subscriptionCard,
 };
 
 /** The card element; ctx = {say(text), toast(text)}. */
@@ -254,6 +257,21 @@ function offerAudit(c) {
     ['类型', KIND_NAMES[c.kind] || c.kind], ['推荐理由', c.explanation],
     ['使用的数据', (c.data_scopes || []).map((x) => SCOPE_NAMES[x] || x).join('、') || '未使用设备数据'],
     ['时间', when(c.created_at)],
+  ]);
+}
+
+/** A maintenance subscription: price per period, what it covers, and how it renews (or not). */
+function subscriptionCard(c) {
+  const every = c.period_months ? `${c.period_months}个月` : '';
+  const r = c.renewal;
+  let renewal = null;
+  if (r) renewal = r.automatic ? `到期自动续费，续费前${r.reminder_days_before}天提醒，可随时取消` : '到期不自动续费';
+  else if (c.renews_at) renewal = c.auto_renew ? `${when(c.renews_at)} 自动续费` : `服务到 ${when(c.renews_at)}，不再续费`;
+  return rows([
+    ['价格', c.points_price && c.paid_with === 'points' ? `${c.points_price} 积分` : `${yuan(c.price)} / ${every}`, 'strong'],
+    ['服务内容', c.service],
+    ['续费', renewal],
+    ['取消方式', r ? `说“${r.cancel_phrase}”` : (c.auto_renew ? `说“${c.cancel_phrase}”` : null)],
   ]);
 }
 
