@@ -179,6 +179,7 @@ def test_an_application_cancelled_within_its_window_ends_the_subscription(sessio
         ("取消刚才的申请", False),
         ("取消刚才的保养申请", False),  # the pending application, not a running subscription
         ("取消分期", False),
+        ("取消空调清洗年卡的兑换", False),  # a points redemption's application
     ],
 )
 def test_a_cancellation_names_a_subscription_or_an_application(text: str, about_subscription: bool) -> None:

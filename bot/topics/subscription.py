@@ -17,12 +17,13 @@ from bot.store.subscriptions import HouseholdSubscription
 
 _SUBSCRIPTION = re.compile(r"订阅|续费|包年|年卡|保养")
 """Words that name a subscription as what to cancel (「取消保养订阅」「关掉自动续费」)."""
-_APPLICATION = re.compile(r"申请|分期|订单")
+_APPLICATION = re.compile(r"申请|分期|订单|兑换|积分")
+"""Words that make it an application instead (「取消空调清洗年卡的兑换」 is a points redemption)."""
 
 
 def names_subscription(text: str) -> bool:
     """True when a cancellation is about a subscription, not an application (「取消保养订阅」, not
-    「取消刚才的保养申请」)."""
+    「取消刚才的保养申请」 nor 「取消空调清洗年卡的兑换」)."""
     joined = "".join(text.split())
     return bool(_SUBSCRIPTION.search(joined)) and not _APPLICATION.search(joined)
 
