@@ -9,17 +9,19 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
-from actions.boundary import decline, withdrawal_doubt
-from actions.runtime import Events, awaiting, household_session, now, render, say
+from actions.boundary import decline, text_of, withdrawal_doubt
+from actions.runtime import Events, awaiting, household_session, latest_entity, now, render, say
 from actions.tenancy import config_of
 from bot.conversation.boundary import Reason
 from bot.errors import BotError, NotFoundError
+from bot.household import points as household_points
+from bot.household import subscriptions
 from bot.nlu.objects import APPLICATION
 from bot.offers import applications, records
 from bot.offers.applications import ApplicationError
 from bot.offers.records import OfferRecord
 from bot.store.repo import HouseholdRef
-from bot.topics import commitment
+from bot.topics import commitment, subscription
 from bot.topics.catalog_choice import to_count
 
 
@@ -42,10 +44,15 @@ def _existing(session: Session, ref: HouseholdRef, offer_id: int) -> application
 
 
 _READ_BACK = {
-    "installment": "utter_read_back_installment",
-    "points": "utter_read_back_points",
-    "purchase": "utter_read_back_purchase",
+    "installment": ("utter_read_back_installment",),
+    "installment_trade_in": ("utter_read_back_installment", "utter_read_back_trade_in_parts"),
+    "installment_trade_in_down": ("utter_read_back_installment", "utter_read_back_trade_in_parts_down"),
+    "trade_in": ("utter_read_back_trade_in",),
+    "points": ("utter_read_back_points",),
+    "subscription": ("utter_read_back_subscription",),
+    "purchase": ("utter_read_back_purchase",),
 }
+"""What is read back for each shape of offer (``commitment.read_back``), in order."""
 
 
 class ActionReadBack(Action):
@@ -70,7 +77,8 @@ class ActionReadBack(Action):
         if existing is not None:
             return _report_existing(dispatcher, domain, existing, record)
         shape, values = commitment.read_back(record)
-        say(dispatcher, _READ_BACK[shape], **values)
+        for response in _READ_BACK[shape]:
+            say(dispatcher, response, **values)
         say(dispatcher, "utter_ask_confirm")
         return [awaiting("confirm")]
 
@@ -142,6 +150,8 @@ class ActionCancelApplication(Action):
         if tracker.get_slot("awaiting") in ("apply", "confirm"):
             say(dispatcher, "utter_application_not_started")
             return [awaiting(None)]
+        if subscription.names_subscription(text_of(tracker)):
+            return _cancel_subscription(dispatcher, tracker, domain)
         doubt = withdrawal_doubt(tracker, APPLICATION)
         if doubt is not None:
             say(dispatcher, doubt)
@@ -150,6 +160,8 @@ class ActionCancelApplication(Action):
             with household_session(tracker) as (session, ref):
                 app = applications.cancel(session, None, ref.household_id, now())
                 record = records.why(session, ref.household_id, app.offer_id)
+                refunded = commitment.points_refunded(app, record)
+                balance = household_points.balance(session, ref.household_id)
         except NotFoundError:
             say(dispatcher, "utter_cancel_nothing")
             return [awaiting(None)]
@@ -161,7 +173,34 @@ class ActionCancelApplication(Action):
             return [awaiting(None)]
         card = commitment.status_card(app, record, render(domain, "utter_card_title_application"))
         say(dispatcher, "utter_application_cancelled", card)
+        if refunded:
+            say(dispatcher, "utter_points_refunded", points=refunded, balance=balance)
         return [awaiting(None)]
+
+
+def _cancel_subscription(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+) -> Events:
+    """「取消保养订阅」: stop the next renewal (the device's category first); the paid period runs on."""
+    try:
+        with household_session(tracker) as (session, ref):
+            moment = now()
+            row = subscriptions.cancel(
+                session, ref.household_id, moment, latest_entity(tracker, "device_type")
+            )
+            values = subscription.cancelled_values(row, ref.tenant.timezone)
+            title = render(domain, "utter_card_title_subscription")
+            card = subscription.subscription_card(
+                row, moment, card_type="subscription_status", title=title, suggestion=None
+            )
+    except NotFoundError:
+        say(dispatcher, "utter_subscription_cancel_none")
+        return [awaiting(None)]
+    except BotError:
+        say(dispatcher, "utter_service_error")
+        return [awaiting(None)]
+    say(dispatcher, "utter_subscription_cancelled", card, **values)
+    return [awaiting(None)]
 
 
 _DECLINED = {

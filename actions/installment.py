@@ -15,15 +15,16 @@ from sqlmodel import Session
 from actions.offering import make_offer
 from actions.runtime import Events, awaiting, household_session, latest_entity, now, render, say, topic
 from actions.tenancy import config_of, decline_feature, feature_off
+from actions.trade_in import netted_sentences
 from bot.errors import BotError, InputError, NotFoundError
 from bot.finance.catalog import quote_for_sku
 from bot.finance.installments import is_interest_free
-from bot.finance.quote import InstallmentQuote, installment_card
+from bot.finance.quote import NO_DEDUCTIONS, Deductions, InstallmentQuote, installment_card
 from bot.household import consent
 from bot.offers import records
 from bot.store.catalog import Product
 from bot.store.repo import HouseholdRef
-from bot.topics import installment
+from bot.topics import installment, trade_in
 from bot.topics.catalog_choice import (
     MAX_OPTIONS,
     catalog_of,
@@ -233,7 +234,9 @@ def quote_turn(
     """Quote ``sku`` over ``periods``, audit the offer, say it and ask whether to apply."""
     product = installment.product_of(session, ref.tenant.id, sku)
     try:
-        quote = quote_for_sku(session, ref.tenant.id, sku, periods)
+        quote = quote_for_sku(
+            session, ref.tenant.id, sku, periods, deductions=_carried_trade_in(session, ref, tracker, sku)
+        )
     except InputError:
         say(dispatcher, "utter_quote_unavailable", product=short_name(product), periods=periods)
         return [SlotSet("periods", None)]
@@ -241,10 +244,14 @@ def quote_turn(
     values = installment.quote_values(quote, product)
     if saving is not None:
         values["monthly_saving"] = str(saving)
+    scopes = DATA_SCOPES if saving is not None else frozenset()
     sentences = _sentences(quote, saving)
+    if quote.deductions.present:  # still the trade-in: the parts by name, then the APR
+        values |= trade_in.netted_values(quote, product)
+        sentences = netted_sentences(quote) + sentences[2:]
+        scopes = scopes | trade_in.TRADE_IN_SCOPES
     text = "".join(render(domain, name, **values) for name in sentences)
     explanation = render(domain, "utter_explain_installment", **values)
-    scopes = DATA_SCOPES if saving is not None else frozenset()
     cand = installment.candidate(
         quote, text=text, explanation=explanation, monthly_saving=saving, data_scopes=scopes
     )
@@ -273,6 +280,18 @@ def _sentences(quote: InstallmentQuote, saving: Decimal | None) -> list[str]:
     first = "utter_quote_interest_free" if is_interest_free(quote) else "utter_quote"
     costs = "utter_quote_costs_down" if quote.down_payment > 0 else "utter_quote_costs"
     return [first, costs] + (["utter_quote_saving"] if saving is not None else [])
+
+
+def _carried_trade_in(session: Session, ref: HouseholdRef, tracker: Tracker, sku: str) -> Deductions:
+    """The trade-in credits of the conversation's netted quote, when this quote is for its product."""
+    offer_id = to_count(tracker.get_slot("offer_id"))
+    if offer_id is None:
+        return NO_DEDUCTIONS
+    try:
+        record = records.why(session, ref.household_id, offer_id)
+    except NotFoundError:
+        return NO_DEDUCTIONS
+    return trade_in.carried_deductions(record.terms, sku) if record.kind == "installment" else NO_DEDUCTIONS
 
 
 def _paired_saving(session: Session, ref: HouseholdRef, tracker: Tracker, sku: str) -> Decimal | None:

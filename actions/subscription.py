@@ -1,6 +1,6 @@
 """「有没有包年保养」「扫地机耗材能订阅吗」: a maintenance subscription's price per period, what it covers
-and its renewal terms (never renewed without the household's say; cancel any time), as an audited offer
-the household can apply for."""
+and its renewal terms (renewed automatically, a reminder before each renewal, cancel any time), as an
+audited offer the household applies for like any binding step; 「取消保养订阅」 stops the renewal."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from actions.runtime import Events, awaiting, household_session, latest_entity, 
 from actions.tenancy import config_of, decline_feature
 from bot.errors import BotError
 from bot.finance.aftercare import SubscriptionTerms
-from bot.topics import aftercare
+from bot.topics import aftercare, subscription
 
 
 class ActionSubscription(Action):
@@ -51,13 +51,14 @@ class ActionSubscription(Action):
                     explanation=render(
                         domain, "utter_explain_subscription", device_type=device_type or "", **values
                     ),
+                    auto_renew=True,
                 )
                 decision = make_offer(session, ref, tracker, cand, topic="ask_subscription")
                 if decision.offer is None:
                     say(dispatcher, "utter_offer_unavailable")
                     return events
                 card = aftercare.subscription_card(terms, decision.offer.offer_id)
-                card["renewal"] = {"automatic": False, "cancel_any_time": True}
+                card["renewal"] = subscription.renewal_terms()
                 say(dispatcher, "utter_subscription_terms", card, **values)
                 say(dispatcher, "utter_ask_apply")
                 return [*events[:-1], SlotSet("offer_id", str(decision.offer.offer_id)), awaiting("apply")]
@@ -72,4 +73,5 @@ def _values(terms: SubscriptionTerms) -> dict[str, Any]:
         "price": str(terms.price),
         "per_period": aftercare.per_period(terms.period_months),
         "service": terms.service,
+        "lead": subscription.lead_days(),
     }

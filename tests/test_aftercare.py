@@ -23,6 +23,8 @@ from bot.store.catalog import TradeInRule
 from tests.finance_fixtures import demo_product, demo_rows, demo_warranty
 
 D = Decimal
+IN_2026 = date(2026, 6, 1)
+"""A purchase under the 2026 national programme (the demo catalog's)."""
 
 
 def test_warranty_price_rises_with_device_age_and_faults() -> None:
@@ -81,6 +83,7 @@ def test_trade_in_of_an_old_ac_for_a_grade_1_unit_gets_value_plus_national_subsi
         demo_rows("trade_in_rules"),
         category="空调",
         old_age_years=11,
+        purchased_on=IN_2026,
         new_product=demo_product("GREE-KFR35-YJ1"),
     )
     assert (quote.rule_id, quote.old_unit_value) == ("ti-ac-10", D("60.00"))
@@ -92,8 +95,12 @@ def test_trade_in_of_an_old_ac_for_a_grade_1_unit_gets_value_plus_national_subsi
 
 def test_age_bands_start_inclusive_and_end_exclusive() -> None:
     rules = demo_rows("trade_in_rules")
-    assert trade_in_quote(rules, category="空调", old_age_years=4).rule_id == "ti-ac-0-5"
-    assert trade_in_quote(rules, category="空调", old_age_years=5).rule_id == "ti-ac-5-10"
+    assert (
+        trade_in_quote(rules, category="空调", old_age_years=4, purchased_on=IN_2026).rule_id == "ti-ac-0-5"
+    )
+    assert (
+        trade_in_quote(rules, category="空调", old_age_years=5, purchased_on=IN_2026).rule_id == "ti-ac-5-10"
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,7 +113,9 @@ def test_age_bands_start_inclusive_and_end_exclusive() -> None:
 )
 def test_no_subsidy_when_the_new_unit_does_not_qualify(sku: str | None, reason: NoSubsidy) -> None:
     new = demo_product(sku) if sku else None
-    quote = trade_in_quote(demo_rows("trade_in_rules"), category="空调", old_age_years=8, new_product=new)
+    quote = trade_in_quote(
+        demo_rows("trade_in_rules"), category="空调", old_age_years=8, purchased_on=IN_2026, new_product=new
+    )
     assert (quote.subsidy, quote.no_subsidy, quote.old_unit_value) == (
         D("0.00"),
         reason,
@@ -118,12 +127,18 @@ def test_subsidy_respects_the_price_limit_and_the_cap() -> None:
     rule = next(r for r in demo_rows("trade_in_rules") if r.id == "ti-ac-0-5")
     pricey = demo_product("GREE-KFR35-YJ1").model_copy(update={"price": D("6999.00")})
     assert (
-        trade_in_quote([rule], category="空调", old_age_years=1, new_product=pricey).no_subsidy
+        trade_in_quote(
+            [rule], category="空调", old_age_years=1, purchased_on=IN_2026, new_product=pricey
+        ).no_subsidy
         == NoSubsidy.PRICE
     )
     capped_rule = TradeInRule(**{**rule.model_dump(), "subsidy_cap": D("300.00")})
     capped = trade_in_quote(
-        [capped_rule], category="空调", old_age_years=1, new_product=demo_product("GREE-KFR35-YJ1")
+        [capped_rule],
+        category="空调",
+        old_age_years=1,
+        purchased_on=IN_2026,
+        new_product=demo_product("GREE-KFR35-YJ1"),
     )
     assert capped.subsidy == D("300.00")
 
@@ -133,6 +148,7 @@ def test_manufacturer_trade_in_without_a_programme_pays_only_the_old_unit_value(
         demo_rows("trade_in_rules"),
         category="扫地机器人",
         old_age_years=3,
+        purchased_on=IN_2026,
         new_product=demo_product("ECOVACS-T30PRO"),
     )
     assert (quote.old_unit_value, quote.subsidy, quote.no_subsidy) == (
@@ -144,7 +160,7 @@ def test_manufacturer_trade_in_without_a_programme_pays_only_the_old_unit_value(
 
 def test_a_category_without_rules_cannot_be_traded_in() -> None:
     with pytest.raises(NotFoundError):
-        trade_in_quote(demo_rows("trade_in_rules"), category="新风机", old_age_years=2)
+        trade_in_quote(demo_rows("trade_in_rules"), category="新风机", old_age_years=2, purchased_on=IN_2026)
 
 
 def test_subscriptions_list_the_category_first_then_whole_home_services() -> None:

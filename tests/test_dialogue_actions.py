@@ -343,9 +343,16 @@ def test_points_balance_and_what_they_buy(actions_db: Engine) -> None:
     card = card_of(said, "points_balance")
     with Session(actions_db) as session:
         balance = points.balance(session, card_household(actions_db))
-    assert card["balance"] == balance > 0 and card["rewards"], "the seed's new washer has earned points"
-    short = chat.run(ActionGreenPoints(), "ask_green_points", {"device_type": "空调"})
-    assert names(short)[-1] == "utter_points_short" and short[-1].values["missing"] == 1290 - balance
+    assert card["balance"] == balance > 0 and card["rewards"], "the seed's upgrades have earned points"
+    cheapest = min(r["points_price"] for r in card["rewards"])
+    assert balance >= cheapest == 990, "the earned points redeem at least the cheapest service"
+    heater = chat.run(ActionGreenPoints(), "redeem_points", {"device_type": "热水器"})
+    assert names(heater)[-2:] == ["utter_points_can_redeem", "utter_ask_apply"]
+    assert heater[-2].values == {"name": "热水器除垢保养", "points": 990}
+    fresh_air = chat.run(ActionGreenPoints(), "redeem_points", {"device_type": "新风机"})  # 3990 points
+    if balance < 3990:
+        assert names(fresh_air)[-1] == "utter_points_short"
+        assert fresh_air[-1].values["missing"] == 3990 - balance
 
 
 def test_device_status_says_age_warranty_and_recent_faults(actions_db: Engine) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot.errors import InputError
 from bot.household import points
 from bot.household.accrual import accrue_month, parse_month
+from bot.store.catalog import Subscription
 from bot.store.everyday import DeviceChange
 from bot.store.ledger import PointsEntry
 from bot.store.models import Household
@@ -23,16 +24,27 @@ def _zhang(session: Session) -> int:
     return home.id
 
 
-def test_the_demo_household_has_earned_points_for_its_new_washer(actions_db: Engine) -> None:
+def test_the_demo_household_has_earned_points_for_its_new_appliances(actions_db: Engine) -> None:
     with Session(actions_db) as session:
         zhang = _zhang(session)
-        (change,) = session.exec(select(DeviceChange)).all()
+        changes = session.exec(select(DeviceChange)).all()
         earned = [m for m in points.history(session, zhang) if m.kind == "earn"]
-        assert change.household_id == zhang and earned
+        assert {c.household_id for c in changes} == {zhang} and len(changes) == 2 and earned
         assert all(m.delta > 0 and m.kwh_saved and m.kwh_saved > 0 for m in earned)
         assert points.balance(session, zhang) == sum(m.delta for m in earned)
         notes = [row.note for row in _rows(session, zhang)]
-        assert all(n.startswith("洗衣机") and "比换新前少用" in n for n in notes)
+        assert all(n.startswith(("洗衣机", "电热水器")) and "比换新前少用" in n for n in notes)
+        assert {n[:3] for n in notes} == {"洗衣机", "电热水"}, "both changes have earned"
+
+
+def test_the_demo_households_earned_points_redeem_the_cheapest_service(actions_db: Engine) -> None:
+    with Session(actions_db) as session:
+        zhang = _zhang(session)
+        services = session.exec(select(Subscription).where(Subscription.tenant_id == "demo")).all()
+        cheapest = min(s.points_price for s in services if s.points_price)
+        assert cheapest == 990
+        assert points.balance(session, zhang) >= cheapest, "earned through the accrual rule, not set"
+        assert all(m.kind == "earn" for m in points.history(session, zhang))
 
 
 def _rows(session: Session, household_id: int) -> list[PointsEntry]:
@@ -43,8 +55,8 @@ def test_running_the_accrual_again_changes_nothing(actions_db: Engine) -> None:
     with Session(actions_db) as session:
         zhang = _zhang(session)
         before = points.history(session, zhang)
-        change = session.exec(select(DeviceChange)).one()
-        month = change.changed_on.replace(day=1)
+        first_change = min(c.changed_on for c in session.exec(select(DeviceChange)).all())
+        month = first_change.replace(day=1)
         now = datetime.now(UTC)
         months = [month]
         while months[-1] < now.date().replace(day=1):
@@ -54,7 +66,7 @@ def test_running_the_accrual_again_changes_nothing(actions_db: Engine) -> None:
         assert sum(r.credited for r in reports) == 0 and sum(r.already for r in reports) == len(before)
         assert points.history(session, zhang) == before
         current = accrue_month(session, now.date().replace(day=1), now)
-        assert current.skipped == {"month_not_settled": 1}
+        assert current.skipped == {"month_not_settled": 2}
 
 
 def test_a_month_must_be_given_as_year_and_month() -> None:

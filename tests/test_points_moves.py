@@ -1,12 +1,14 @@
 """Points that move: a points-paid application debits on confirmation and credits back on cancellation;
-a property test over random sequences of earning, redeeming, cancelling and concurrent redemptions
-keeps the ledger chained, equal to its sum and never negative."""
+property tests over random sequences of earning (directly, and through the real monthly accrual job run
+for random months, some twice), redeeming, cancelling and concurrent redemptions keep the ledger
+chained, equal to its sum and never negative."""
 
 from __future__ import annotations
 
 import tempfile
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,12 +18,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.errors import BotError
-from bot.household import points
+from bot.household import consent, points
+from bot.household.accrual import accrue_month
+from bot.household.consent import NOTICE_VERSION
 from bot.offers import applications
 from bot.offers import service as offers
 from bot.offers.points_redemption import PointsShort
 from bot.offers.types import Candidate, OfferContext, OfferKind
+from bot.periods import local_midnight, zone
 from bot.store.db import make_engine
+from bot.store.everyday import DeviceChange
+from bot.store.models import EnergyReading
 from bot.store.tables import metadata
 from tests.test_points import _earn, _saving, _setup
 
@@ -180,3 +187,87 @@ def test_refund_of_nothing_is_nothing(tmp_path: Path) -> None:
         hh, _ = _setup(session)
         assert points.refund(session, hh, "application:999", "取消", T0) is None
     engine.dispose()
+
+
+# ---- the real accrual job in the sequence: running it again for a month changes nothing ----------
+
+CHANGED_ON = date(2025, 2, 1)
+"""The demo-like appliance change: 3 kWh a day for the 30 days before, 1 kWh a day after."""
+JOB_NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+"""Every month of 2025 is settled."""
+
+
+def _household_with_a_change(engine: Engine) -> int:
+    """A consenting household whose fridge was replaced on ``CHANGED_ON``, with a reading per day."""
+    zi = zone("Asia/Shanghai")
+    with Session(engine) as session:
+        hh, device = _setup(session)
+        session.add(DeviceChange(household_id=hh, device_id=device, changed_on=CHANGED_ON, note="换新"))
+        day = CHANGED_ON - timedelta(days=30)
+        while day < date(2026, 1, 1):
+            kwh = Decimal("3") if day < CHANGED_ON else Decimal("1")
+            session.add(
+                EnergyReading(device_id=device, start=local_midnight(day, zi), seconds=86400, kwh=kwh)
+            )
+            day += timedelta(days=1)
+        session.commit()
+        consent.grant(session, hh, "energy_data", channel="seed", notice_version=NOTICE_VERSION, now=T0)
+        return hh
+
+
+def _month_points(month: int) -> int:
+    """2 kWh saved a day at 10 points per kWh, over the days of the month after the change."""
+    first = date(2025, month, 1)
+    end = date(2025 + month // 12, month % 12 + 1, 1)
+    return 20 * (end - max(first, CHANGED_ON)).days
+
+
+JOB_MOVES = st.lists(
+    st.one_of(
+        st.tuples(st.just("accrue"), st.integers(min_value=2, max_value=12)),
+        st.tuples(st.just("redeem"), st.integers(min_value=100, max_value=900)),
+        st.tuples(st.just("cancel"), st.integers(min_value=0, max_value=20)),
+        st.tuples(st.just("concurrent"), st.integers(min_value=100, max_value=700)),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(JOB_MOVES)
+def test_random_accruals_redemptions_and_cancellations_keep_the_ledger_whole(
+    moves: list[tuple[str, int]],
+) -> None:
+    """The accrual job (run for random months, some twice), redemptions confirmed on the panel,
+    cancellations and concurrent confirmations: the ledger stays chained, equals what the rule
+    earned for each month once minus what stands redeemed, and never goes negative."""
+    with tempfile.TemporaryDirectory() as directory:
+        engine = _file_engine(directory)
+        hh = _household_with_a_change(engine)
+        expected, accrued, confirmed = 0, set(), []
+        for n, (kind, amount) in enumerate(moves):
+            with Session(engine) as session:
+                if kind == "accrue":
+                    report = accrue_month(session, date(2025, amount, 1), JOB_NOW)
+                    assert (report.credited, report.already) == ((0, 1) if amount in accrued else (1, 0))
+                    if amount not in accrued:
+                        accrued.add(amount)
+                        expected += _month_points(amount)
+                elif kind == "redeem":
+                    try:
+                        confirmed.append((_redeem(session, hh, amount, n), amount))
+                        expected -= amount
+                    except PointsShort:
+                        assert expected < amount
+                elif kind == "cancel" and confirmed:
+                    offer_id, price = confirmed.pop(amount % len(confirmed))
+                    applications.cancel(session, offer_id, hh, T0 + timedelta(hours=1))
+                    expected += price
+            if kind == "concurrent":
+                won = _concurrent(engine, hh, amount, n)
+                assert len(won) == min(3, expected // amount)
+                expected -= amount * len(won)
+            with Session(engine) as session:
+                _chained(session, hh)
+                assert points.balance(session, hh) == expected >= 0
+        engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from bot.errors import NotFoundError
-from bot.finance.quote import InstallmentQuote, best_quote, quote_installment
+from bot.finance.quote import NO_DEDUCTIONS, Deductions, InstallmentQuote, best_quote, quote_installment
 from bot.store.catalog import FinancePlan, InsuranceProduct, Product, Subscription, TradeInRule, WarrantyPlan
 
 
@@ -40,13 +40,19 @@ def finance_plans(session: Session, tenant_id: str) -> list[FinancePlan]:
 
 
 def quote_for_sku(
-    session: Session, tenant_id: str, sku: str, periods: int, plan_id: str | None = None
+    session: Session,
+    tenant_id: str,
+    sku: str,
+    periods: int,
+    plan_id: str | None = None,
+    deductions: Deductions = NO_DEDUCTIONS,
 ) -> InstallmentQuote:
-    """Quote a product over ``periods`` months under ``plan_id``, else under the lowest-APR plan."""
+    """Quote a product (less any trade-in ``deductions``) over ``periods`` months under ``plan_id``,
+    else under the lowest-APR plan."""
     product = get_product(session, tenant_id, sku)
     if plan_id is not None:
-        return quote_installment(product, get_plan(session, tenant_id, plan_id), periods)
-    return best_quote(product, finance_plans(session, tenant_id), periods)
+        return quote_installment(product, get_plan(session, tenant_id, plan_id), periods, deductions)
+    return best_quote(product, finance_plans(session, tenant_id), periods, deductions)
 
 
 def warranty_plans(session: Session, tenant_id: str, category: str) -> list[WarrantyPlan]:

@@ -1,15 +1,23 @@
-"""Trade-in (以旧换新): the old unit's value by category and age, plus the new unit's subsidy."""
+"""Trade-in (以旧换新): the old unit's value by category and age, plus the new unit's subsidy.
+
+The subsidy is the national programme's for the year the new unit is bought (``finance.subsidy``);
+a catalog rule says whether the seller passes it on in a category (``subsidy_rate`` > 0) and may
+only narrow it further (its own grade, price and cap limits, as localities do).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from bot.errors import NotFoundError
 from bot.finance.installments import money
+from bot.finance.quote import Deductions
+from bot.finance.subsidy import national_subsidy
 from bot.store.catalog import Product, TradeInRule
 
 
@@ -21,6 +29,9 @@ class NoSubsidy(StrEnum):
     OTHER_CATEGORY = "other_category"
     GRADE = "grade_not_eligible"
     PRICE = "price_above_limit"
+    CATEGORY_NOT_COVERED = "category_not_covered"
+    """The year's programme does not cover the category."""
+    UNITS = "units_used"
 
 
 @dataclass(frozen=True)
@@ -56,13 +67,8 @@ def trade_in_rule(rules: Iterable[TradeInRule], category: str, age_years: int) -
     raise NotFoundError(f"{category}暂不支持以旧换新", code="no_trade_in_rule")
 
 
-def _no_subsidy(rule: TradeInRule, product: Product | None) -> NoSubsidy | None:
-    if rule.subsidy_rate <= 0:
-        return NoSubsidy.NO_PROGRAMME
-    if product is None:
-        return NoSubsidy.NO_NEW_PRODUCT
-    if product.category != rule.category:
-        return NoSubsidy.OTHER_CATEGORY
+def _local_refusal(rule: TradeInRule, product: Product) -> NoSubsidy | None:
+    """The seller's own narrower limits (None where the rule sets none)."""
     max_grade = rule.subsidy_max_grade
     if max_grade is not None and (product.energy_grade is None or product.energy_grade > max_grade):
         return NoSubsidy.GRADE
@@ -71,10 +77,24 @@ def _no_subsidy(rule: TradeInRule, product: Product | None) -> NoSubsidy | None:
     return None
 
 
-def subsidy_for(rule: TradeInRule, product: Product) -> Decimal:
-    """Subsidy on a new product: rate × price, capped (no eligibility check)."""
-    amount = money(product.price * rule.subsidy_rate)
-    return amount if rule.subsidy_cap is None else min(amount, money(rule.subsidy_cap))
+def subsidy_for(
+    rule: TradeInRule, product: Product | None, purchased_on: date
+) -> tuple[Decimal, str, NoSubsidy | None]:
+    """The subsidy on the new unit bought on ``purchased_on``, its source, and why none (if so)."""
+    none = Decimal("0.00")
+    if rule.subsidy_rate <= 0:
+        return none, "", NoSubsidy.NO_PROGRAMME
+    if product is None:
+        return none, "", NoSubsidy.NO_NEW_PRODUCT
+    if product.category != rule.category:
+        return none, "", NoSubsidy.OTHER_CATEGORY
+    national = national_subsidy(product.category, product.energy_grade, money(product.price), purchased_on)
+    refusal = NoSubsidy(national.refusal.value) if national.refusal else _local_refusal(rule, product)
+    if refusal is not None:
+        return none, "", refusal
+    cap = None if rule.subsidy_cap is None else money(rule.subsidy_cap)
+    amount = national.amount if cap is None else min(national.amount, cap)
+    return amount, national.source, None
 
 
 def trade_in_quote(
@@ -82,12 +102,13 @@ def trade_in_quote(
     *,
     category: str,
     old_age_years: int,
+    purchased_on: date,
     new_product: Product | None = None,
 ) -> TradeInQuote:
-    """Quote trading in an old unit (category, full years of age), optionally for a new product."""
+    """Quote trading in an old unit (category, full years of age), optionally for a new product
+    bought on ``purchased_on`` (the date picks the subsidy programme)."""
     rule = trade_in_rule(rules, category, old_age_years)
-    refusal = _no_subsidy(rule, new_product)
-    subsidy = subsidy_for(rule, new_product) if refusal is None and new_product else Decimal("0.00")
+    subsidy, source, refusal = subsidy_for(rule, new_product, purchased_on)
     return TradeInQuote(
         rule_id=rule.id,
         category=category,
@@ -95,8 +116,18 @@ def trade_in_quote(
         old_unit_value=money(rule.old_unit_value),
         new_sku=new_product.sku if new_product else None,
         subsidy=subsidy,
-        subsidy_source=rule.subsidy_source if refusal is None else "",
+        subsidy_source=source,
         no_subsidy=refusal,
+    )
+
+
+def deductions_of(quote: TradeInQuote) -> Deductions:
+    """The trade-in as deductions from the new unit's price: the old unit's credit, and the subsidy
+    only where the rules granted one (it is 0 otherwise)."""
+    return Deductions(
+        trade_in_credit=quote.old_unit_value,
+        subsidy=quote.subsidy,
+        subsidy_source=quote.subsidy_source if quote.subsidy > 0 else "",
     )
 
 

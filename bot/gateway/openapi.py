@@ -144,7 +144,7 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/me/home": {
             "get": _op(
-                "The panel's home screen: energy, open applications, points, consents, suggestions",
+                "The panel's home screen: energy, applications, points, subscriptions, consents, suggestions",
                 {"200": _json({"type": "object"}), **_errors(*_ME_ERRORS)},
                 security=_AUTH,
             )

@@ -65,6 +65,9 @@ POLICIES: dict[str, Policy] = {
         How.KEEP, "open service cases the manufacturer must answer (category and subject, no words)"
     ),
     "devicechange": Policy(How.KEEP, "which appliance replaced which, the baseline of earned points"),
+    "householdsubscription": Policy(
+        How.KEEP, "maintenance subscriptions the household holds (contract record; cancel to end them)"
+    ),
     "pairingcode": Policy(How.KEEP, "pairing codes of the household's devices (hashes only)"),
     "hubsecret": Policy(How.KEEP, "the hub's broker credential (hash only), needed to keep serving it"),
     "removedhousehold": Policy(How.KEEP, "marks a household an admin removed; holds no personal data"),

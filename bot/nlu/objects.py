@@ -15,7 +15,7 @@ APPLICATION: Final = "application"
 CONSENT: Final = "consent"
 DEVICE: Final = "device"
 
-_APPLICATION = re.compile(r"分期|申请|订单|贷款|延保|保险|购买|那单|这单|退单|以旧换新|保单|合同|月供")
+_APPLICATION = re.compile(r"分期|申请|订单|贷款|延保|保险|购买|那单|这单|退单|以旧换新|保单|合同|月供|兑换")
 _CONSENT = re.compile(r"授权|数据|同意|隐私|个人信息|记录|权限|用电")
 _DEVICE = re.compile(
     r"灯|窗帘|计时|闹钟|提醒|音乐|歌|播放|TV|音量|声音|静音|模式|场景|风扇|上锁|开锁|解锁"
@@ -23,7 +23,7 @@ _DEVICE = re.compile(
     re.IGNORECASE,
 )
 """Words of a device or media command (not the catalog's categories: 「好的 电视那台」 is a yes)."""
-_VERB = re.compile(r"撤销|撤回|撤了|取消|删除|删掉|删了|清空|清除|退掉|退了|作废|注销|收回|不要了")
+_VERB = re.compile(r"撤销|撤回|撤了|取消|删除|删掉|删了|清空|清除|退掉|退了|作废|注销|收回|不要了|退订")
 _AFTER, _BEFORE = 12, 4
 """How far from its verb an object may stand (取消刚才的分期申请 / 刚才提交的申请帮我取消)."""
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.errors import BotError, NotFoundError, StoreError
 from bot.finance.installments import apr_text
-from bot.offers import journey, points_redemption
+from bot.offers import journey, points_redemption, subscribing
 from bot.offers.types import OfferKind
 from bot.store.ledger import Application, OfferAudit
 from bot.store.models import DeviceCategory, Household
@@ -161,6 +161,7 @@ def confirm(
         return _record(row)
     _require_live(session, row, now)
     points_redemption.debit_on_confirm(session, row, now)
+    subscribing.start_on_confirm(session, row, now)
     row.state, row.confirmed_at, row.confirmed_via = ApplicationState.CONFIRMED.value, now, via
     row.cancel_until = max(row.cancel_until, now + timedelta(seconds=row.cancel_window_s))
     journey.record_event(session, row, "confirmed", via, now)
@@ -191,6 +192,7 @@ def cancel(
         raise ApplicationError("这笔申请已结束，无法取消", code="application_closed")
     if told_partner:
         points_redemption.credit_on_cancel(session, row, now)
+        subscribing.end_on_cancel(session, row, now)
     row.state, row.closed_at = ApplicationState.CANCELLED.value, now
     journey.record_event(session, row, "cancelled", via, now)
     if told_partner:

@@ -76,7 +76,8 @@ def partner_of(terms: dict[str, str]) -> str:
 
 
 def enqueue(session: Session, row: Application, kind: str, now: datetime) -> None:
-    """Add the outbox message telling the partner of ``kind`` (idempotent per application and kind)."""
+    """Add the outbox message telling the partner of ``kind`` (idempotent per application and kind);
+    an installment's message names the amount actually financed (after any trade-in credits)."""
     key = f"app-{row.id}-{kind}"
     if session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first():
         return
@@ -90,6 +91,7 @@ def enqueue(session: Session, row: Application, kind: str, now: datetime) -> Non
         "tenant_id": household.tenant_id,
         "product_kind": row.kind,
         "terms": dict(offer.terms),
+        "financed_principal": offer.terms.get("financed_principal"),
         "confirmed_at": row.confirmed_at.isoformat() if row.confirmed_at else None,
         "cancel_until": row.cancel_until.isoformat(),
         "idempotency_key": key,

@@ -1,5 +1,8 @@
-"""Demo appliance changes: 张家 replaced its washing machine 75 days ago; the new one uses 40 % less,
-and the settled months since have earned green points through the real accrual job."""
+"""Demo appliance changes: 张家 replaced its electric water heater with a heat-pump (空气能) one 130 days
+ago — it uses about a third of the electricity (heat pumps deliver ~3 kWh of heat per kWh) — and its
+washing machine 75 days ago (40 % less). The settled months since have earned green points through the
+real accrual job: enough to redeem a maintenance service (the cheapest costs 990 points), the rule's
+10 points per kWh saved measured against each appliance's own 30 days before the change."""
 
 from __future__ import annotations
 
@@ -28,7 +31,10 @@ class UpgradeSpec:
     note: str
 
 
-DEMO_UPGRADES = (UpgradeSpec("张家", "洗衣机", 75, Decimal("0.6"), "换新一级能效洗衣机"),)
+DEMO_UPGRADES = (
+    UpgradeSpec("张家", "洗衣机", 75, Decimal("0.6"), "换新一级能效洗衣机"),
+    UpgradeSpec("张家", "电热水器", 130, Decimal("0.35"), "换空气能热水器"),
+)
 
 
 def seed_upgrades(session: Session, tenant_id: str, now: datetime, tz: ZoneInfo) -> int:

@@ -1,4 +1,5 @@
-"""Jobs ``bot up`` runs on a schedule: the daily green-points accrual of the last settled month."""
+"""Jobs ``bot up`` runs on a schedule, daily: the green-points accrual of the last settled month, and
+the renewal of the maintenance subscriptions whose period ran out."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 
 from bot.config import Config
 from bot.errors import BotError
+from bot.household import subscriptions
 from bot.household.accrual import accrue_month, settled_months
 from bot.periods import DEFAULT_TZ
 from bot.store.db import in_session, utcnow
@@ -25,15 +27,22 @@ def accrue_last_month(config: Config, now: datetime) -> str:
     return f"points accrual {report.month}: {added}, {report.already} already"
 
 
+def renew_subscriptions(config: Config, now: datetime) -> str:
+    """Renew the automatic subscriptions due (idempotent: each renewal date once); a one-line summary."""
+    renewed = in_session(config.db_url, lambda s: subscriptions.renew_due(s, now))
+    return f"subscriptions: {renewed} renewed"
+
+
 async def daily_accrual(
     config: Config, say: Callable[[str], None], stop: asyncio.Event, every_s: float = DAY_S
 ) -> None:
-    """Run the accrual now and then every ``every_s`` seconds until ``stop``; failures are reported."""
+    """Run the daily jobs now and then every ``every_s`` seconds until ``stop``; failures are reported."""
     while not stop.is_set():
-        try:
-            say(await asyncio.to_thread(accrue_last_month, config, utcnow()))
-        except BotError as err:
-            _LOGGER.warning("points accrual failed: %s", err.message)
+        for job in (accrue_last_month, renew_subscriptions):
+            try:
+                say(await asyncio.to_thread(job, config, utcnow()))
+            except BotError as err:
+                _LOGGER.warning("%s failed: %s", job.__name__, err.message)
         try:
             await asyncio.wait_for(stop.wait(), timeout=every_s)
         except TimeoutError:

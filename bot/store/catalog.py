@@ -131,13 +131,15 @@ class TradeInRule(SQLModel, table=True):
     """Band end (exclusive); None means no upper limit."""
     old_unit_value: Decimal = Field(max_digits=10, decimal_places=2)
     subsidy_rate: Decimal = Field(default=Decimal(0), max_digits=6, decimal_places=4)
-    """Share of the new unit's price paid as subsidy."""
+    """0: the seller passes on no subsidy in this category. Otherwise it passes on the national
+    programme's subsidy, whose rate, grade rule, cap and price ceiling are those of the year the new
+    unit is bought (``bot.finance.subsidy``); the limits below can only narrow it."""
     subsidy_cap: Decimal | None = Field(default=None, max_digits=10, decimal_places=2)
-    """Largest subsidy per unit; None: no cap."""
+    """A local cap per unit below the programme's; None: the programme's cap only."""
     subsidy_max_grade: int | None = None
-    """The new unit's energy grade must be at most this (1 = only grade 1); None: no requirement."""
+    """A local grade rule (1 = only grade 1) on top of the programme's; None: the programme's only."""
     subsidy_max_price: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
-    """New units priced above this get no subsidy; None: no limit."""
+    """A local price ceiling on top of the programme's; None: the programme's only."""
     subsidy_source: str = Field(default="", max_length=120)
     """Who funds the subsidy, e.g. the national trade-in programme or the manufacturer."""
 

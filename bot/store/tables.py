@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from bot.store import analytics, catalog, credentials, everyday, journey, ledger, models
+from bot.store import analytics, catalog, credentials, everyday, journey, ledger, models, subscriptions
 
-__all__ = ["analytics", "catalog", "credentials", "everyday", "journey", "ledger", "metadata", "models"]
+__all__ = [
+    "analytics",
+    "catalog",
+    "credentials",
+    "everyday",
+    "journey",
+    "ledger",
+    "metadata",
+    "models",
+    "subscriptions",
+]
 
 metadata = SQLModel.metadata

@@ -25,8 +25,8 @@ DEFAULT_TENANT = "demo"
 _TURN_KEYS = frozenset(
     {"user", "says", "not_says", "in_order", "card", "card_said", "no_card", "handled", "reason", "state"}
 )
-_GIVEN_KEYS = frozenset({"consents", "points", "readings", "application"})
-_STATE_KEYS = frozenset({"application", "applications", "consents", "points"})
+_GIVEN_KEYS = frozenset({"consents", "points", "readings", "application", "subscription"})
+_STATE_KEYS = frozenset({"application", "applications", "consents", "points", "subscription"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class Given:
     """``none``: the household has no meter readings."""
     application: Mapping[str, Any] | None = None
     """``{sku, periods}``: a pending installment application for that quote."""
+    subscription: Mapping[str, Any] | None = None
+    """``{id, renews_in_days}``: a renewing maintenance subscription of the catalog, taken out through
+    its offer and a confirmed application, whose next renewal is that many days away."""
 
 
 @dataclass(frozen=True)
@@ -144,11 +147,19 @@ def _given(raw: Any, where: str) -> Given:
     points = raw.get("points")
     if points is not None and (not isinstance(points, int) or points < 0):
         raise InputError(f"{where}: given.points must be a whole number ≥ 0", code="bad_case")
+    sub = raw.get("subscription")
+    if sub is not None and not (
+        isinstance(sub, dict)
+        and isinstance(sub.get("id"), str)
+        and isinstance(sub.get("renews_in_days"), int)
+    ):
+        raise InputError(f"{where}: given.subscription needs an id and renews_in_days", code="bad_case")
     return Given(
         tuple(str(s) for s in consents) if consents is not None else None,
         points,
         raw.get("readings"),
         raw.get("application"),
+        sub,
     )
 
 

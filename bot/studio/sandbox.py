@@ -14,14 +14,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, literal, or_
 from sqlmodel import Session, col, select
 
 from bot.errors import InputError, NotFoundError
+from bot.finance.aftercare import subscriptions_for
 from bot.finance.catalog import quote_for_sku
+from bot.finance.catalog import subscriptions as all_subscriptions
 from bot.household import consent, points
 from bot.household.consent import NOTICE_VERSION
 from bot.household.erasure import owned
@@ -39,9 +41,11 @@ from bot.store.models import (
     TokenRole,
 )
 from bot.store.repo import issue_token
+from bot.store.subscriptions import HouseholdSubscription
 from bot.store.tables import metadata
 from bot.studio import template
 from bot.tenants.config import tenant_config_of
+from bot.topics.aftercare import subscription_candidate
 from bot.topics.installment import candidate
 
 SANDBOX_PREFIX = "沙盒·"
@@ -124,7 +128,8 @@ def create(
 
 
 def apply_given(session: Session, box: Sandbox, given: Mapping[str, Any], now: datetime) -> None:
-    """Set the starting state a case asks for (consents, points, readings, an application)."""
+    """Set the starting state a case asks for (consents, points, readings, an application, a
+    subscription)."""
     if given.get("consents") is not None:
         _consents(session, box.household_id, list(given["consents"]), now)
     if given.get("readings") == "none":
@@ -135,6 +140,8 @@ def apply_given(session: Session, box: Sandbox, given: Mapping[str, Any], now: d
         _points(session, box.household_id, int(given["points"]), now)
     if given.get("application") is not None:
         _application(session, box, given["application"], now)
+    if given.get("subscription") is not None:
+        _subscription(session, box, given["subscription"], now)
 
 
 def conversations(session: Session, household_id: int) -> tuple[str, ...]:
@@ -181,10 +188,17 @@ def stale(session: Session, before: datetime) -> list[int]:
 
 
 def snapshot(session: Session, household_id: int) -> dict[str, Any]:
-    """What a case may check after a turn: latest application state, consents in force, points."""
+    """What a case may check after a turn: latest application state, consents in force, points, the
+    state of the household's latest subscription."""
     latest = applications.latest(session, household_id)
     granted = consent.in_force(session, household_id)
+    subs = session.exec(
+        select(HouseholdSubscription.state)
+        .where(HouseholdSubscription.household_id == household_id)
+        .order_by(col(HouseholdSubscription.id).desc())
+    ).first()
     return {
+        "subscription": subs or "none",
         "application": latest.state if latest is not None else "none",
         "consents": {scope.value: scope in granted for scope in ConsentScope},
         "points": points.balance(session, household_id),
@@ -249,3 +263,31 @@ def _application(session: Session, box: Sandbox, spec: Mapping[str, Any], now: d
     if offer is None:
         raise InputError("起始申请的报价没有通过报价规则", code="bad_case")
     applications.start(session, offer.offer_id, box.household_id, now)
+
+
+def _subscription(session: Session, box: Sandbox, spec: Mapping[str, Any], now: datetime) -> None:
+    """Take out a catalog subscription the way a household does (offer → application → confirmed on
+    the panel), then move its next renewal ``renews_in_days`` from now."""
+    found = [s for s in all_subscriptions(session, box.tenant_id) if s.id == spec["id"]]
+    if not found:
+        raise InputError(f"没有订阅 {spec['id']}", code="bad_case")
+    terms = subscriptions_for(found, found[0].category)[0]
+    cand = subscription_candidate(
+        terms,
+        seller="sandbox",
+        text=f"{terms.name}自动续费",
+        explanation="对话测试的起始订阅",
+        auto_renew=True,
+    )
+    context = OfferContext(box.household_id, f"studio-{box.device_id}", None, False)
+    offer = offers.decide(session, context, [cand], now).offer
+    if offer is None:
+        raise InputError("起始订阅没有通过报价规则", code="bad_case")
+    applications.start(session, offer.offer_id, box.household_id, now)
+    applications.confirm(session, offer.offer_id, box.household_id, now, via="panel")
+    row = session.exec(
+        select(HouseholdSubscription).where(HouseholdSubscription.offer_id == offer.offer_id)
+    ).one()
+    row.renews_at = now + timedelta(days=int(spec["renews_in_days"]))
+    session.add(row)
+    session.commit()

@@ -109,18 +109,29 @@ def subscription_for(session: Session, tenant_id: str, category: str) -> Subscri
 
 
 def subscription_candidate(
-    terms: SubscriptionTerms, *, seller: str, text: str, explanation: str, points: bool = False
+    terms: SubscriptionTerms,
+    *,
+    seller: str,
+    text: str,
+    explanation: str,
+    points: bool = False,
+    auto_renew: bool = False,
 ) -> Candidate:
-    """A SUBSCRIPTION offer, paid in money or (``points``) in green points."""
+    """A SUBSCRIPTION offer, paid in money or (``points``) in green points; ``auto_renew`` only when
+    the spoken terms said it renews automatically (and how to stop it)."""
     stored = {
         "subscription_id": terms.subscription_id,
         "name": terms.name,
         "price": str(terms.price),
         "period_months": str(terms.period_months),
+        "service": terms.service,
+        "category": terms.category or "",
         "seller": seller,
     }
     if points and terms.points_price is not None:
         stored["points_price"] = str(terms.points_price)
+    elif auto_renew:
+        stored["auto_renew"] = "true"
     return Candidate(
         kind=OfferKind.SUBSCRIPTION,
         subject=terms.subscription_id,

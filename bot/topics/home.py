@@ -1,6 +1,7 @@
 """The panel's home screen at a glance: this month's energy so far against the same days of last month
-with the top devices, applications still open, green points, consent state, and two or three things to
-ask drawn from the household's own data."""
+with the top devices, applications still open, green points, maintenance subscriptions (a coming
+renewal stands out from the reminder lead before it), consent state, and two or three things to ask
+drawn from the household's own data."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.energy.usage import coverage
-from bot.household import consent
+from bot.household import consent, subscriptions
 from bot.household import points as household_points
 from bot.household.devices import Pick, Selection
 from bot.periods import resolve
@@ -40,6 +41,7 @@ def home_summary(session: Session, tenant: Tenant, household_id: int, now: datet
                 for m in reversed(household_points.history(session, household_id)[-3:])
             ],
         },
+        "subscriptions": [subscriptions.as_json(r, now) for r in subscriptions.active(session, household_id)],
         "consents": scopes,
         "suggestions": _suggestions(usage, balance, rewards, granted),
     }

@@ -66,7 +66,7 @@ def candidate(
 def quote_terms(quote: InstallmentQuote) -> dict[str, str]:
     """The terms of a quote as stored in the offer audit (decimal strings)."""
     inst = quote.installment
-    return {
+    terms = {
         "sku": quote.sku,
         "product": quote.product_name,
         "plan_id": quote.plan_id,
@@ -78,7 +78,17 @@ def quote_terms(quote: InstallmentQuote) -> dict[str, str]:
         "fees_total": str(inst.fees_total),
         "total_cost": str(quote.total_cost),
         "price": str(quote.price),
+        "financed_principal": str(quote.principal),
     }
+    d = quote.deductions
+    if d.present:
+        terms |= {
+            "trade_in_credit": str(d.trade_in_credit),
+            "subsidy": str(d.subsidy),
+            "subsidy_source": d.subsidy_source,
+            "net_price": str(quote.net_price),
+        }
+    return terms
 
 
 def spoken_list(items: Iterable[str]) -> str:

@@ -27,6 +27,9 @@ const RENDERERS = {
   points_balance: pointsBalance,
   device_status: deviceStatus,
   offer_audit: offerAudit,
+  subscription_offer: subscriptionCard,
+  subscription_reminder: subscriptionCard,
+  subscription_status: subscriptionCard,
 };
 
 /** The card element; ctx = {say(text), toast(text)}. */
@@ -59,11 +62,23 @@ function aprBlock(aprText, interestFree) {
     interestFree ? h('span', { class: 'badge ok' }, '免息') : null);
 }
 
+/** A trade-in's parts, each under its own name: a credit is never shown as a price. */
+function tradeInParts(t) {
+  if (!t || !t.trade_in_credit) return [];
+  return [
+    ['价格', t.price ? yuan(t.price) : null],
+    ['旧机抵扣', `−${yuan(t.trade_in_credit)}`],
+    ['国家补贴', `−${yuan(t.subsidy)}`],
+  ];
+}
+
 function installmentQuote(c) {
   return h('div', {},
     aprBlock(c.apr_text, c.interest_free === true),
     rows([
       ['每月还款', `${yuan(c.monthly_payment)} × ${c.periods}期`, 'strong'],
+      ...tradeInParts(c.trade_in),
+      ['分期本金', c.trade_in ? yuan(c.principal) : null],
       ['首付', yuan(c.down_payment)],
       ['手续费合计', yuan(c.fees_total)],
       ['总成本', yuan(c.total_cost), 'strong'],
@@ -152,6 +167,8 @@ function fillApplication(holder, c, ctx) {
     rows([
       ['资金方/卖方', t.partner || t.seller],
       ['项目', t.product || t.name],
+      ...tradeInParts(t),
+      ['分期本金', t.trade_in_credit && t.financed_principal ? yuan(t.financed_principal) : null],
       ['期数', t.periods ? `${t.periods}期` : null],
       ['每月还款', t.monthly_payment ? yuan(t.monthly_payment) : null],
       ['总成本', t.total_cost ? yuan(t.total_cost) : (t.price ? yuan(t.price) : null)],
@@ -240,6 +257,21 @@ function offerAudit(c) {
     ['类型', KIND_NAMES[c.kind] || c.kind], ['推荐理由', c.explanation],
     ['使用的数据', (c.data_scopes || []).map((x) => SCOPE_NAMES[x] || x).join('、') || '未使用设备数据'],
     ['时间', when(c.created_at)],
+  ]);
+}
+
+/** A maintenance subscription: price per period, what it covers, and how it renews (or not). */
+function subscriptionCard(c) {
+  const every = c.period_months ? `${c.period_months}个月` : '';
+  const r = c.renewal;
+  let renewal = null;
+  if (r) renewal = r.automatic ? `到期自动续费，续费前${r.reminder_days_before}天提醒，可随时取消` : '到期不自动续费';
+  else if (c.renews_at) renewal = c.auto_renew ? `${when(c.renews_at)} 自动续费` : `服务到 ${when(c.renews_at)}，不再续费`;
+  return rows([
+    ['价格', c.points_price && c.paid_with === 'points' ? `${c.points_price} 积分` : `${yuan(c.price)} / ${every}`, 'strong'],
+    ['服务内容', c.service],
+    ['续费', renewal],
+    ['取消方式', r ? `说“${r.cancel_phrase}”` : (c.auto_renew ? `说“${c.cancel_phrase}”` : null)],
   ]);
 }
 

@@ -1,5 +1,6 @@
 // 首页: at a glance — this month's energy so far vs the same days of last month with the top devices,
-// open applications, green points, consent state, and two or three things to ask (tap to ask).
+// open applications, green points, maintenance subscriptions (a coming renewal is a reminder, with the
+// way to stop it), consent state, and two or three things to ask (tap to ask).
 import { api } from './api.js';
 import { KIND_NAMES, SCOPE_NAMES } from './cards.js';
 import { usageChart } from './chart.js';
@@ -17,6 +18,7 @@ export async function loadHome(ctx) {
       suggestionsBox(data.suggestions, ctx),
       applicationsBox(data.applications),
       pointsBox(data.points),
+      subscriptionsBox(data.subscriptions || [], ctx),
       consentBox(data.consents));
   } catch (err) {
     root.replaceChildren(h('p', { class: 'error' }, err.message));
@@ -62,6 +64,20 @@ function pointsBox(p) {
     h('ul', { class: 'points-history' }, ...p.recent.map((m) => h('li', {},
       h('span', { class: m.delta > 0 ? 'plus' : 'minus' }, `${m.delta > 0 ? '+' : ''}${m.delta}`),
       h('span', { class: 'hint' }, m.reason)))));
+}
+
+function subscriptionsBox(subs, ctx) {
+  return box('home-subscriptions', '保养订阅',
+    subs.length === 0 ? h('p', { class: 'hint' }, '没有保养订阅')
+      : h('ul', { class: 'subscriptions' }, ...subs.map((s) => h('li', {
+        'data-subscription': String(s.subscription), 'data-state': s.state, class: s.reminder_due ? 'reminder' : null },
+        h('span', {}, s.name),
+        h('span', { class: 'hint' }, `${yuan(s.price)} / ${s.period_months}个月`),
+        h('span', { class: s.reminder_due ? 'badge warn' : 'hint', 'data-field': 'renewal' }, s.auto_renew
+          ? `${when(s.renews_at)} 自动续费${s.reminder_due ? '（即将续费）' : ''}`
+          : `服务到 ${when(s.renews_at)}，不再续费`),
+        s.auto_renew ? h('button', { type: 'button', class: 'chip', 'data-action': 'cancel-subscription',
+          onclick: () => ctx.say(s.cancel_phrase) }, s.cancel_phrase) : null))));
 }
 
 function consentBox(scopes) {

@@ -27,6 +27,10 @@ function show(app) {
   $('#rows').replaceChildren(
     ...row('资金方/卖方', app.partner),
     ...row('项目', t.product || t.name),
+    ...row('价格', t.trade_in_credit ? yuan(t.price) : null),
+    ...row('旧机抵扣', t.trade_in_credit ? `−${yuan(t.trade_in_credit)}` : null),
+    ...row('国家补贴', t.trade_in_credit ? `−${yuan(t.subsidy || '0.00')}` : null),
+    ...row('分期本金', t.trade_in_credit ? yuan(t.financed_principal) : null),
     ...row('期数', t.periods ? `${t.periods}期` : null),
     ...row('每月还款', yuan(t.monthly_payment)),
     ...row('费用合计', yuan(t.fees_total)),
