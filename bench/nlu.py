@@ -139,7 +139,7 @@ def boundary(stack: RunningStack, only: str | None = None) -> dict[str, Any]:
     for name, batch in turns.items():
         for text in batch.handled:
             print(f"  handled ({name}): {text}", flush=True)
-        for text, expected, got in batch.reasons:
+        for text, expected, got in batch.reasons if name in REASON_BATCHES else []:
             if got != expected:
                 print(f"  reason ({name}) {got} for {expected}: {text}", flush=True)
     rate = {name: sum(e.text in misfired for e in ex) / len(ex) for name, ex in batches.items()}
