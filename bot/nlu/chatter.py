@@ -16,17 +16,19 @@ from typing import Final
 
 _PLAY: Final = re.compile(
     r"笑话|段子|故事|童话|脑筋急转弯|谜语|绕口令|唱.{0,5}歌|唱歌|念.{0,2}诗|背.{0,2}诗|聊天|聊聊|聊会|说说话"
-    r"|陪我|玩.{0,2}游戏|逗我|猜猜|你猜"
+    r"|陪我|玩.{0,2}游戏|逗我|猜猜|你猜|说[句点几].{0,4}(好听|话)"
 )
 """Entertainment with the assistant: jokes, stories, riddles, a song, a game, company."""
 _FEELING: Final = re.compile(
     r"我.{0,4}(累|困|饿|渴|无聊|孤单|寂寞|开心|高兴|难过|伤心|郁闷|烦|生气|紧张|害怕|想哭|睡不着|失眠|不舒服)"
-    r"|(好|太|真|有点)(无聊|郁闷|烦|累|困|饿|孤单|寂寞|开心|难过)|心情|烦死|郁闷|考砸|失恋|被.{0,4}骂"
+    r"|(好|太|真|有点)(无聊|郁闷|烦|累|困|饿|孤单|寂寞|开心|难过)|[好真]想|心情|烦死|郁闷|考砸|失恋|被.{0,4}骂"
     r"|哈哈|嘿嘿|嘻嘻|呵呵|好笑|笑死|哎呀|肚子.{0,3}[叫饿]|么么|爱你|想你|谢谢你|辛苦了|早点睡|晚安"
 )
 """The speaker's own state, laughter and sighs, affection and thanks."""
-_PRAISE: Final = re.compile(r"聪明|厉害|真棒|太棒|好棒|可爱|漂亮|真帅|笨|傻|讨厌|会说话")
-"""Compliments and insults."""
+_PRAISE: Final = re.compile(
+    r"聪明|厉害|真棒|太棒|好棒|可爱|漂亮|真帅|笨|傻|讨厌|会说话|朋友|对象|结婚|爱我|喜欢我|想我|好玩"
+)
+"""Compliments and insults, friendship and affection."""
 _REMARK: Final = re.compile(r"(好|真|太|特别|有点)(热|冷|闷|晒|舒服)|天气(真|挺|不错|很好|太)")
 """A remark on the day (「今天好热啊」), chatter unless it asks something."""
 _QUESTION: Final = re.compile(

@@ -122,8 +122,9 @@ class NumeralEntityExtractor(GraphComponent, EntityExtractorMixin):  # type: ign
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class BoundaryGate(GraphComponent):  # type: ignore[misc]
     """After the classifier: a sentence without a word of the domain is not a finance, offer, consent
-    or confirmation intent, nor a greeting or farewell without its words (:mod:`bot.nlu.gate`); it
-    becomes device_control or out_of_scope."""
+    or confirmation intent, a bare answer without words of its own (or a value the NLU found) is no
+    answer, nor is a greeting or farewell without its words (:mod:`bot.nlu.gate`); it becomes
+    device_control or out_of_scope."""
 
     @classmethod
     def create(
@@ -139,7 +140,8 @@ class BoundaryGate(GraphComponent):  # type: ignore[misc]
         """Overrule the intent of each message the gate says is not ours; the ranking leads with it."""
         for message in messages:
             intent = message.get(INTENT) or {}
-            name = gate(str(intent.get("name")), message.get(TEXT) or "")
+            found = {str(e.get("entity")) for e in message.get(ENTITIES) or []}
+            name = gate(str(intent.get("name")), message.get(TEXT) or "", found)
             if name is None:
                 continue
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
