@@ -5,7 +5,7 @@ isolated mode (``-I``: neither the working folder nor ``PYTHONPATH`` on ``sys.pa
 project folder added, so the folder Rasa runs in (an installed bundle) cannot shadow a module; Rasa's
 API token comes from the environment (``BOT_RASA_AUTH_TOKEN``), not the command line.
 The first two were found with py-spy on the Rasa server under load (issue 9, ``bench/RESULTS.md``);
-all three change no result, only its cost:
+all change no result, only its cost:
 
 1. After every custom action, Rasa checks the action server's answer with
    ``jsonschema.validate(result, schema)``, which first validates the constant schema itself against
@@ -20,6 +20,8 @@ all three change no result, only its cost:
 3. Smaller action calls (issue 23, ``bot.rasa.action_calls``): the domain is sent once (then its
    digest), the tracker's events from the user message before the latest one, and a ``SlotSet``
    that repeats a slot's value is not added to the tracker.
+4. Dialogue states replayed once per turn (issue 23, ``bot.rasa.states``): the policies' four
+   replays of the whole conversation per turn become one, extended by the events added since.
 
 The fixes apply only to the Rasa version they were measured on; any other version runs unchanged
 (and says so in its log).
@@ -109,10 +111,12 @@ def main(argv: list[str] | None = None) -> None:
     from rasa.__main__ import main as rasa_main
 
     from bot.rasa.action_calls import smaller_action_calls
+    from bot.rasa.states import replay_once_per_turn
 
     reuse_action_result_validator()
     index_event_types()
     smaller_action_calls()
+    replay_once_per_turn()
     args = list(sys.argv[1:] if argv is None else argv)
     token = os.environ.pop(TOKEN_ENV, "")
     if token:
