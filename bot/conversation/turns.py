@@ -22,6 +22,7 @@ from bot.conversation.boundary import split
 from bot.conversation.dialogue import Dialogue, Reply
 from bot.conversation.dialogue_state import DialogueState, NoStateReader, StateReader
 from bot.conversation.erasure import ERASED_CARD, complete_erasure
+from bot.conversation.fairness import HouseholdGate
 from bot.conversation.locks import DeviceLocks, LocalLocks
 from bot.conversation.trackers import NoTrackers, TrackerEraser
 from bot.events import EventLog, EventType
@@ -72,7 +73,8 @@ def with_card(state: DialogueState, replies: list[Reply]) -> DialogueState:
 
 
 class TurnRunner:
-    """Runs turns one at a time per device, so Rasa never sees two messages of a sender at once."""
+    """Runs turns one at a time per device, so Rasa never sees two messages of a sender at once, and
+    lets them into the dialogue fairly between households (``bot.conversation.fairness``)."""
 
     def __init__(
         self,
@@ -82,8 +84,10 @@ class TurnRunner:
         states: StateReader | None = None,
         locks: DeviceLocks | None = None,
         trackers: TrackerEraser | None = None,
+        gate: HouseholdGate | None = None,
     ):
         self._engine = engine
+        self._gate = gate or HouseholdGate(0)
         self._trackers = trackers or NoTrackers()
         self._dialogue = dialogue
         self._idle = idle
@@ -132,7 +136,8 @@ class TurnRunner:
                 stored = await asyncio.to_thread(self._stored, device_id, request.turn_id)
                 if stored is not None:
                     return stored
-            return await self._run_locked(request, device_id, household_id, log or EventLog(), end)
+            async with self._gate.turn(household_id):
+                return await self._run_locked(request, device_id, household_id, log or EventLog(), end)
 
     async def _run_locked(
         self, request: TurnRequest, device_id: int, household_id: int, log: EventLog, end: bool

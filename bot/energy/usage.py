@@ -142,17 +142,27 @@ def _device_usage(device: Device, days: dict[date, DayTotal], period: Period, pr
 
 def _series(kwh_by_day: dict[date, Decimal], period: Period) -> tuple[SeriesPoint, ...]:
     """One point per day or per month of the period, labelled in Chinese."""
-    buckets: dict[date, Decimal] = {}
-    for day in _each_day(period.first_day, period.end_day):
-        key = day if period.granularity is Granularity.DAY else day.replace(day=1)
-        buckets[key] = buckets.get(key, _ZERO) + kwh_by_day.get(day, _ZERO)
+    first, end, daily = period.first_day, period.end_day, period.granularity is Granularity.DAY
+    buckets = dict.fromkeys(_points(first, end, daily), _ZERO)
+    for day, kwh in kwh_by_day.items():
+        if first <= day < end:
+            key = day if daily else day.replace(day=1)
+            buckets[key] += kwh
     if period.granularity is Granularity.DAY:
         return tuple(SeriesPoint(f"{d.month}月{d.day}日", _kwh(k)) for d, k in buckets.items())
     return tuple(SeriesPoint(f"{d.month}月", _kwh(k)) for d, k in buckets.items())
 
 
-def _each_day(first: date, end: date) -> Iterable[date]:
-    return (first + timedelta(days=i) for i in range((end - first).days))
+def _points(first: date, end: date, daily: bool) -> Iterable[date]:
+    """The first day of each point of ``[first, end)``: every day, or every month's first day."""
+    if daily:
+        return (first + timedelta(days=i) for i in range((end - first).days))
+    months: list[date] = []
+    month = first.replace(day=1)
+    while month < end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
 
 
 def _kwh(value: Decimal) -> Decimal:

@@ -17,6 +17,7 @@ from bot.admin.tokens import live_demo_tokens
 from bot.config import Config
 from bot.conversation.dialogue import Dialogue, RasaDialogue
 from bot.conversation.dialogue_state import NoStateReader, RasaStateReader, StateReader
+from bot.conversation.fairness import HouseholdGate
 from bot.conversation.locks import make_locks
 from bot.conversation.pipeline import Speech, VoicePipeline, load_speech
 from bot.conversation.turns import TurnRunner
@@ -139,7 +140,8 @@ def create_app(
         reader = states or _state_reader(app, config, dialogue, settings.read_dialogue_state)
         locks = make_locks(config.lock_store_url, config.lock_key_prefix)
         app[TRACKERS] = make_trackers(app, config, real_rasa=dialogue is None)
-        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks, app[TRACKERS])
+        gate = HouseholdGate(settings.turn_slots)
+        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks, app[TRACKERS], gate)
         app[SPEECH] = speech or await load_speech(config)
         app[PIPELINE] = VoicePipeline(app[RUNNER], app[SPEECH], app[ENGINE], settings.max_audio_s)
         app[EVENTS] = EventHub(app[ENGINE])

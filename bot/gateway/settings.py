@@ -39,6 +39,9 @@ class GatewaySettings:
     """``/healthz`` computes its report at most once per this many seconds (0: every call)."""
     sweep_interval_s: float = 60.0
     """How often the retention job runs (it also expires due applications)."""
+    turn_slots: int = 2
+    """Turns this process lets into the dialogue at once; more wait, admitted round-robin by
+    household (``bot.conversation.fairness``; 0: no limit)."""
 
     @classmethod
     def from_config(cls, config: Config) -> GatewaySettings:
@@ -65,6 +68,8 @@ class GatewaySettings:
             raise ConfigError("gateway.health_cache_s must not be negative")
         if self.burst < 1:
             raise ConfigError("gateway.burst must be at least 1")
+        if self.turn_slots < 0:
+            raise ConfigError("gateway.turn_slots must not be negative")
 
 
 def _typed(table: dict[str, Any]) -> dict[str, Any]:

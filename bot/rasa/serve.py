@@ -1,11 +1,11 @@
-"""Rasa's own CLI (``rasa run …``) in the engine environment, with two measured fixes for Rasa 3.6.21.
+"""Rasa's own CLI (``rasa run …``) in the engine environment, with measured fixes for Rasa 3.6.21.
 
 Run from the engine environment through :func:`isolated_command` (``bot.stack.up`` does): Python in
 isolated mode (``-I``: neither the working folder nor ``PYTHONPATH`` on ``sys.path``) with only the
 project folder added, so the folder Rasa runs in (an installed bundle) cannot shadow a module; Rasa's
 API token comes from the environment (``BOT_RASA_AUTH_TOKEN``), not the command line.
-Both were found with py-spy on the Rasa server under load (issue 9, ``bench/RESULTS.md``) and change
-no result, only its cost:
+The first two were found with py-spy on the Rasa server under load (issue 9, ``bench/RESULTS.md``);
+all change no result, only its cost:
 
 1. After every custom action, Rasa checks the action server's answer with
    ``jsonschema.validate(result, schema)``, which first validates the constant schema itself against
@@ -16,6 +16,12 @@ no result, only its cost:
 2. Reading a tracker deserialises every event, and each one looks up its class by walking all
    subclasses of ``Event`` (~10 % of Rasa's CPU). Here the lookup is a dictionary, rebuilt when a
    name is missing (a class imported later); names Rasa does not know behave as before.
+
+3. Smaller action calls (issue 23, ``bot.rasa.action_calls``): the domain is sent once (then its
+   digest), the tracker's events from the user message before the latest one, and a ``SlotSet``
+   that repeats a slot's value is not added to the tracker.
+4. Dialogue states replayed once per turn (issue 23, ``bot.rasa.states``): the policies' four
+   replays of the whole conversation per turn become one, extended by the events added since.
 
 The fixes apply only to the Rasa version they were measured on; any other version runs unchanged
 (and says so in its log).
@@ -104,8 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     """``rasa`` with the fixes applied."""
     from rasa.__main__ import main as rasa_main
 
+    from bot.rasa.action_calls import smaller_action_calls
+    from bot.rasa.states import replay_once_per_turn
+
     reuse_action_result_validator()
     index_event_types()
+    smaller_action_calls()
+    replay_once_per_turn()
     args = list(sys.argv[1:] if argv is None else argv)
     token = os.environ.pop(TOKEN_ENV, "")
     if token:

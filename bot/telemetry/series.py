@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from bisect import bisect_right
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -94,11 +95,37 @@ def _daily_totals(
         .where(col(EnergyReading.start) < hi)
     ).all()
     sums: dict[int, _Sums] = {d: {} for d in device_ids}
-    midnights: dict[date, datetime] = {}
-    for device_id, start, seconds, kwh in rows:
-        if seconds > 0:
-            _spread((start, seconds, kwh), lo, hi, zi, sums[device_id], midnights)
+    _add_up(rows, first, end, zi, sums)
     return {d: {day: DayTotal(k, s) for day, (k, s) in days.items()} for d, days in sums.items()}
+
+
+def _add_up(
+    rows: Sequence[tuple[int, datetime, int, Decimal]],
+    first: date,
+    end: date,
+    zi: ZoneInfo,
+    sums: dict[int, _Sums],
+) -> None:
+    """Add each reading to its device's days; one that lies within one local day of ``[first, end)``
+    (the usual daily or hourly reading) is added whole, found by bisection, the others are spread."""
+    days = [first + timedelta(days=i) for i in range((end - first).days + 1)]
+    bounds = [local_midnight(day, zi).astimezone(UTC) for day in days]
+    midnights = dict(zip(days, bounds, strict=True))
+    lo, hi = bounds[0], bounds[-1]
+    exact = all(b.astimezone(zi).date() == d and b.astimezone(zi).hour == 0 for d, b in midnights.items())
+    for device_id, start, seconds, kwh in rows:
+        if seconds <= 0:
+            continue
+        at = bisect_right(bounds, start) - 1
+        if exact and 0 <= at < len(days) - 1 and start + timedelta(seconds=seconds) <= bounds[at + 1]:
+            total = sums[device_id].get(days[at])
+            if total is None:
+                sums[device_id][days[at]] = [kwh, seconds]
+            else:
+                total[0] += kwh
+                total[1] += seconds
+        else:
+            _spread((start, seconds, kwh), lo, hi, zi, sums[device_id], midnights)
 
 
 def kwh_by_day(totals: Mapping[date, DayTotal]) -> dict[date, Decimal]:

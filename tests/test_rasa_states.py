@@ -1,0 +1,119 @@
+"""``bot.rasa.states`` (run in the engine environment): states built from a replay kept across calls
+equal stock Rasa 3.6.21's for every argument, as a conversation grows event by event, when callers
+edit the states they got, and for a new tracker; and the trained model's policies predict exactly
+what they predict without it, on every story and rule of ``data/``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+import pytest
+
+from bot.config import load_config
+from bot.rasa.training import engine_env, model_path
+
+SCRIPT = r"""
+import copy, json, sys
+from rasa.core.agent import Agent
+from rasa.core.training import load_data
+from rasa.shared.core.constants import USER
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from bot.rasa.states import replay_once_per_turn
+
+model = sys.argv[1]
+agent = Agent.load(model)
+domain = agent.domain
+stories = [t for folder in ("data/stories", "data/rules")
+           for t in load_data(folder, domain, augmentation_factor=0, use_story_concatenation=False)]
+def as_predicted(events, hide):
+    # Stories' events as a live conversation has them: the user's words with each intent and (for
+    # rules) rule-only turns marked hidden, as RulePolicy marks them.
+    out = []
+    for n, event in enumerate(events):
+        event = copy.copy(event)
+        if isinstance(event, UserUttered) and event.intent_name and not event.text:
+            event.text = "说" + event.intent_name
+            event.use_text_for_featurization = None  # undecided, as for a message just parsed
+        if hide and isinstance(event, ActionExecuted) and event.action_name != "action_listen":
+            event.hide_rule_turn = n % 3 != 0
+        out.append(event)
+    return out
+
+histories = [as_predicted(list(t.events), t.is_rule_tracker) for t in stories if len(t.events) > 2]
+RULE_ONLY = {"slots": ["awaiting", "topic"], "loops": ["installment_form"]}
+COMBOS = [(omit, ignore, data)
+          for omit in (False, True) for ignore in (False, True) for data in (None, RULE_ONLY)]
+
+def text(states):
+    return json.dumps(states, ensure_ascii=False, sort_keys=True, default=list)
+
+def edit(states):
+    '''What featurizers do to the states they get: drop the text of user sub-states.'''
+    for state in states:
+        state.get(USER, {}).pop("text", None)
+
+def grown(events):
+    '''States after each action or user message of one growing tracker, and the policies' choice.'''
+    tracker = DialogueStateTracker.from_events("s", [], domain.slots)
+    out = []
+    for event in events:
+        tracker.update(event, domain)
+        if not isinstance(event, (ActionExecuted, UserUttered)):
+            continue
+        step = []
+        for omit, ignore, data in COMBOS:
+            states = domain.states_for_tracker_history(tracker, omit, ignore, data)
+            step.append(text(states))
+            edit(states)
+        prediction = agent.processor._predict_next_with_tracker(tracker)
+        step.append([prediction.policy_name, list(map(float, prediction.probabilities))])
+        out.append(step)
+    fresh = DialogueStateTracker.from_events("s", events, domain.slots)  # a new object: full replay
+    out.append([text(domain.states_for_tracker_history(fresh, *combo)) for combo in COMBOS])
+    return out
+
+stock = [grown(events) for events in histories]
+applied = replay_once_per_turn()
+adapted = [grown(events) for events in histories]
+steps = sum(len(h) for h in stock)
+same = sum(a == s for sa, aa in zip(stock, adapted) for s, a in zip(sa, aa))
+first_diff = next(([i, j, s, a] for i, (sa, aa) in enumerate(zip(stock, adapted))
+                   for j, (s, a) in enumerate(zip(sa, aa)) if s != a), None)
+hidden = sum(isinstance(e, ActionExecuted) and e.hide_rule_turn for h in histories for e in h)
+texts = sum(isinstance(e, UserUttered) and bool(e.text) for h in histories for e in h)
+print(json.dumps({"applied": applied, "histories": len(histories), "steps": steps, "same": same,
+                  "hidden_turns": hidden, "user_texts": texts,
+                  "first_diff": first_diff}, ensure_ascii=False))
+"""
+
+
+@pytest.fixture(scope="module")
+def findings() -> dict[str, Any]:
+    """SCRIPT's findings, from the engine environment (loads the trained model once)."""
+    config = load_config()
+    model = model_path(config)
+    if not model.exists():
+        pytest.skip(f"no trained model {model.name}: run `make train`")
+    result = subprocess.run(
+        [str(config.engine_venv / "bin" / "python"), "-c", SCRIPT, str(model)],
+        cwd=config.project_dir,
+        env=engine_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_states_and_predictions_equal_stock_rasa(findings: dict[str, Any]) -> None:
+    assert findings["applied"] is True
+    assert findings["histories"] > 20 and findings["steps"] > 200
+    assert findings["hidden_turns"] > 15 and findings["user_texts"] > 40
+    assert findings["first_diff"] is None, findings["first_diff"]
+    assert findings["same"] == findings["steps"]
