@@ -30,6 +30,7 @@ from bot.config import Config
 from bot.conversation.boundary import verdict_of
 from bot.conversation.dialogue_state import grammar_state
 from bot.conversation.grammar import grammar_for_state
+from bot.conversation.speculation import Speculation
 from bot.conversation.turns import TurnRequest, TurnRunner
 from bot.errors import APOLOGY, BotError, InputError
 from bot.events import EventLog, EventType
@@ -332,6 +333,10 @@ class VoicePipeline:
             raise SttError("语音识别暂时不可用，请用文字输入", code="stt_unavailable")
         fallback = GrammarWithFallback(self.speech.stt, self.speech.settings.max_utterance_ms)
         return _Watched(fallback, self.speech)
+
+    def speculation(self) -> Speculation | None:
+        """NLU ahead of the final for one voice session (None when ``speech.speculative_nlu`` is off)."""
+        return Speculation(self.runner.dialogue) if self.speech.settings.speculative_nlu else None
 
     async def grammar_for(self, device: DeviceRef) -> list[str] | None:
         """Phrases the next utterance is expected to be among, from the dialogue state (or None)."""

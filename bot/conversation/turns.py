@@ -93,6 +93,11 @@ class TurnRunner:
         self._turns: OrderedDict[str, int] = OrderedDict()
         """Turns of each recent conversation answered by this process."""
 
+    @property
+    def dialogue(self) -> Dialogue:
+        """The dialogue the turns go to."""
+        return self._dialogue
+
     async def stored(self, device: DeviceRef, turn_id: str | None) -> dict[str, Any] | None:
         """The outcome of an earlier turn of this device with ``turn_id``, if any."""
         if turn_id is None:

@@ -25,6 +25,11 @@ class SpeechSettings:
     """Grammar mode: silence after a partial that is already a listed phrase before the utterance ends."""
     stable_silence_ms: int | None = 300
     """Free speech: silence after a partial that stopped changing before the utterance ends."""
+    early_final: bool = True
+    """Decode the final result while the end of the utterance is awaited (``VadSettings.early_final``)."""
+    speculative_nlu: bool = True
+    """Run the NLU on the stable hypothesis while the end is awaited; a turn with exactly that text
+    reuses the result (``bot.conversation.speculation``)."""
     grammar_snap_threshold: float | None = 0.6
     """Grammar results below this confidence are empty (the dialogue asks again); None: no snapping."""
     recogniser_pool_size: int = 4
@@ -88,6 +93,7 @@ class SpeechSettings:
             max_utterance_ms=self.max_utterance_ms,
             phrase_confirm_ms=self.phrase_confirm_ms,
             stable_silence_ms=self.stable_silence_ms,
+            early_final=self.early_final,
         )
 
     def voice_settings(self) -> VoiceSettings:

@@ -43,6 +43,10 @@ class VadSettings:
     stable_silence_ms: int | None = 300
     """Free speech: silence that closes an utterance whose partial has not changed for as long
     (the recogniser has nothing left to add); None waits for ``trailing_silence_ms`` always."""
+    early_final: bool = True
+    """Decode the final result while the end is awaited (once the trailing silence is no longer
+    decoded); speech that resumes is decoded again from the utterance's start, so results are the
+    same either way. An utterance whose final is decoded ends after ``stable_silence_ms``."""
 
 
 class VadEventType(StrEnum):
