@@ -39,6 +39,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.vad",
     "bench.wake",
     "bench.voice",
+    "bench.voice_ab",
     "bench.voice_load",
     "bench.conversation",
     "bench.baseline",

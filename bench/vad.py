@@ -141,7 +141,9 @@ NOISES: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
 }
 
 
-def mixed(pcm: np.ndarray, onset_ms: float, offset_ms: float, noise: str, snr_db: float, seed: int) -> np.ndarray:
+def mixed(
+    pcm: np.ndarray, onset_ms: float, offset_ms: float, noise: str, snr_db: float, seed: int
+) -> np.ndarray:
     """``pcm`` with ``noise`` at ``snr_db`` below the speech's power (over its voiced span)."""
     rng = np.random.default_rng(seed)
     span = pcm[int(onset_ms * 16) : int(offset_ms * 16)]
@@ -250,7 +252,9 @@ def by_condition(recorded: list[Recording], outcomes: list[Outcome]) -> dict[str
     """Onset and offset errors, false-endpoint and no-end rates, starts per condition (RESULTS.md)."""
     table: dict[str, dict[str, float]] = {}
     for condition in [*CONDITIONS, "noise"]:
-        pairs = [(r, o) for r, o in zip(recorded, outcomes, strict=True) if r.name.startswith(condition + "/")]
+        pairs = [
+            (r, o) for r, o in zip(recorded, outcomes, strict=True) if r.name.startswith(condition + "/")
+        ]
         offsets = [o.offset_error_ms for _, o in pairs if o.offset_error_ms is not None]
         onsets = [o.onset_error_ms for _, o in pairs if o.onset_error_ms is not None]
         table[condition] = {

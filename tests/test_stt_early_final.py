@@ -58,7 +58,9 @@ class RecordingStt:
 SETTINGS = VadSettings(start_ms=60, preroll_ms=60, trailing_silence_ms=900, stable_silence_ms=300)
 
 
-def run(pcm: bytes, settings: VadSettings = SETTINGS) -> tuple[list[SttUpdate], RecordingStt, UtteranceStream]:
+def run(
+    pcm: bytes, settings: VadSettings = SETTINGS
+) -> tuple[list[SttUpdate], RecordingStt, UtteranceStream]:
     stt = RecordingStt()
     stream = UtteranceStream(stt, None, settings, voiced_by_first_byte)
     updates: list[SttUpdate] = []
@@ -108,7 +110,9 @@ def _pause_utterance(pause_ms: int) -> bytes:
     return bytes(16000) + first + bytes(32 * pause_ms) + second + bytes(48000)
 
 
-def _decode(pcm: bytes, grammar: tuple[str, ...] | None, settings: VadSettings) -> tuple[list[SttUpdate], int]:
+def _decode(
+    pcm: bytes, grammar: tuple[str, ...] | None, settings: VadSettings
+) -> tuple[list[SttUpdate], int]:
     stream = UtteranceStream(korean_engine(), grammar, settings)
     updates: list[SttUpdate] = []
     for i in range(0, len(pcm), 960):

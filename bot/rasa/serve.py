@@ -36,6 +36,7 @@ import logging
 import os
 import sys
 import time
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -170,28 +171,30 @@ def reuse_parses() -> bool:
     if rasa.__version__ != MEASURED_ON:
         return False
     stock = MessageProcessor.parse_message
+    memos: weakref.WeakKeyDictionary[Any, ParseMemo | None] = weakref.WeakKeyDictionary()
+    """One memo per processor, i.e. per loaded model (None: that model's NLU reads the tracker)."""
 
-    def memo_of(processor: MessageProcessor) -> ParseMemo | None:
-        if not hasattr(processor, "_bot_parse_memo"):
+    def memo_of(processor: Any) -> ParseMemo | None:
+        if processor not in memos:
             metadata = processor.model_metadata
             pure = processor.http_interpreter is None and nlu_reads_only_the_message(
                 metadata.predict_schema, metadata.nlu_target
             )
-            processor._bot_parse_memo = ParseMemo() if pure else None  # type: ignore[attr-defined]
+            memos[processor] = ParseMemo() if pure else None
             if not pure:
                 _LOGGER.warning("this model's NLU reads more than the message: parses are not reused")
-        return processor._bot_parse_memo  # type: ignore[attr-defined,no-any-return]
+        return memos[processor]
 
     async def parse_message(
-        self: MessageProcessor, message: Any, tracker: Any = None, only_output_properties: bool = True
+        self: Any, message: Any, tracker: Any = None, only_output_properties: bool = True
     ) -> dict[str, Any]:
         memo = memo_of(self)
         key = memo_key(message, only_output_properties)
-        if memo is not None and tracker is not None and (parsed := memo.take(key)) is not None:
+        if memo is not None and tracker is not None and (earlier := memo.take(key)) is not None:
             _LOGGER.info(REUSED)
-            self._check_for_unseen_features(parsed)
-            return parsed
-        parsed = await stock(self, message, tracker, only_output_properties)
+            self._check_for_unseen_features(earlier)
+            return earlier
+        parsed: dict[str, Any] = await stock(self, message, tracker, only_output_properties)
         if memo is not None and tracker is None:  # /model/parse: no conversation
             memo.put(key, parsed)
         return parsed
