@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -121,7 +122,12 @@ class TurnRunner:
         return known.state
 
     async def run(
-        self, request: TurnRequest, log: EventLog | None = None, *, end: bool = True
+        self,
+        request: TurnRequest,
+        log: EventLog | None = None,
+        *,
+        end: bool = True,
+        on_replies: Callable[[list[Reply]], None] | None = None,
     ) -> dict[str, Any]:
         """Answer the turn, or return the stored outcome of an earlier turn with the same id.
 
@@ -129,7 +135,9 @@ class TurnRunner:
         the dialogue's boundary marker: ``bot.conversation.boundary``). Stored outcomes from before
         the flag existed have no ``handled`` key: they were handled.
         Events go to ``log`` as they happen (a live log streams them); ``end=False`` leaves the
-        ``run-end`` event to the caller (the voice pipeline still speaks the replies).
+        ``run-end`` event to the caller (the voice pipeline still speaks the replies);
+        ``on_replies`` hears the replies as soon as the dialogue gave them, before the turn is
+        recorded (the voice pipeline starts synthesising, and sends nothing until the turn is done).
         """
         device_id, household_id = request.device.device_id, request.device.household_id
         async with self._locks.hold(device_id):
@@ -137,16 +145,26 @@ class TurnRunner:
                 stored = await asyncio.to_thread(self._stored, device_id, request.turn_id)
                 if stored is not None:
                     return stored
-            return await self._run_locked(request, device_id, household_id, log or EventLog(), end)
+            return await self._run_locked(
+                request, device_id, household_id, log or EventLog(), end, on_replies
+            )
 
     async def _run_locked(
-        self, request: TurnRequest, device_id: int, household_id: int, log: EventLog, end: bool
+        self,
+        request: TurnRequest,
+        device_id: int,
+        household_id: int,
+        log: EventLog,
+        end: bool,
+        on_replies: Callable[[list[Reply]], None] | None,
     ) -> dict[str, Any]:
         conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id)
         if await self._worn_out(conversation_id):
             conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id, True)
         self._count(conversation_id)
         replies, verdict = split(await self._dialogue.respond(conversation_id, request.text))
+        if on_replies is not None:
+            on_replies(replies)
         if request.inspect:
             state = await self._read_state(conversation_id, replies)
             self._remember(device_id, state)
