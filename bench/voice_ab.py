@@ -2,10 +2,10 @@
 
 A second gateway (``bot serve``) is started next to the stack's, on the same Rasa, action server and
 database, with the speech settings as they were before (``BEFORE``: the WebRTC VAD, the final decoded
-only at the end, no speculative NLU). The same spoken WAVs are streamed in real time over
-``/api/v1/voice`` to both, alternately (which goes first alternates too), so load on a shared machine
-hits both alike. The figure is ``bench.voice``'s: from the frame holding the last loud sample to
-the first audio byte.
+only at the end, no speculative NLU, the answer synthesised only once the turn is recorded). The same
+spoken WAVs are streamed in real time over ``/api/v1/voice`` to both, alternately (which goes first
+alternates too), so load on a shared machine hits both alike. The figure is ``bench.voice``'s: from
+the frame holding the last loud sample to the first audio byte.
 """
 
 from __future__ import annotations
@@ -28,7 +28,12 @@ from bench.stats import percentile
 from bench.voice import TOKEN, one_run, stack_language
 from bot.testing.harness import BOT, RunningStack, free_port
 
-BEFORE = {"vad_engine": '"webrtc"', "early_final": "false", "speculative_nlu": "false"}
+BEFORE = {
+    "vad_engine": '"webrtc"',
+    "early_final": "false",
+    "speculative_nlu": "false",
+    "speak_ahead": "false",
+}
 """The speech settings the gateway had before (everything else as configured)."""
 ROUNDS = 3
 """Passes over the five phrases, each phrase streamed to both gateways."""

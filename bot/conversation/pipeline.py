@@ -435,9 +435,10 @@ class VoicePipeline:
         log.add(EventType.RUN_END, **verdict_of(outcome).to_json())
 
     def _first_sentence(self, text: str, pace: float) -> FirstSentence | None:
-        """Start synthesising ``text``'s first sentence now (None without a synthesiser or text)."""
+        """Start synthesising ``text``'s first sentence now (None without a synthesiser or text, or
+        when ``speech.speak_ahead`` is off)."""
         tts = self.speech.tts
-        if tts is None or not text.strip():
+        if tts is None or not text.strip() or not self.speech.settings.speak_ahead:
             return None
         parts = tts.synthesize_stream(text, pace)
         return FirstSentence(text, pace, parts, asyncio.ensure_future(asyncio.to_thread(next, parts, None)))

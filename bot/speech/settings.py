@@ -30,6 +30,9 @@ class SpeechSettings:
     speculative_nlu: bool = True
     """Run the NLU on the stable hypothesis while the end is awaited; a turn with exactly that text
     reuses the result (``bot.conversation.speculation``)."""
+    speak_ahead: bool = True
+    """Synthesise the answer's first sentence as soon as the dialogue replies, while the turn is
+    recorded (it is sent once the turn is)."""
     grammar_snap_threshold: float | None = 0.6
     """Grammar results below this confidence are empty (the dialogue asks again); None: no snapping."""
     recogniser_pool_size: int = 4
