@@ -289,8 +289,11 @@ def run(stack: Any = None) -> dict[str, Any]:
     for name, settings in VADS.items():
         outcomes = [endpoint(r, settings) for r in recorded]
         figures.update(summary(name, recorded, outcomes))
-        for condition, row in by_condition(recorded, outcomes).items():
+        table = by_condition(recorded, outcomes)
+        for condition, row in table.items():
             print(f"{name:7} {condition:8} {row}")
+        figures[f"vad_{name}_clean_onset_error_p50_ms"] = table["clean"]["onset_error_p50_ms"]
+        figures[f"vad_{name}_clean_offset_error_p50_ms"] = table["clean"]["offset_error_p50_ms"]
     figures["vad_measures_better"] = chosen(figures)
     return figures
 

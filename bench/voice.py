@@ -6,6 +6,7 @@ The clock starts when the frame holding the last loud sample (the end of speech)
 the figure covers what the user waits for: the VAD's trailing silence, the recogniser's final
 result, the text turn through Rasa and the action server, and synthesis of the first sentence.
 
+How many turns reused the NLU run ahead on their final (speculative NLU) is counted in Rasa's log.
 Where the time after the final goes is read from the server's own event times (``at_ms``): the
 turn (Rasa, the action server and the read of the dialogue state) up to the ``dialogue`` event, then
 up to ``tts-start`` (the turn recorded), then the client's wait for the first audio after
@@ -25,6 +26,7 @@ import aiohttp
 from bench.speech import PHRASES, _speech
 from bench.stats import percentile
 from bot.config import load_config
+from bot.rasa.serve import REUSED
 from bot.speech.registry import resolve
 from bot.speech.settings import SpeechSettings
 from bot.testing.harness import RunningStack
@@ -172,13 +174,21 @@ async def measure(
     return latencies, missing
 
 
+def rasa_reuses(stack: RunningStack) -> int:
+    """Turns so far that reused a speculative parse (Rasa logs each; ``bot.rasa.serve``)."""
+    log = stack.var_dir / "log" / "rasa.log"
+    return log.read_text(errors="replace").count(REUSED) if log.exists() else 0
+
+
 def run(stack: RunningStack) -> dict[str, Any]:
     """p50 / p95 of end of speech → first audio over the phrases."""
     language = stack_language(stack)
     samples = [_speech(p, language) for p in PHRASES[language]]
     finals: list[float] = []
     stages: dict[str, list[float]] = {}
+    reused = rasa_reuses(stack)
     latencies, missing = asyncio.run(measure(stack.url, samples, finals=finals, stages=stages))
+    reused = rasa_reuses(stack) - reused
     if not latencies:
         raise RuntimeError("no voice run produced audio (is a speech model configured for the stack?)")
     after_final = [a - f for a, f in zip(latencies, finals, strict=False)]
@@ -188,6 +198,7 @@ def run(stack: RunningStack) -> dict[str, Any]:
         "voice_eos_to_final_p50_ms": round(statistics.median(finals), 1) if finals else None,
         "voice_final_to_first_audio_p50_ms": round(statistics.median(after_final), 1) if finals else None,
         **{f"voice_{k}_p50_ms": round(statistics.median(v), 1) for k, v in stages.items()},
+        "voice_nlu_reused_rate": round(reused / (ROUNDS * len(samples) + 1), 3),  # + the warm-up
         "voice_samples": len(latencies),
         "voice_runs_without_audio": missing,
     }
