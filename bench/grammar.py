@@ -6,6 +6,9 @@
 - Endpointing: end of speech → final result, streamed in real time, the new endpointer (a complete
   phrase ends after 150 ms; a stable free-speech partial after 300 ms) interleaved with the old one
   (always the full 450 ms trailing silence) in the same run, so machine load hits both alike.
+- Free speech before and after the VAD and early-final work (``BEFORE_FREE``: the WebRTC VAD, the
+  final decoded at the end): where the end falls in stream time after the end of speech (no machine
+  load changes it), and the decoding left when it comes (wall ms of the call that returns the final).
 The stack is not needed: speech runs in the gateway's process.
 """
 
@@ -31,6 +34,8 @@ RATES = (130, 150, 175, 200)
 CHUNK_S = 0.03
 NEW = VadSettings()
 OLD = replace(NEW, phrase_confirm_ms=None, stable_silence_ms=None)
+BEFORE_FREE = replace(NEW, engine="webrtc", early_final=False)
+"""The free-speech endpointer before the Silero VAD and the early final."""
 
 
 def _final(engine: VoskSpeechToText, pcm: bytes, grammar: tuple[str, ...] | None) -> str:
@@ -103,6 +108,36 @@ def endpointing(engine: VoskSpeechToText) -> dict[str, Any]:
     return {f"stt_{k}_final_after_eos_ms": round(statistics.median(v), 1) for k, v in runs.items()}
 
 
+def end_in_stream(
+    engine: VoskSpeechToText, pcm: bytes, eos_s: float, vad: VadSettings
+) -> tuple[float, float]:
+    """Fed as fast as it decodes: stream ms from the end of speech to the end, and wall ms of the
+    feed that returned the final (the decoding left at the end)."""
+    stream = UtteranceStream(engine, None, vad)
+    chunk = int(SAMPLE_RATE * CHUNK_S) * 2
+    for i in range(0, len(pcm), chunk):
+        started = time.perf_counter()
+        final = next((u for u in stream.feed(pcm[i : i + chunk]) if u.final), None)
+        if final is not None:
+            return final.at_ms - eos_s * 1000, (time.perf_counter() - started) * 1000
+    raise RuntimeError("no final result: the VAD never closed the utterance")
+
+
+def free_before_after(engine: VoskSpeechToText) -> dict[str, Any]:
+    """``BEFORE_FREE`` and ``NEW`` interleaved over the phrases at 150 wpm, twice."""
+    samples = [_speech(p, "ko", 150) for p in PHRASES]
+    found: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
+    for _ in range(2):
+        for pcm, eos in samples:
+            found["before"].append(end_in_stream(engine, pcm, eos, BEFORE_FREE))
+            found["after"].append(end_in_stream(engine, pcm, eos, NEW))
+    out: dict[str, Any] = {}
+    for name, pairs in found.items():
+        out[f"stt_free_{name}_end_after_eos_stream_ms"] = round(statistics.median(e for e, _ in pairs), 1)
+        out[f"stt_free_{name}_decode_at_end_ms"] = round(statistics.median(d for _, d in pairs), 1)
+    return out
+
+
 def run(stack: Any = None) -> dict[str, Any]:
     """Exactness and endpointing figures."""
     snapping = _engine()
@@ -111,4 +146,4 @@ def run(stack: Any = None) -> dict[str, Any]:
     if info.language != "ko" or info.model_dir is None:
         return {}  # the phrase sets are Korean: a provisioned Chinese model needs its own set
     raw = VoskSpeechToText(info.model_dir, info.language, snap_threshold=None)
-    return {**exactness(snapping, raw), **endpointing(snapping)}
+    return {**exactness(snapping, raw), **endpointing(snapping), **free_before_after(snapping)}

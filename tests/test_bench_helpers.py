@@ -103,3 +103,30 @@ def test_negatives_count_handled_turns_and_wrong_reasons() -> None:
     assert turns.reason_agreement == pytest.approx(0.5)
     unlabelled = converse_negatives(stack, [Example("开灯", "negative", ())])  # type: ignore[arg-type]
     assert unlabelled.reasons == [] and unlabelled.reason_agreement == 0.0
+
+
+def test_vad_bench_reads_onset_offset_and_false_endpoints_from_the_endpointer() -> None:
+    import numpy as np
+
+    from bench.vad import Recording, judge
+    from bot.speech.vad import FRAME_BYTES, VadSettings
+
+    settings = VadSettings(trailing_silence_ms=300)
+    loud = np.full(FRAME_BYTES // 2, 1000, dtype="<i2")
+    quiet = np.zeros(FRAME_BYTES // 2, dtype="<i2")
+
+    def audio(pattern: str) -> np.ndarray:
+        return np.concatenate([loud if c == "S" else quiet for c in pattern])
+
+    def by_level(frame: bytes) -> bool:
+        return bool(frame[:2] != b"\x00\x00")
+
+    speech = "." * 10 + "S" * 20 + "." * 20  # speech from 300 to 900 ms
+    whole = judge(Recording("x", audio(speech), 300.0, 900.0), settings, by_level, [0.0])
+    assert (whole.onset_error_ms, whole.offset_error_ms) == (0.0, 0.0)
+    assert not whole.false_endpoint and not whole.no_end and whole.starts == 1
+    split = "." * 10 + "S" * 8 + "." * 11 + "S" * 8 + "." * 20  # a 330 ms pause ends it early
+    cut = judge(Recording("y", audio(split), 300.0, 1110.0), settings, by_level, [0.0])
+    assert cut.false_endpoint and cut.starts == 2
+    endless = judge(Recording("z", audio("." * 10 + "S" * 30), 300.0, 900.0), settings, by_level, [0.0])
+    assert endless.no_end and endless.offset_error_ms is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -282,3 +283,30 @@ async def test_run_end_says_whether_the_skill_handled_the_turn(aiohttp_client: A
     assert run[-1]["data"] == {"handled": False, "reason": "device_control"}
     assert "tts-start" not in kinds(run) and tts.said == [], "a silent decline speaks nothing"
     assert again[-1]["data"] == {"replayed": True, "handled": False, "reason": "device_control"}
+
+
+async def test_the_first_sentence_is_synthesised_while_the_turn_is_recorded(
+    aiohttp_client: Any, demo_db: Engine
+) -> None:
+    order: list[str] = []
+
+    class SlowStates(FakeStates):
+        async def read(self, sender: str) -> DialogueState | None:
+            order.append("state read")
+            await asyncio.sleep(0.3)
+            order.append("state known")
+            return DialogueState()
+
+    class TimedTts(FakeTts):
+        def synthesize_stream(self, text: str, pace: float = 1.0) -> Iterator[bytes]:
+            order.append("synthesis")
+            yield from super().synthesize_stream(text, pace)
+
+    tts = TimedTts()
+    speech = Speech(SpeechSettings(), stt=FakeStt(["空调用了多少电"]), tts=tts)
+    client = await make_client(aiohttp_client, demo_db, FakeDialogue(), speech=speech, states=SlowStates())
+    async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
+        run = await stream_run(ws, speech_audio("你好你好", "cmn", SAMPLE_RATE), SAMPLE_RATE)
+    assert order[:3] == ["state read", "synthesis", "state known"]
+    assert tts.said == ["echo:空调用了多少电"], "synthesised once"
+    assert collapse(kinds(run))[-6:] == ["dialogue", "card", "tts-start", "<wav>", "tts-end", "run-end"]

@@ -28,8 +28,10 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.conversation.boundary import verdict_of
-from bot.conversation.dialogue_state import grammar_state
+from bot.conversation.dialogue import Reply
+from bot.conversation.dialogue_state import DialogueState, grammar_state
 from bot.conversation.grammar import grammar_for_state
+from bot.conversation.speculation import Speculation
 from bot.conversation.turns import TurnRequest, TurnRunner
 from bot.errors import APOLOGY, BotError, InputError
 from bot.events import EventLog, EventType
@@ -333,6 +335,10 @@ class VoicePipeline:
         fallback = GrammarWithFallback(self.speech.stt, self.speech.settings.max_utterance_ms)
         return _Watched(fallback, self.speech)
 
+    def speculation(self) -> Speculation | None:
+        """NLU ahead of the final for one voice session (None when ``speech.speculative_nlu`` is off)."""
+        return Speculation(self.runner.dialogue) if self.speech.settings.speculative_nlu else None
+
     async def grammar_for(self, device: DeviceRef) -> list[str] | None:
         """Phrases the next utterance is expected to be among, from the dialogue state (or None)."""
         state = grammar_state(await self.runner.state_of(device))
@@ -404,20 +410,43 @@ class VoicePipeline:
         """Run the turn and speak its replies; a failing component becomes a spoken apology.
 
         The turn (and its replies) is recorded before anything is spoken, so a barge-in that cuts
-        the answer loses nothing from the conversation record.
+        the answer loses nothing from the conversation record. The first sentence is synthesised
+        while the turn is being recorded (at the pace the device had), and sent once it is.
         """
+        before = await self.runner.state_of(request.device)  # known: the listener read it
+        early: list[FirstSentence] = []
+
+        def synthesise(replies: list[Reply]) -> None:
+            first = self._first_sentence(_spoken(replies), _pace(before))
+            early.extend([first] if first is not None else [])
+
         try:
-            outcome = await self.runner.run(request, log, end=False)
+            outcome = await self.runner.run(request, log, end=False, on_replies=synthesise)
         except BotError as err:
+            for first in early:
+                first.discard()
             await self.fail(err, log)
             return
-        spoken = "".join(r["text"] for r in outcome["replies"] if r.get("text"))
+        spoken = _spoken([Reply(r["text"]) for r in outcome["replies"] if r.get("text")])
         state = await self.runner.state_of(request.device)  # read once; the next turn's grammar reuses it
         if barge_in is not None:
             await barge_in.listen()
-        pace = SLOW_PACE if state is not None and state.pace == "slow" else NORMAL_PACE
-        await self.speak(spoken, log, pace, barge_in)
+        pace = _pace(state)
+        ready = next((f for f in early if f.text == spoken and f.pace == pace), None)
+        for first in early:
+            if first is not ready:
+                first.discard()
+        await self.speak(spoken, log, pace, barge_in, ready)
         log.add(EventType.RUN_END, **verdict_of(outcome).to_json())
+
+    def _first_sentence(self, text: str, pace: float) -> FirstSentence | None:
+        """Start synthesising ``text``'s first sentence now (None without a synthesiser or text, or
+        when ``speech.speak_ahead`` is off)."""
+        tts = self.speech.tts
+        if tts is None or not text.strip() or not self.speech.settings.speak_ahead:
+            return None
+        parts = tts.synthesize_stream(text, pace)
+        return FirstSentence(text, pace, parts, asyncio.ensure_future(asyncio.to_thread(next, parts, None)))
 
     async def fail(self, err: BotError, log: LiveLog) -> None:
         """Error event, then its message spoken (a short apology for component failures), then run-end."""
@@ -428,12 +457,18 @@ class VoicePipeline:
         log.add(EventType.RUN_END)
 
     async def speak(
-        self, text: str, log: LiveLog, pace: float = NORMAL_PACE, barge_in: BargeIn | None = None
+        self,
+        text: str,
+        log: LiveLog,
+        pace: float = NORMAL_PACE,
+        barge_in: BargeIn | None = None,
+        first: FirstSentence | None = None,
     ) -> None:
         """Synthesise ``text`` sentence by sentence at ``pace``: tts-start, WAV chunks, tts-end.
 
         With ``barge_in``, the answer counts as spoken until the client has had time to play it
         (while it still streams its microphone); speech in that time stops it with ``tts-stop``.
+        ``first``: the same text at the same pace, its first sentence already under way.
         """
         tts = self.speech.tts
         if tts is None or not text.strip():
@@ -442,8 +477,13 @@ class VoicePipeline:
         chunks, audio_s, started = 0, 0.0, time.monotonic()
         stop = barge_in.stop if barge_in is not None else None
         try:
-            parts: Iterator[bytes] = await asyncio.to_thread(tts.synthesize_stream, text, pace)
-            while (wav := await _unless(stop, asyncio.to_thread(next, parts, None))) is not None:
+            if first is not None:
+                parts, pending = first.parts, first.task
+            else:
+                parts = await asyncio.to_thread(tts.synthesize_stream, text, pace)
+                pending = None
+            while (wav := await _unless(stop, pending or asyncio.to_thread(next, parts, None))) is not None:
+                pending = None
                 log.audio(wav)
                 chunks += 1
                 audio_s += _wav_seconds(wav)
@@ -461,6 +501,31 @@ class VoicePipeline:
         else:
             self.speech.worked("tts")
         log.add(EventType.TTS_END, chunks=chunks)
+
+
+@dataclass
+class FirstSentence:
+    """An answer whose first sentence is being synthesised before the turn is recorded."""
+
+    text: str
+    pace: float
+    parts: Iterator[bytes]
+    """The synthesiser's sentences (the first one is ``task``'s)."""
+    task: asyncio.Future[bytes | None]
+
+    def discard(self) -> None:
+        """Not spoken after all (other text or pace, or the turn failed): let the work end unobserved."""
+        self.task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+
+
+def _spoken(replies: list[Reply]) -> str:
+    """What is said of the replies."""
+    return "".join(r.text for r in replies if r.text)
+
+
+def _pace(state: DialogueState | None) -> float:
+    """The speaking pace a dialogue state asks for."""
+    return SLOW_PACE if state is not None and state.pace == "slow" else NORMAL_PACE
 
 
 async def _unless(stop: asyncio.Event | None, work: Awaitable[T]) -> T | None:

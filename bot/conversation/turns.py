@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -97,6 +98,11 @@ class TurnRunner:
         self._turns: OrderedDict[str, int] = OrderedDict()
         """Turns of each recent conversation answered by this process."""
 
+    @property
+    def dialogue(self) -> Dialogue:
+        """The dialogue the turns go to."""
+        return self._dialogue
+
     async def stored(self, device: DeviceRef, turn_id: str | None) -> dict[str, Any] | None:
         """The outcome of an earlier turn of this device with ``turn_id``, if any."""
         if turn_id is None:
@@ -120,7 +126,12 @@ class TurnRunner:
         return known.state
 
     async def run(
-        self, request: TurnRequest, log: EventLog | None = None, *, end: bool = True
+        self,
+        request: TurnRequest,
+        log: EventLog | None = None,
+        *,
+        end: bool = True,
+        on_replies: Callable[[list[Reply]], None] | None = None,
     ) -> dict[str, Any]:
         """Answer the turn, or return the stored outcome of an earlier turn with the same id.
 
@@ -128,7 +139,9 @@ class TurnRunner:
         the dialogue's boundary marker: ``bot.conversation.boundary``). Stored outcomes from before
         the flag existed have no ``handled`` key: they were handled.
         Events go to ``log`` as they happen (a live log streams them); ``end=False`` leaves the
-        ``run-end`` event to the caller (the voice pipeline still speaks the replies).
+        ``run-end`` event to the caller (the voice pipeline still speaks the replies);
+        ``on_replies`` hears the replies as soon as the dialogue gave them, before the turn is
+        recorded (the voice pipeline starts synthesising, and sends nothing until the turn is done).
         """
         device_id, household_id = request.device.device_id, request.device.household_id
         async with self._locks.hold(device_id):
@@ -137,16 +150,26 @@ class TurnRunner:
                 if stored is not None:
                     return stored
             async with self._gate.turn(household_id):
-                return await self._run_locked(request, device_id, household_id, log or EventLog(), end)
+                return await self._run_locked(
+                    request, device_id, household_id, log or EventLog(), end, on_replies
+                )
 
     async def _run_locked(
-        self, request: TurnRequest, device_id: int, household_id: int, log: EventLog, end: bool
+        self,
+        request: TurnRequest,
+        device_id: int,
+        household_id: int,
+        log: EventLog,
+        end: bool,
+        on_replies: Callable[[list[Reply]], None] | None,
     ) -> dict[str, Any]:
         conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id)
         if await self._worn_out(conversation_id):
             conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id, True)
         self._count(conversation_id)
         replies, verdict = split(await self._dialogue.respond(conversation_id, request.text))
+        if on_replies is not None:
+            on_replies(replies)
         if request.inspect:
             state = await self._read_state(conversation_id, replies)
             self._remember(device_id, state)

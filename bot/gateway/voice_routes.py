@@ -18,6 +18,10 @@ VAD hears ``BARGE_IN_SPEECH_MS`` of it, or the recogniser words) the server stop
 the next run is open at once — the client sends no ``start`` for it and its ``stt-*`` events follow.
 An answer counts as spoken until the client had time to play it.
 
+Speculative NLU: the recogniser's final result is decoded while the endpointer still waits for
+silence (an ``stt-partial`` with ``"stable": true``); the NLU runs on it then, and the turn reuses
+that parse when the final is the same text (``bot.conversation.speculation``).
+
 Speakers authenticate with the ``Authorization`` header; browsers cannot set it on a websocket, so
 the panel sends its token in the ``start`` message instead (never in the URL, which ends up in logs).
 """
@@ -107,6 +111,7 @@ class VoiceSession:
         """Listening for the next utterance while the answer is spoken."""
         self._wake: WakeListener | None = None
         """Waiting for the wake phrase before the run's listening starts."""
+        self._speculation = self._pipeline.speculation()
 
     async def serve(self) -> None:
         """Read messages until the client closes, goes idle or breaks the protocol."""
@@ -139,6 +144,8 @@ class VoiceSession:
             with contextlib.suppress(Exception):
                 await self._responding
         self._drop_listener()
+        if self._speculation is not None:
+            self._speculation.drop()
         self._out.put_nowait(None)
         await self._writer
         await self._ws.close()
@@ -176,6 +183,8 @@ class VoiceSession:
             self._replay(stored)
             return
         self._turn_id, self._rate = turn_id, rate
+        if self._speculation is not None:
+            self._speculation.drop()
         if message.get("wake") is True:
             self._wake = await self._pipeline.wake_listener(device, rate)
             return
@@ -203,7 +212,7 @@ class VoiceSession:
                 await self._barge.feed(pcm)
             return  # the utterance ended; frames still in flight are dropped
         for update in await self._listener.feed(pcm):
-            if self._utterance(update.final, update.text):
+            if self._utterance(update):
                 return
 
     async def _woken(self, pcm: bytes) -> None:
@@ -224,17 +233,20 @@ class VoiceSession:
         if self._listener is None:
             return
         for update in await self._listener.finish():
-            if self._utterance(update.final, update.text):
+            if self._utterance(update):
                 return
         raise InputError("没有听清，请再说一遍", code="no_speech", status=422)
 
-    def _utterance(self, final: bool, text: str) -> bool:
+    def _utterance(self, update: SttUpdate) -> bool:
         """Report a hypothesis; True when a final with words started the turn."""
+        text = update.text
         if self._log is None:
             return False
-        if not final:
+        if not update.final:
             if text:
-                self._log.add(EventType.STT_PARTIAL, text=text)
+                self._log.add(EventType.STT_PARTIAL, text=text, **({"stable": True} if update.stable else {}))
+            if update.stable and self._speculation is not None:
+                self._speculation.offer(text)
             return False
         if not text:
             return False  # noise: keep listening
@@ -254,6 +266,8 @@ class VoiceSession:
         except BotError as err:
             await self._pipeline.fail(err, log)
         else:
+            if self._speculation is not None:
+                await self._speculation.settle(text)
             await self._pipeline.respond(request, log, barge)
         finally:
             self._turn_id = None
@@ -278,7 +292,7 @@ class VoiceSession:
         self._log, self._barge = LiveLog(self._out.put_nowait), None
         self._listener = barge.listener
         for update in barge.heard:
-            if self._utterance(update.final, update.text):
+            if self._utterance(update):
                 return
 
     def _replay(self, stored: dict[str, Any]) -> None:

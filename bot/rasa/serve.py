@@ -22,6 +22,12 @@ all change no result, only its cost:
    that repeats a slot's value is not added to the tracker.
 4. Dialogue states replayed once per turn (issue 23, ``bot.rasa.states``): the policies' four
    replays of the whole conversation per turn become one, extended by the events added since.
+5. A turn reuses the NLU result of a ``/model/parse`` of the same text made just before (issue 19:
+   the gateway parses the recogniser's final while the endpointer still waits for silence), instead
+   of running the NLU graph again. It is the same function of the same input: the result is reused
+   only when the loaded model's NLU reads nothing but the message (no node of it needs the
+   tracker), for the same text and metadata, by the same model (a reloaded model starts afresh),
+   once, within ``PARSE_MEMO_TTL_S``; otherwise the message is parsed as stock.
 
 The fixes apply only to the Rasa version they were measured on; any other version runs unchanged
 (and says so in its log).
@@ -29,9 +35,14 @@ The fixes apply only to the Rasa version they were measured on; any other versio
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import os
 import sys
+import time
+import weakref
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +51,12 @@ _LOGGER = logging.getLogger(__name__)
 MEASURED_ON = "3.6.21"
 TOKEN_ENV = "BOT_RASA_AUTH_TOKEN"
 """Rasa's ``--auth-token``, passed in the environment so ``ps`` does not show it."""
+PARSE_MEMO_SIZE = 256
+"""Parse results kept for a turn to reuse (the oldest go first)."""
+PARSE_MEMO_TTL_S = 30.0
+"""A parse result older than this is not reused."""
+REUSED = "NLU result of an earlier parse of the same text reused"
+"""Logged (without the text) each time a turn reuses a parse."""
 
 
 def isolated_command(python: Path, project_dir: Path, args: list[str]) -> list[str]:
@@ -106,6 +123,91 @@ def index_event_types() -> bool:
     return True
 
 
+class ParseMemo:
+    """Parse results of tracker-less parses (``/model/parse``), each taken at most once by a turn."""
+
+    def __init__(self, size: int = PARSE_MEMO_SIZE, ttl_s: float = PARSE_MEMO_TTL_S):
+        self._size, self._ttl = size, ttl_s
+        self._items: OrderedDict[tuple[str, ...], tuple[float, dict[str, Any]]] = OrderedDict()
+
+    def put(self, key: tuple[str, ...], parsed: dict[str, Any]) -> None:
+        """Keep a copy of ``parsed``."""
+        self._items.pop(key, None)
+        self._items[key] = (time.monotonic(), copy.deepcopy(parsed))
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def take(self, key: tuple[str, ...]) -> dict[str, Any] | None:
+        """The result kept for ``key`` (then forgotten), or None when there is none or it is too old."""
+        found = self._items.pop(key, None)
+        if found is None or time.monotonic() - found[0] > self._ttl:
+            return None
+        return found[1]
+
+
+def nlu_reads_only_the_message(schema: Any, target: str) -> bool:
+    """Whether no node that the NLU ``target`` depends on needs the tracker."""
+    from rasa.engine.constants import PLACEHOLDER_TRACKER
+
+    seen: set[str] = set()
+    todo = [target]
+    while todo:
+        node = schema.nodes.get(todo.pop())
+        for need in node.needs.values() if node is not None else ():
+            if need == PLACEHOLDER_TRACKER:
+                return False
+            if need not in seen:
+                seen.add(need)
+                todo.append(need)
+    return True
+
+
+def memo_key(message: Any, only_output_properties: bool) -> tuple[str, ...]:
+    """What a parse result depends on besides the model: the text, the metadata, the output form."""
+    metadata = json.dumps(message.metadata, sort_keys=True, default=str)
+    return (message.text or "", metadata, str(only_output_properties))
+
+
+def reuse_parses() -> bool:
+    """Make a turn reuse a ``/model/parse`` result of the same text (fix 5); False when not applied."""
+    import rasa
+    from rasa.core.processor import MessageProcessor
+
+    if rasa.__version__ != MEASURED_ON:
+        return False
+    stock = MessageProcessor.parse_message
+    memos: weakref.WeakKeyDictionary[Any, ParseMemo | None] = weakref.WeakKeyDictionary()
+    """One memo per processor, i.e. per loaded model (None: that model's NLU reads the tracker)."""
+
+    def memo_of(processor: Any) -> ParseMemo | None:
+        if processor not in memos:
+            metadata = processor.model_metadata
+            pure = processor.http_interpreter is None and nlu_reads_only_the_message(
+                metadata.predict_schema, metadata.nlu_target
+            )
+            memos[processor] = ParseMemo() if pure else None
+            if not pure:
+                _LOGGER.warning("this model's NLU reads more than the message: parses are not reused")
+        return memos[processor]
+
+    async def parse_message(
+        self: Any, message: Any, tracker: Any = None, only_output_properties: bool = True
+    ) -> dict[str, Any]:
+        memo = memo_of(self)
+        key = memo_key(message, only_output_properties)
+        if memo is not None and tracker is not None and (earlier := memo.take(key)) is not None:
+            _LOGGER.info(REUSED)
+            self._check_for_unseen_features(earlier)
+            return earlier
+        parsed: dict[str, Any] = await stock(self, message, tracker, only_output_properties)
+        if memo is not None and tracker is None:  # /model/parse: no conversation
+            memo.put(key, parsed)
+        return parsed
+
+    MessageProcessor.parse_message = parse_message
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """``rasa`` with the fixes applied."""
     from rasa.__main__ import main as rasa_main
@@ -117,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     index_event_types()
     smaller_action_calls()
     replay_once_per_turn()
+    reuse_parses()
     args = list(sys.argv[1:] if argv is None else argv)
     token = os.environ.pop(TOKEN_ENV, "")
     if token:

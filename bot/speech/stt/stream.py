@@ -7,6 +7,12 @@ never reaches the recogniser, so long silences cost neither CPU nor memory.
 The end comes sooner when the words say the utterance is complete: in grammar mode once the partial
 is one of the listed phrases and a short confirmation silence followed (``phrase_confirm_ms``); in
 free speech once the partial has stopped changing for ``stable_silence_ms`` of silence.
+
+The final result is decoded while the end is awaited (``early_final``): once the silence after the
+speech is no longer decoded, the recogniser has heard everything the final would, so it is finalised
+there and then (a ``stable`` update) and the end costs no decoding. Speech that resumes before the end
+is decoded again from the utterance's start on a new recogniser, so the result is the one continuous
+decoding gives.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ class SttUpdate:
     """As the recogniser produced it."""
     at_ms: int
     """Stream time (ms of audio consumed) when it was produced."""
+    stable: bool = False
+    """Not final, but the recogniser's final result for the utterance so far: the final's text
+    unless speech resumes (what speculative work may start on)."""
 
 
 DECODED_SILENCE_MS = 180
@@ -74,8 +83,15 @@ class UtteranceStream:
         self._phrases = phrase_keys(grammar)
         """A complete phrase ends the utterance after the confirmation silence."""
         self._decoded_silence_ms = DECODED_SILENCE_MS if grammar is None else GRAMMAR_DECODED_SILENCE_MS
+        self._early: str | None = None
+        """The open utterance's final raw text, decoded while its end is awaited."""
+        self._fed: list[bytes] = []
+        """What the open utterance's recogniser was fed, chunk by chunk (decoded again, in the same
+        chunks, when speech resumes: Vosk's i-vector weighting depends on them)."""
         self.early_ends = 0
         """Utterances closed before the full trailing silence because their words were complete."""
+        self.redecodes = 0
+        """Utterances decoded again because speech resumed after their final was decoded early."""
 
     @property
     def stream_ms(self) -> int:
@@ -105,12 +121,14 @@ class UtteranceStream:
         """Whether the open utterance's words are complete and enough silence confirmed it."""
         silence = self._endpointer.silence_ms
         settings = self._endpointer.settings
+        stable = settings.stable_silence_ms
+        if self._early is not None:  # the recogniser has given its final: nothing left to add
+            return stable is not None and silence >= stable
         if silence == 0 or not self._partial:
             return False
         confirm = settings.phrase_confirm_ms
         if confirm is not None and (longer := self._phrases.get(squash(self._partial))) is not None:
             return silence >= confirm * (2 if longer else 1)
-        stable = settings.stable_silence_ms
         return (
             stable is not None
             and silence >= stable
@@ -126,21 +144,43 @@ class UtteranceStream:
         for event in events:
             if event.type is VadEventType.START:
                 self._session = self._spare or self._engine.start(self._grammar)
-                self._spare, self._held = None, []
+                self._spare, self._held, self._early, self._fed = None, [], None, []
                 self._partial, self._partial_at = "", event.at_ms
             if self._session is None:
                 continue
             if event.type is VadEventType.END:
-                raw = self._session.finish()  # the held trailing silence is never decoded
-                self._session, self._held = None, []
+                # the held trailing silence is never decoded (nor was it when the final came early)
+                raw = self._session.finish() if self._early is None else self._early
+                self._session, self._held, self._early, self._fed = None, [], None, []
                 self._heard += 1
                 updates.append(SttUpdate(True, clean_transcript(raw), raw, event.at_ms))
             elif event.silence_ms > self._decoded_silence_ms:
                 self._held.append(event.audio)  # likely the trailing silence: decode only if speech resumes
-            elif (partial := self._session.accept(self._release(event.audio))) is not None:
+                if self._early is None and self._endpointer.settings.early_final:
+                    updates.append(self._finish_early(self._session, event.at_ms))
+            elif (partial := self._accept(self._session, self._release(event.audio))) is not None:
                 self._partial, self._partial_at = partial, event.at_ms
                 updates.append(SttUpdate(False, clean_transcript(partial), partial, event.at_ms))
         return updates
+
+    def _finish_early(self, session: SttSession, at_ms: int) -> SttUpdate:
+        """The final, decoded now: the recogniser has had every sample the end would give it."""
+        raw = self._early = session.finish()
+        self._partial, self._partial_at = raw, at_ms
+        return SttUpdate(False, clean_transcript(raw), raw, at_ms, stable=True)
+
+    def _accept(self, session: SttSession, audio: bytes) -> str | None:
+        """Feed the open utterance's recogniser (a new one, given everything so far, when its final
+        was decoded early and speech resumed)."""
+        if self._early is not None:
+            session = self._session = self._engine.start(self._grammar)
+            for chunk in self._fed:
+                session.accept(chunk)
+            self._early = None
+            self.redecodes += 1
+        if self._endpointer.settings.early_final:
+            self._fed.append(audio)
+        return session.accept(audio)
 
     def _release(self, audio: bytes) -> bytes:
         """Held pause audio (speech resumed after it) followed by ``audio``."""
