@@ -2,7 +2,9 @@
 same TurnRunner text turn → TTS → pipeline events.
 
 Engines are synchronous and sit behind ``bot.speech.stt``/``bot.speech.tts``; this is the one async
-layer, every blocking call goes through ``asyncio.to_thread``. The engines are loaded once per gateway process
+layer: decoding runs on the recogniser pool's threads, waiting for the synthesiser on the
+synthesiser pool's, everything else (database work) on the event loop's default executor, which the
+gateway bounds (``bot.gateway.app``). The engines are loaded once per gateway process
 (:func:`load_speech`, from the app's ``cleanup_ctx``); a gateway without a provisioned model still
 serves text turns and reports the STT component down, naming the folder to provision.
 
@@ -43,6 +45,7 @@ from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStre
 from bot.speech.stt.text import clean_transcript
 from bot.speech.stt.vosk_engine import VoskSpeechToText
 from bot.speech.tts.base import NORMAL_PACE, SLOW_PACE, TextToSpeech, TtsError
+from bot.speech.tts.pool import SynthPool, TtsBusy
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
 from bot.speech.wake import WakeSpotter
 from bot.store.db import session_scope
@@ -73,6 +76,8 @@ class Speech:
     """Component → (error code, monotonic time) of its last use, when that use failed."""
     pool: RecogniserPool | None = None
     """Where utterances are decoded (created from the settings on first use)."""
+    synth: SynthPool | None = None
+    """Where answers are waited for while they are synthesised (created on first use)."""
 
     def recognisers(self) -> RecogniserPool:
         """The bounded recogniser pool of this process."""
@@ -80,6 +85,12 @@ class Speech:
             s = self.settings
             self.pool = RecogniserPool(s.recogniser_pool_size, s.recogniser_nice)
         return self.pool
+
+    def synthesisers(self) -> SynthPool:
+        """The bounded synthesiser pool of this process."""
+        if self.synth is None:
+            self.synth = SynthPool(self.settings.synthesiser_streams)
+        return self.synth
 
     def failed(self, component: str, err: BotError) -> None:
         """A use of the engine failed (crash, hang): the component is red until a use works again."""
@@ -110,6 +121,8 @@ class Speech:
             close()
         if self.pool is not None:
             self.pool.close()
+        if self.synth is not None:
+            self.synth.close()
 
 
 async def load_speech(config: Config) -> Speech:
@@ -433,12 +446,32 @@ class VoicePipeline:
         tts = self.speech.tts
         if tts is None or not text.strip():
             return
+        pool = self.speech.synthesisers()
+        try:
+            slot = pool.acquire()
+        except TtsBusy as err:  # the answer's text is shown; nothing waits for a synthesiser
+            log.add(EventType.ERROR, code=err.code, message=err.message, status=err.status)
+            return
+        try:
+            await self._speak(tts, pool, text, log, pace, barge_in)
+        finally:
+            slot.release()
+
+    async def _speak(
+        self,
+        tts: TextToSpeech,
+        pool: SynthPool,
+        text: str,
+        log: LiveLog,
+        pace: float,
+        barge_in: BargeIn | None,
+    ) -> None:
         log.add(EventType.TTS_START, text=text, pace=pace)
         chunks, audio_s, started = 0, 0.0, time.monotonic()
         stop = barge_in.stop if barge_in is not None else None
         try:
-            parts: Iterator[bytes] = await asyncio.to_thread(tts.synthesize_stream, text, pace)
-            while (wav := await _unless(stop, asyncio.to_thread(next, parts, None))) is not None:
+            parts: Iterator[bytes] = await pool.run(tts.synthesize_stream, text, pace)
+            while (wav := await _unless(stop, pool.run(next, parts, None))) is not None:
                 log.audio(wav)
                 chunks += 1
                 audio_s += _wav_seconds(wav)

@@ -21,7 +21,7 @@ from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway import studio_checks as checks
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, RUNNER
 from bot.gateway.nlu_routes import designer_view
-from bot.gateway.routes import json_body, principal_of
+from bot.gateway.routes import json_body, request_principal
 from bot.nlu.evaluate import read_examples
 from bot.nlu.normalize import checked_turn_text
 from bot.store.db import utcnow
@@ -267,7 +267,7 @@ def _asset(name: str) -> web.FileResponse:
 
 
 async def _designer(request: web.Request) -> tuple[Principal, Designer]:
-    principal = await principal_of(request)
+    principal = await request_principal(request)
     if principal.role != TokenRole.DESIGNER:
         raise BotError("只有对话设计人员可以使用设计工作台", code="forbidden", status=403)
     token = request.headers["Authorization"].split(None, 1)[1].strip()

@@ -29,6 +29,8 @@ class SpeechSettings:
     """Grammar results below this confidence are empty (the dialogue asks again); None: no snapping."""
     recogniser_pool_size: int = 4
     """Utterances decoded at once per gateway process; more get ``stt_busy`` (503, Retry-After)."""
+    synthesiser_streams: int = 4
+    """Answers spoken at once per gateway process; more are shown as text only (``tts_busy``)."""
     recogniser_nice: int = 5
     """Nice value of the decoding threads (higher = lower priority than text turns)."""
     vad_aggressiveness: int = 2
@@ -71,6 +73,8 @@ class SpeechSettings:
                 raise ConfigError(f"speech.{name} must be 60–5000")
         if not 1 <= self.recogniser_pool_size <= 256:
             raise ConfigError("speech.recogniser_pool_size must be 1–256")
+        if not 1 <= self.synthesiser_streams <= 256:
+            raise ConfigError("speech.synthesiser_streams must be 1–256")
         if not 0 <= self.recogniser_nice <= 19:
             raise ConfigError("speech.recogniser_nice must be 0–19")
         if self.grammar_snap_threshold is not None and not 0 <= self.grammar_snap_threshold <= 1:

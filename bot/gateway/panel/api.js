@@ -10,12 +10,25 @@ export class ApiError extends Error {
   }
 }
 
-/** The device token: from the URL fragment once (#token=…, never sent to a server), then storage. */
+export const REPLACE_TOKEN_QUESTION =
+  '这个链接带有另一台设备的凭证。要用它替换这台面板已保存的凭证吗？（不确定请选“取消”）';
+
+/** The device token: from the URL fragment once (#token=…, never sent to a server), then storage.
+ *  A fragment token never silently replaces a different stored one: the user is asked first. */
 export function loadToken() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (match) {
-    localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
-    history.replaceState(null, '', location.pathname + location.search);
+    history.replaceState(null, '', location.pathname + location.search); // out of the address either way
+    let offered = '';
+    try {
+      offered = decodeURIComponent(match[1]);
+    } catch (err) {
+      offered = '';
+    }
+    const stored = localStorage.getItem(TOKEN_KEY);
+    if (offered && (!stored || stored === offered || window.confirm(REPLACE_TOKEN_QUESTION))) {
+      localStorage.setItem(TOKEN_KEY, offered);
+    }
   }
   return localStorage.getItem(TOKEN_KEY);
 }

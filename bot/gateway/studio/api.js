@@ -10,11 +10,21 @@ export class ApiError extends Error {
   }
 }
 
+/** A fragment token never silently replaces a different stored one: the designer is asked first. */
 export function loadToken() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (match) {
-    localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
     history.replaceState(null, '', location.pathname + location.search);
+    let offered = '';
+    try {
+      offered = decodeURIComponent(match[1]);
+    } catch (err) {
+      offered = '';
+    }
+    const stored = localStorage.getItem(TOKEN_KEY);
+    if (offered && (!stored || stored === offered || window.confirm('这个链接带有另一个设计人员凭证。要替换已保存的凭证吗？'))) {
+      localStorage.setItem(TOKEN_KEY, offered);
+    }
   }
   return localStorage.getItem(TOKEN_KEY);
 }
