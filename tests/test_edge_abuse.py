@@ -22,11 +22,14 @@ from sqlmodel import Session, func, select
 
 import bot.gateway.routes
 from bot.conversation.pipeline import Speech
+from bot.errors import AuthError
 from bot.gateway.voice_limits import CLOSE_POLICY, VOICE
+from bot.partners import signing
 from bot.speech.audio import SAMPLE_RATE, pcm16_to_wav, wav_to_pcm16
 from bot.speech.settings import SpeechSettings
-from bot.store.models import Turn
-from bot.store.repo import Principal
+from bot.store.db import utcnow
+from bot.store.models import ApiToken, TokenRole, Turn
+from bot.store.repo import Principal, hash_token, issue_token
 from tests.fakes import FakeDialogue, FakeStt, FakeTts, silence_wav
 from tests.gateway_kit import DESIGNER, LI, ZHANG, ZHANG_PANEL, Client, make_client
 from tests.speech_fixtures import espeak_wav
@@ -144,12 +147,14 @@ async def test_a_thousand_random_tokens_cost_a_handful_of_lookups_and_legitimate
         status, code = await error_of(resp)
         return status, code, resp.headers.get("Retry-After")
 
-    results = [r for batch in range(10) for r in await asyncio.gather(*(forged(batch * 100 + i) for i in range(100)))]
-    failure_burst = 10  # GatewaySettings.auth_failure_burst
-    assert len(lookups.tokens) - looked_up <= failure_burst, "most random tokens never reached the database"
+    results = [
+        r for batch in range(10) for r in await asyncio.gather(*(forged(batch * 100 + i) for i in range(100)))
+    ]
+    failure_burst, lanes = 10, 4  # GatewaySettings.auth_failure_burst, .auth_lookups_per_source
+    assert len(lookups.tokens) - looked_up < failure_burst + lanes, "most never reached the database"
     assert {(s, c) for s, c, _ in results} <= {(401, "invalid_token"), (429, "auth_throttled")}
     throttled = [r for r in results if r[1] == "auth_throttled"]
-    assert len(throttled) >= 1000 - failure_burst and all(int(r[2] or 0) >= 1 for r in throttled)
+    assert len(throttled) > 1000 - failure_burst - lanes and all(int(r[2] or 0) >= 1 for r in throttled)
     assert turns(demo_db) == before and all(t != "偷看" for _, t in dialogue.calls)
 
     assert await text_turn(client, ZHANG) == 200, "a token that worked before is still served"
@@ -169,7 +174,30 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
         headers = {"Authorization": f"Bearer forged-{i}", "X-Forwarded-For": f"192.0.2.{i}"}
         status, _ = await error_of(await client.get("/api/v1/me/consents", headers=headers))
         assert status in (401, 429)
-    assert len(lookups.tokens) <= 10
+    assert len(lookups.tokens) < 10 + 4
+
+
+async def test_fifty_devices_behind_one_address_starting_at_once_are_all_served(
+    aiohttp_client: Any, demo_db: Engine, lookups: Lookups
+) -> None:
+    with Session(demo_db) as session:
+        speaker = session.get(ApiToken, hash_token(token_of(ZHANG)))
+        assert speaker is not None
+        for i in range(50):  # fifty devices' tokens (all on one device: only the token matters here)
+            token = f"nat-device-{i}"
+            issue_token(
+                session, token, TokenRole.DEVICE, speaker.tenant_id, speaker.device_id, "nat", utcnow()
+            )
+        session.commit()
+    client = await make_client(aiohttp_client, demo_db, FakeDialogue())
+    statuses = await asyncio.gather(
+        *(
+            client.get("/api/v1/me/consents", headers={"Authorization": f"Bearer nat-device-{i}"})
+            for i in range(50)
+        )
+    )
+    assert [r.status for r in statuses] == [200] * 50, "no failed authentication, nothing throttled"
+    assert len(lookups.tokens) == 50
 
 
 async def test_every_authenticated_route_has_a_budget_nlu_parse_included(
@@ -238,7 +266,8 @@ async def test_twenty_8mb_uploads_of_one_token_get_429_while_another_household_i
     client = await make_client(aiohttp_client, demo_db, dialogue, speech=speech, gateway={"max_audio_s": 300})
     wav, headers = eight_mb_wav(), {**ZHANG, "Content-Type": "audio/wav"}
     uploads = [
-        asyncio.create_task(client.post("/api/v1/converse/audio", data=wav, headers=headers)) for _ in range(20)
+        asyncio.create_task(client.post("/api/v1/converse/audio", data=wav, headers=headers))
+        for _ in range(20)
     ]
     await eventually(lambda: held_stt.entered.acquire(blocking=False))  # one is being decoded (held)
     await eventually(lambda: sum(t.done() for t in uploads) == 19)
@@ -370,7 +399,9 @@ async def test_an_unauthenticated_socket_may_send_nothing_but_its_token(
     await eventually(lambda: client.app[VOICE].pending.held() == 0)
 
 
-async def test_voice_sockets_per_device_and_per_process_are_capped(aiohttp_client: Any, demo_db: Engine) -> None:
+async def test_voice_sockets_per_device_and_per_process_are_capped(
+    aiohttp_client: Any, demo_db: Engine
+) -> None:
     speech = Speech(SpeechSettings(), stt=FakeStt(["你好"]), tts=FakeTts())
     client = await make_client(
         aiohttp_client, demo_db, FakeDialogue(), speech=speech, gateway={**WS, "ws_per_token": 2, "ws_max": 3}
@@ -380,8 +411,9 @@ async def test_voice_sockets_per_device_and_per_process_are_capped(aiohttp_clien
     with pytest.raises(aiohttp.WSServerHandshakeError) as too_many:
         await client.ws_connect("/api/v1/voice", headers=ZHANG)
     assert too_many.value.status == 429
-    resp = await client.get("/api/v1/voice", headers={**ZHANG, "Upgrade": "websocket", "Connection": "Upgrade",
-                                                      "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"}
+    upgrade["Sec-WebSocket-Key"] = "dGhlIHNhbXBsZSBub25jZQ=="
+    resp = await client.get("/api/v1/voice", headers={**ZHANG, **upgrade})  # the refusal's body
     assert await error_of(resp) == (429, "too_many_connections")
     async with client.ws_connect("/api/v1/voice") as panel_style:  # the same device, token in a message
         await panel_style.send_json({"type": "auth", "token": token_of(ZHANG)})
@@ -464,7 +496,9 @@ async def test_a_slow_reader_is_closed_and_the_next_connection_works(
     limits = {"ws_send_buffer_bytes": 256 * 1024, "ws_send_timeout_s": 1}
     client = await make_client(aiohttp_client, demo_db, dialogue, speech=speech, gateway=limits)
     slow = await client.ws_connect("/api/v1/voice", headers=ZHANG)
-    await slow.send_json({"type": "start", "sample_rate": SAMPLE_RATE, "format": "pcm16", "turn_id": "slow-1"})
+    await slow.send_json(
+        {"type": "start", "sample_rate": SAMPLE_RATE, "format": "pcm16", "turn_id": "slow-1"}
+    )
     pcm = spoken_pcm()
     for i in range(0, len(pcm), 3200):
         await slow.send_bytes(pcm[i : i + 3200])
@@ -483,3 +517,52 @@ async def test_a_slow_reader_is_closed_and_the_next_connection_works(
         run = await voice_run(ws)
     assert codes(run) == [] and "tts-end" in [e["type"] for e in run if isinstance(e, dict)]
     assert await text_turn(client, LI) == 200
+
+
+# --- small cases ----------------------------------------------------------------------------------
+
+SUPERSCRIPT_TWO = "²"
+"""``"²".isdigit()`` is True and ``int("²")`` raises: every number from outside is ASCII digits."""
+
+
+async def test_non_ascii_digits_are_refused_with_4xx_wherever_a_number_comes_in(
+    aiohttp_client: Any, demo_db: Engine
+) -> None:
+    client = await make_client(aiohttp_client, demo_db, FakeDialogue())
+    for raw in (SUPERSCRIPT_TWO, "١٢", "１２"):
+        resp = await client.get(f"/api/v1/me/events?after={raw}", headers=ZHANG)
+        assert await error_of(resp) == (400, "bad_event_id")
+        resp = await client.post("/api/v1/pair", json={"code": raw * 6})
+        assert await error_of(resp) == (400, "bad_pairing_code")
+        with pytest.raises(AuthError) as refused:  # a partner's signature header (was a 500)
+            signing.verify("secret", f"t={raw},v1=00", b"{}", 0.0)
+        assert refused.value.code == "signature_missing"
+    assert await text_turn(client, ZHANG) == 200
+
+
+def test_numbers_inside_the_product_take_ascii_digits_only() -> None:
+    from bot.offers.points_redemption import points_price
+    from bot.studio.cases import field_of
+
+    assert field_of({"scopes": ["a", "b"]}, f"scopes.{SUPERSCRIPT_TWO}") is None
+    assert field_of({"scopes": ["a", "b"]}, "scopes.1") == "b"
+
+    class Offer:
+        def __init__(self, price: object) -> None:
+            self.terms = {"points_price": price}
+
+    class OneOffer:
+        def __init__(self, price: object) -> None:
+            self.offer = Offer(price)
+
+        def get(self, _kind: object, _id: object) -> Offer:
+            return self.offer
+
+    row: Any = type("Row", (), {"offer_id": 1})()
+    assert [points_price(OneOffer(p), row) for p in ("300", 300, SUPERSCRIPT_TWO, "0", None)] == [  # type: ignore[arg-type]
+        300,
+        300,
+        None,
+        None,
+        None,
+    ]

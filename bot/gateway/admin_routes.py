@@ -18,7 +18,7 @@ from bot.admin import services as admin
 from bot.errors import InputError
 from bot.finance.catalog_parse import CatalogRejected
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import json_body, request_principal, read_body
+from bot.gateway.routes import json_body, read_body, request_principal
 from bot.store.db import session_scope, utcnow
 
 table = web.RouteTableDef()

@@ -39,13 +39,13 @@ from bot.gateway import (
     studio_routes,
     voice_routes,
 )
+from bot.gateway.caps import Caps, Refusal
 from bot.gateway.events_routes import EVENTS, EventHub
+from bot.gateway.guard import GUARD, Guard
 from bot.gateway.health import HEALTH_CACHE, HealthCache
 from bot.gateway.infra_health import INFRA, InfraHealth
 from bot.gateway.jobs import TRACKERS, make_trackers
-from bot.gateway.caps import Caps, Refusal
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, PIPELINE, RUNNER, SETTINGS, SPEECH, UPLOADS
-from bot.gateway.guard import GUARD, Guard
 from bot.gateway.settings import GatewaySettings
 from bot.gateway.store_health import STORE_HEALTH, StoreHealth
 from bot.partners.dispatcher import Dispatcher

@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.admin import services as admin
 from bot.errors import NotFoundError
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import request_principal, request_device
+from bot.gateway.routes import request_device, request_principal
 from bot.household import complaints
 from bot.store.db import session_scope, utcnow
 from bot.store.models import Tenant

@@ -2,13 +2,16 @@
 
 - **Per token**: a bucket of ``burst`` requests refilled at ``rate_per_s`` (every route that takes a
   bearer token, ``/api/v1/nlu/parse`` and the studio included).
-- **Per source, on failure**: a token the gateway has not seen succeed lately first takes one of its
-  source's ``auth_failure_burst`` tries (refilled at ``auth_failure_rate_per_s``), and gets it back
-  when the lookup succeeds (concurrent requests with one unproven token share one lookup and one
-  try). A source whose tries are used up is refused with ``auth_throttled`` (429) before any
-  database work, so a thousand made-up tokens cost a handful of lookups, not a thousand, and none of
-  them gets a fresh burst. Tokens that authenticated lately are still looked up every time
-  (revocation is immediate) but are not held back by their source's failures.
+- **Per source, on failure**: every failed authentication takes one of its source's
+  ``auth_failure_burst`` tries (refilled at ``auth_failure_rate_per_s``). A token the gateway has
+  not seen succeed lately is looked up only while its source has tries left, and at most
+  ``auth_lookups_per_source`` such lookups of one source run at once (the others wait their turn,
+  then check the tries again); concurrent requests with one such token share one lookup. A source
+  whose tries are used up is refused with ``auth_throttled`` (429) before any database work, so a
+  thousand made-up tokens cost about ``auth_failure_burst + auth_lookups_per_source`` lookups, and
+  none of them gets a fresh burst, while fifty devices behind one address that start at once only
+  wait a moment. Tokens that authenticated lately are still looked up every time (revocation is
+  immediate) but are not held back by their source's failures.
 - **Source**: the peer address; behind a proxy listed in ``trusted_proxies`` the last address of
   ``X-Forwarded-For`` (the one the proxy appended itself, not what the client wrote).
 
@@ -18,10 +21,12 @@ Each gateway process keeps its own buckets (docs/security.md: several workers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -72,6 +77,29 @@ class RecentTokens:
             self._seen.pop(key, None)
 
 
+class Lanes:
+    """At most ``width`` holders per key at once (per-key semaphores, forgotten when unused)."""
+
+    def __init__(self, width: int):
+        self.width = width
+        self._lanes: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def lane(self, key: str) -> AsyncIterator[None]:
+        """Hold one of ``key``'s lanes (waiting for one when all are taken)."""
+        semaphore, users = self._lanes.get(key, (asyncio.Semaphore(self.width), 0))
+        self._lanes[key] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._lanes[key]
+            if users <= 1:
+                del self._lanes[key]
+            else:
+                self._lanes[key] = (semaphore, users - 1)
+
+
 @dataclass
 class Guard:
     """The authentication limits of one gateway process."""
@@ -82,6 +110,8 @@ class Guard:
     """Per source: authentications that failed (or are still unproven)."""
     proxies: frozenset[str]
     known: RecentTokens = field(default_factory=RecentTokens)
+    lanes: Lanes = field(default_factory=lambda: Lanes(4))
+    """Concurrent lookups of unproven tokens, per source."""
     flights: dict[str, asyncio.Future[Principal]] = field(default_factory=dict)
     """Lookups of unproven tokens in progress, by token hash (concurrent requests share one)."""
 
@@ -92,6 +122,7 @@ class Guard:
             RateLimiter(settings.rate_per_s, settings.burst),
             RateLimiter(settings.auth_failure_rate_per_s, settings.auth_failure_burst),
             trusted_proxies(settings.trusted_proxies),
+            lanes=Lanes(settings.auth_lookups_per_source),
         )
 
     def source(self, request: web.Request) -> str:

@@ -12,7 +12,7 @@ from aiohttp import web
 from bot.admin import services as admin
 from bot.errors import InputError
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import request_principal, read_body
+from bot.gateway.routes import read_body, request_principal
 from bot.partners import callback, outbox, signing
 from bot.store.db import session_scope, utcnow
 

@@ -24,7 +24,9 @@ class RateLimited(BotError):
     code = "rate_limited"
     status = 429
 
-    def __init__(self, retry_after_s: float, message: str = "请求太频繁了，请稍后再试", code: str | None = None):
+    def __init__(
+        self, retry_after_s: float, message: str = "请求太频繁了，请稍后再试", code: str | None = None
+    ):
         super().__init__(message, code=code or self.code, status=self.status)
         self.retry_after_s = retry_after_s
 
@@ -54,17 +56,19 @@ class RateLimiter:
                 raise RateLimited((1.0 - tokens) / self.rate_per_s)
             self._remember(key, tokens - 1.0, now)
 
+    def wait_s(self, key: str) -> float:
+        """Seconds until ``key`` may take a token (0: now); nothing is taken."""
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate_per_s)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate_per_s
+
     def charge(self, key: str) -> None:
         """Take one token for ``key`` without refusing (an attempt that already happened)."""
         now = self._clock()
         with self._lock:
             self._remember(key, max(0.0, self._tokens(key, now) - 1.0), now)
-
-    def refund(self, key: str) -> None:
-        """Give back a token taken by ``check`` (the request turned out not to count)."""
-        now = self._clock()
-        with self._lock:
-            self._remember(key, min(float(self.burst), self._tokens(key, now) + 1.0), now)
 
     def _tokens(self, key: str, now: float) -> float:
         tokens, last = self._buckets.pop(key, (float(self.burst), now))

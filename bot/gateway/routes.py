@@ -11,11 +11,10 @@ from aiohttp import web
 from bot.bundle.active import bundle_health
 from bot.conversation.turns import TurnRequest
 from bot.errors import AuthError, BotError, InputError, StoreError
+from bot.gateway.guard import GUARD, MAX_TOKEN_CHARS, AuthThrottled, Guard
 from bot.gateway.health import HEALTH_CACHE, view
 from bot.gateway.infra_health import INFRA, infra_components
-from bot.gateway.guard import GUARD, MAX_TOKEN_CHARS, AuthThrottled, Guard
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, PIPELINE, RUNNER, SETTINGS, SPEECH, UPLOADS
-from bot.gateway.ratelimit import RateLimited
 from bot.gateway.store_health import STORE_HEALTH
 from bot.nlu.normalize import checked_turn_text
 from bot.rasa.probe import probe
@@ -48,8 +47,9 @@ async def authenticate_token(app: web.Application, token: str, source: str) -> P
     """Rate-limit, then resolve ``token``: 401 unknown, 429 over the token's or the source's budget.
 
     A token that authenticated lately is looked up as it comes (revocation is immediate). Any other
-    first takes one of its source's failure tries, before any database work, and gets it back once
-    it turns out valid; concurrent requests with the same unproven token share that one lookup.
+    is refused at once while its source has no failure tries left, and otherwise looked up in one of
+    its source's few lanes; a failure takes one of the source's tries. Concurrent requests with the
+    same unproven token share one lookup.
     """
     guard, key = app[GUARD], hash_token(token)
     if key in guard.known:
@@ -60,34 +60,40 @@ async def authenticate_token(app: web.Application, token: str, source: str) -> P
             guard.known.forget(key)
             guard.failures.charge(source)
             raise
-    flight = guard.flights.get(key)
-    if flight is None:
-        flight = _prove(app, guard, token, key, source)
-    guard.tokens.check(key)
-    return await asyncio.shield(flight)
-
-
-def _prove(app: web.Application, guard: Guard, token: str, key: str, source: str) -> asyncio.Future[Principal]:
-    """The one lookup of an unproven token, within its source's failure tries."""
     if len(token) > MAX_TOKEN_CHARS:
         guard.failures.charge(source)
         raise AuthError("设备凭证无效", code="invalid_token")
-    try:
-        guard.failures.check(source)
-    except RateLimited as err:
-        raise AuthThrottled(err.retry_after_s) from None
-    flight = asyncio.ensure_future(asyncio.to_thread(_lookup, app, token))
-    guard.flights[key] = flight
+    _throttle(guard, source)
+    guard.tokens.check(key)
+    flight = guard.flights.get(key)
+    if flight is None:
+        flight = guard.flights[key] = asyncio.ensure_future(_prove(app, guard, token, source))
+        flight.add_done_callback(lambda done: _landed(guard, key, done))
+    return await asyncio.shield(flight)
 
-    def landed(done: asyncio.Future[Principal]) -> None:
-        guard.flights.pop(key, None)
-        if done.cancelled() or not isinstance(done.exception(), AuthError):
-            guard.failures.refund(source)  # valid (or the database failed): not a failed try
-        if not done.cancelled() and done.exception() is None:
-            guard.known.add(key)
 
-    flight.add_done_callback(landed)
-    return flight
+def _throttle(guard: Guard, source: str) -> None:
+    """AuthThrottled (429) while ``source`` has no failed authentication left."""
+    wait_s = guard.failures.wait_s(source)
+    if wait_s > 0:
+        raise AuthThrottled(wait_s)
+
+
+async def _prove(app: web.Application, guard: Guard, token: str, source: str) -> Principal:
+    """The lookup of an unproven token, in one of its source's lanes; a failure costs a try."""
+    async with guard.lanes.lane(source):
+        _throttle(guard, source)  # again: the tries may have run out while this waited
+        try:
+            return await asyncio.to_thread(_lookup, app, token)
+        except AuthError:
+            guard.failures.charge(source)
+            raise
+
+
+def _landed(guard: Guard, key: str, done: asyncio.Future[Principal]) -> None:
+    guard.flights.pop(key, None)
+    if not done.cancelled() and done.exception() is None:
+        guard.known.add(key)
 
 
 def _lookup(app: web.Application, token: str) -> Principal:

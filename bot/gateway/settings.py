@@ -41,9 +41,11 @@ class GatewaySettings:
     sweep_interval_s: float = 60.0
     """How often the retention job runs (it also expires due applications)."""
     auth_failure_burst: int = 10
-    """Failed (or not yet proven) token lookups one source may make at once (``bot.gateway.guard``)."""
+    """Failed token lookups one source may make before it is refused (``bot.gateway.guard``)."""
     auth_failure_rate_per_s: float = 0.2
     """Steady failed lookups per second allowed per source after that (one per 5 s)."""
+    auth_lookups_per_source: int = 4
+    """Lookups of not-yet-proven tokens one source may have running at once (more wait)."""
     trusted_proxies: str = "127.0.0.1,::1"
     """Comma-separated peer addresses whose ``X-Forwarded-For`` names the client (the nginx in
     front); from any other peer the header is ignored."""
@@ -92,14 +94,26 @@ class GatewaySettings:
             raise ConfigError("gateway durations and rates must be positive")
         if self.health_cache_s < 0:
             raise ConfigError("gateway.health_cache_s must not be negative")
-        counts = ("burst", "auth_failure_burst", "db_threads", "audio_uploads", "audio_uploads_per_token")
-        counts += ("ws_per_token", "ws_max", "ws_pending_per_source")
-        for name in counts:
+        for name in _COUNTS:
             if getattr(self, name) < 1:
                 raise ConfigError(f"gateway.{name} must be at least 1")
         for part in self.trusted_proxies.split(","):
             if part.strip() and not _is_ip(part.strip()):
                 raise ConfigError(f"gateway.trusted_proxies: {part.strip()!r} is not an IP address")
+
+
+_COUNTS = (
+    "burst",
+    "auth_failure_burst",
+    "auth_lookups_per_source",
+    "db_threads",
+    "audio_uploads",
+    "audio_uploads_per_token",
+    "ws_per_token",
+    "ws_max",
+    "ws_pending_per_source",
+)
+"""Settings that count something and must be at least 1."""
 
 
 def _positive(s: GatewaySettings) -> tuple[float, ...]:

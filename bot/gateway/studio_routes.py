@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, select
 
+from bot.conversation.rasa_auth import rasa_headers
 from bot.conversation.turns import TurnRequest
 from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway import studio_checks as checks
@@ -341,9 +342,9 @@ async def _path(app: web.Application, box: sandbox.Sandbox) -> list[str]:
     if conversation is None or not config.rasa_token:
         return []
     url = f"{config.rasa_url}/conversations/{conversation}/tracker"
-    params = {"include_events": "AFTER_RESTART", "token": config.rasa_token}
+    params = {"include_events": "AFTER_RESTART"}
     try:
-        async with app[HTTP].get(url, params=params) as resp:
+        async with app[HTTP].get(url, params=params, headers=rasa_headers(config.rasa_token)) as resp:
             body = await resp.json() if resp.status == 200 else {}
     except (OSError, ValueError, TimeoutError):
         return []
