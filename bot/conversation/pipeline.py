@@ -382,8 +382,17 @@ class VoicePipeline:
             raise
         return Listener(AsyncUtteranceStream(stream, pool), sample_rate, self._max_audio_s, slot)
 
-    async def audio_turn(self, device: DeviceRef, wav: bytes, turn_id: str | None) -> dict[str, Any]:
-        """A whole WAV → transcript → the text turn; a repeated ``turn_id`` returns the first outcome."""
+    async def audio_turn(
+        self,
+        device: DeviceRef,
+        wav: bytes,
+        turn_id: str | None,
+        heard: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        """A whole WAV → transcript → the text turn; a repeated ``turn_id`` returns the first outcome.
+
+        ``heard`` is called once the audio is decoded (or replayed), before the turn runs.
+        """
         stored = await self.runner.stored(device, turn_id)
         if stored is not None:
             return stored
@@ -396,6 +405,8 @@ class VoicePipeline:
             finals = await pool.run(self._transcribe, stream, wav)
         finally:
             slot.release()
+        if heard is not None:
+            heard()
         log = EventLog()
         text = spoken_text(finals)
         log.add(EventType.STT_FINAL, text=text)

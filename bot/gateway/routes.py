@@ -180,9 +180,10 @@ async def converse_audio(request: web.Request) -> web.Response:
             "请发送 WAV 音频（Content-Type: audio/wav）", code="unsupported_media_type", status=415
         )
     turn_id = check_turn_id(request.headers.get("Idempotency-Key") or request.query.get("turn_id"))
-    with request.app[UPLOADS].claim(str(device.device_id)):  # before the body: refusing costs nothing
+    # claimed before the body (refusing costs nothing), held while it arrives and is decoded
+    with request.app[UPLOADS].claim(str(device.device_id)) as upload:
         wav = await read_body(request, request.app[SETTINGS].max_audio_bytes)
-        outcome = await request.app[PIPELINE].audio_turn(device, wav, turn_id)
+        outcome = await request.app[PIPELINE].audio_turn(device, wav, turn_id, heard=upload.release)
     return web.json_response(outcome)
 
 

@@ -51,10 +51,13 @@ class GatewaySettings:
     front); from any other peer the header is ignored."""
     db_threads: int = 6
     """Threads of the database executor (token lookups, every query); speech never runs on it."""
-    audio_uploads: int = 4
-    """Spoken turns (``/converse/audio``) received and decoded at once per process; more: 503."""
+    audio_uploads: int = 8
+    """Spoken turns (``/converse/audio``) being received and decoded at once per process; more: 503
+    ``uploads_busy`` before the body is read (bounds the memory of bodies in flight: 8 × 8 MB; the
+    decoding itself is bounded by the recogniser pool, ``stt_busy``)."""
     audio_uploads_per_token: int = 1
-    """Spoken turns one device may have in flight at once; more: 429 (checked before the body)."""
+    """Spoken turns one device may have being received and decoded at once; more: 429 (checked
+    before the body)."""
     ws_auth_timeout_s: float = 5.0
     """A voice websocket opened without an ``Authorization`` header must send its token this soon."""
     ws_per_token: int = 2
