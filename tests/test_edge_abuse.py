@@ -263,7 +263,9 @@ async def test_twenty_8mb_uploads_of_one_token_get_429_while_another_household_i
 ) -> None:
     dialogue = FakeDialogue()
     speech = Speech(SpeechSettings(), stt=held_stt, tts=FakeTts())
-    client = await make_client(aiohttp_client, demo_db, dialogue, speech=speech, gateway={"max_audio_s": 300})
+    client = await make_client(
+        aiohttp_client, demo_db, dialogue, speech=speech, gateway={"max_audio_s": 300, "burst": 50}
+    )
     wav, headers = eight_mb_wav(), {**ZHANG, "Content-Type": "audio/wav"}
     uploads = [
         asyncio.create_task(client.post("/api/v1/converse/audio", data=wav, headers=headers))
@@ -282,7 +284,7 @@ async def test_twenty_8mb_uploads_of_one_token_get_429_while_another_household_i
     assert accepted.status == 200 and (await accepted.json())["transcript"]
     assert sorted(t for _, t in dialogue.calls if t.startswith("空调")) == ["空调用了多少电"]
     resp = await client.post("/api/v1/converse/audio", data=wav, headers=headers)
-    assert resp.status == 200, "the next upload of that token is served"
+    assert resp.status == 200, ("the next upload of that token is served", await resp.text())
 
 
 async def test_uploads_beyond_the_process_cap_get_503_and_are_served_after(
@@ -476,6 +478,35 @@ async def test_a_run_that_trickles_audio_past_its_wall_clock_limit_ends_and_the_
             received.append(json.loads((await asyncio.wait_for(ws.receive(), GUARD_S)).data))
         assert codes(await voice_run(ws)) == [], "the socket stays open for the next run"
     assert [t for _, t in dialogue.calls] == ["你好"]
+
+
+async def test_waiting_for_the_wake_phrase_has_its_own_wall_clock_limit(
+    aiohttp_client: Any, demo_db: Engine
+) -> None:
+    speech = Speech(SpeechSettings(), stt=FakeStt([]), tts=FakeTts())
+    client = await make_client(
+        aiohttp_client,
+        demo_db,
+        FakeDialogue(),
+        speech=speech,
+        gateway={"ws_max_wake_s": 1, "ws_max_run_s": 60},
+    )
+    async with client.ws_connect("/api/v1/voice", headers=ZHANG) as ws:
+        await ws.send_json({"type": "start", "sample_rate": SAMPLE_RATE, "format": "pcm16", "wake": True})
+        received: list[dict[str, Any]] = []
+
+        async def trickle() -> None:
+            while True:
+                await ws.send_bytes(bytes(3200))  # silence: no wake phrase, ever
+                await asyncio.sleep(0.1)
+
+        sending = asyncio.create_task(trickle())
+        while not received or received[-1]["type"] != "run-end":
+            msg = await asyncio.wait_for(ws.receive(), GUARD_S)
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                received.append(json.loads(msg.data))
+        sending.cancel()
+    assert codes(received) == ["run_too_long"]
 
 
 class FloodTts(FakeTts):

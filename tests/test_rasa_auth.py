@@ -24,7 +24,8 @@ def pyjwt_decode(token: str, secret: str) -> dict[str, object]:
     python = load_config().engine_venv / "bin" / "python"
     if not python.exists():
         pytest.fail(f"the engine environment is missing: {python}")
-    out = subprocess.run([str(python), "-c", DECODE, token, secret], capture_output=True, text=True, check=True)
+    command = [str(python), "-c", DECODE, token, secret]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 

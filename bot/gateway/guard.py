@@ -38,7 +38,7 @@ from bot.store.repo import Principal
 KNOWN_TTL_S = 3600.0
 """How long a token that authenticated stays exempt from its source's failure budget."""
 MAX_TOKEN_CHARS = 256
-"""Longer bearer tokens are refused without a lookup (ours are 32–64 characters)."""
+"""Longer bearer tokens are refused without a lookup (issued ones are 47 characters, demo ones fewer)."""
 
 
 class AuthThrottled(RateLimited):
