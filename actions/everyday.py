@@ -104,7 +104,7 @@ class ActionComplain(Action):
                     tracker.sender_id,
                     text,
                     tracker.get_slot("topic"),
-                    int(offer) if offer and str(offer).isdigit() else None,
+                    int(offer) if offer and str(offer).isascii() and str(offer).isdigit() else None,
                     now(),
                 )
                 number, category = ticket.id, ticket.category

@@ -7,7 +7,8 @@ a spoken turn (a WAV made once by espeak-ng in the recogniser's language, sent t
 requests of one household at once), a peak at three times the steady rate. Every request carries a
 unique turn id; the client counts requests sent and responses received per id (each must be
 exactly one) and any non-200 as an error. A spoken turn refused with ``stt_busy`` (every recogniser
-busy: designed back-pressure) is sent again after its ``Retry-After``, as a speaker does, under the
+busy) or ``uploads_busy`` (as many uploads in flight as the process takes): designed back-pressure,
+is sent again after its ``Retry-After``, as a speaker does, under the
 same idempotency key; such refusals are counted as ``shed``, not as errors. Afterwards
 ``bot invariants`` runs over the database.
 
@@ -51,7 +52,7 @@ AUDIO_SHARE = 0.1
 BURST_HOUSEHOLDS, BURST_REQUESTS = 10, 4
 SOAK_SAMPLE_S = 30.0
 REQUEST_TIMEOUT_S = 60.0
-RETRIED_CODES = frozenset({"stt_busy"})
+RETRIED_CODES = frozenset({"stt_busy", "uploads_busy"})
 """Refusals a well-behaved device answers by waiting ``Retry-After`` and sending the turn again."""
 MAX_RETRIES = 3
 

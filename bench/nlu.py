@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.stats import percentile
 from bot.cli.nlu_client import DESIGNER_TOKEN, parse_via_gateway
+from bot.conversation.rasa_auth import RasaAuth
 from bot.nlu.evaluate import Example, read_examples, render, score, score_negatives
 from bot.nlu.normalize import normalize
 from bot.testing.harness import RunningStack
@@ -62,11 +63,12 @@ def rasa_parse(stack: RunningStack) -> Parse | None:
     token, port = stack.env.get("BOT_RASA_TOKEN"), stack.env.get("BOT_RASA_PORT")
     if not token or not port:
         return None
-    url = f"http://127.0.0.1:{port}/model/parse?token={token}"
+    url, auth = f"http://127.0.0.1:{port}/model/parse", RasaAuth(token)
 
     def parse(text: str) -> dict[str, Any]:
         body = json.dumps({"text": normalize(text)}, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", **auth.headers()}
+        request = urllib.request.Request(url, data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=30) as resp:
             result: dict[str, Any] = json.loads(resp.read())
             return result

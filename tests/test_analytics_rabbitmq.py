@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.analytics.consumer import EventHandler, consume, declare, drain, exchange_for
+from bot.analytics.purge import PurgeError, purge_queued
 from bot.analytics.rows import rows_for
 from bot.analytics.store import record
 from bot.retry import Backoff
@@ -244,3 +245,61 @@ def test_cli_consume_once_then_report(database: str, queue: str) -> None:
         ("warranty_offer", 1),
     }
     assert report["intents"] == [{"intent": "ask_installment", "turns": 1, "mean_confidence": 0.9731}]
+
+
+async def test_an_erasure_drops_the_erased_conversations_queued_events_and_keeps_the_others(
+    database: str, queue: str
+) -> None:
+    """Events still queued when a household is erased are dropped at once (not left to the TTL);
+    every other message stays queued and the consumer takes it as usual."""
+    await publish_like_rasa(queue, *conversation("conv-erased", 1764170300.0))
+    await publish_like_rasa(queue, *conversation("conv-kept", 1764170301.0))
+    await publish_like_rasa(queue, user_event("conv-erased", 1764170302.0))
+    assert await purge_queued(AMQP_URL, queue, ["conv-erased", "conv-not-there"]) == 4
+    assert await purge_queued(AMQP_URL, queue, ["conv-erased"]) == 0, "nothing of it is left"
+    engine = make_engine(pg_url(database))
+    try:
+        await drain(AMQP_URL, queue, EventHandler(partial(record, engine)))
+    finally:
+        engine.dispose()
+    assert count(database, "conversation_id = 'conv-erased'") == 0
+    assert count(database, "conversation_id = 'conv-kept'") == 3
+    assert await purge_queued(AMQP_URL, unique_name("no_such_queue"), ["conv-kept"]) == 0
+    with pytest.raises(PurgeError):
+        await purge_queued("amqp://guest:guest@127.0.0.1:1/%2F", queue, ["conv-kept"])
+
+
+async def test_delete_my_data_drops_the_households_events_still_queued_in_the_broker(
+    aiohttp_client: Any, demo_db: Engine, queue: str
+) -> None:
+    from sqlmodel import Session, select
+
+    from bot.config import Config
+    from bot.gateway.app import create_app
+    from bot.store.models import Conversation
+    from tests.fakes import FakeDialogue
+    from tests.gateway_kit import LI, ZHANG_PANEL, no_speech
+    from tests.test_gateway_rights import household_of
+
+    config = Config(actions_port=1, event_broker_url=AMQP_URL, event_queue=queue)
+    app = create_app(config, engine=demo_db, dialogue=FakeDialogue(), speech=no_speech())
+    client = await aiohttp_client(app)
+    for headers in (ZHANG_PANEL, LI):
+        assert (await client.post("/api/v1/converse", json={"text": "你好"}, headers=headers)).status == 200
+    with Session(demo_db) as session:
+        conversations = {c.household_id: str(c.id) for c in session.exec(select(Conversation)).all()}
+    assert len(conversations) == 2
+    for sender in conversations.values():  # what Rasa would have published for each turn
+        await publish_like_rasa(queue, *conversation(sender, 1764170400.0))
+    resp = await client.delete("/api/v1/me/data", headers=ZHANG_PANEL)
+    assert resp.status == 200
+    remaining = []
+    connection = await aio_pika.connect(AMQP_URL, timeout=5)
+    async with connection:
+        declared = await (await connection.channel()).declare_queue(queue, passive=True)
+        while (message := await declared.get(no_ack=True, fail=False, timeout=5)) is not None:
+            remaining.append(json.loads(message.body)["sender_id"])
+    erased = conversations.pop(household_of(demo_db, ZHANG_PANEL))
+    (kept,) = conversations.values()
+    assert remaining == [kept] * 3 and erased not in remaining
+    assert (await client.post("/api/v1/converse", json={"text": "你好"}, headers=LI)).status == 200

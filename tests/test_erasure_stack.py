@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bot.conversation.rasa_auth import rasa_headers
 from bot.testing import harness
 
 TOKEN = "erasure-test-rasa-token"
@@ -18,8 +20,8 @@ PANEL = {"Authorization": "Bearer demo-zhang-panel", "Content-Type": "applicatio
 
 
 def tracker_text(stack: harness.RunningStack, sender: str) -> str:
-    url = f"http://127.0.0.1:{stack.env['BOT_RASA_PORT']}/conversations/{sender}/tracker?token={TOKEN}"
-    with urllib.request.urlopen(url, timeout=30) as resp:
+    url = f"http://127.0.0.1:{stack.env['BOT_RASA_PORT']}/conversations/{sender}/tracker"
+    with urllib.request.urlopen(urllib.request.Request(url, headers=rasa_headers(TOKEN)), timeout=30) as resp:
         return json.dumps(json.loads(resp.read()), ensure_ascii=False)
 
 
@@ -47,6 +49,15 @@ def in_files(db: Path, needle: str) -> list[str]:
     return [p.name for p in files if needle.encode() in p.read_bytes()]
 
 
+def rasa_status(stack: harness.RunningStack, query: str = "", headers: dict[str, str] | None = None) -> int:
+    url = f"http://127.0.0.1:{stack.env['BOT_RASA_PORT']}/status{query}"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
 def delete_my_data(stack: harness.RunningStack) -> dict[str, object]:
     req = urllib.request.Request(f"{stack.url}/api/v1/me/data", method="DELETE", headers=PANEL)
     with urllib.request.urlopen(req, timeout=60) as resp:
@@ -59,6 +70,11 @@ def test_erasure_reaches_rasa_trackers_every_table_and_the_file(tmp_path: Path) 
     db = tmp_path / "var" / "bot.db"
     stack.start()
     try:
+        # 0. Rasa's API takes its secret only as a JWT in a header, never in the address
+        assert rasa_status(stack, headers=rasa_headers(TOKEN)) == 200
+        assert rasa_status(stack, f"?token={TOKEN}") == 401
+        assert rasa_status(stack, headers=rasa_headers("not-" + TOKEN)) == 401
+
         # 1. through the API (the panel's 「删除我的数据」)
         status, _ = stack.converse("demo-zhang-speaker", SPOKEN, turn_id="marker-1")
         assert status == 200

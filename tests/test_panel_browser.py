@@ -229,6 +229,44 @@ def with_microphone(playwright: Playwright, mic: Path, pcm: bytes, *, loop: bool
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
 
 
+def test_a_token_in_a_link_replaces_the_stored_one_only_when_the_user_agrees(
+    browser: Browser, stack: RunningStack
+) -> None:
+    context = browser.new_context()  # one local storage for every page of it
+    errors: list[str] = []
+
+    def open_panel(token: str, answer: str | None = None) -> list[str]:
+        page = context.new_page()
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        asked: list[str] = []
+
+        def on_dialog(dialog: Any) -> None:
+            asked.append(dialog.message)
+            if answer == "yes":
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.goto(f"{stack.url}/panel#token={token}")
+        expect(page.locator("#status")).not_to_have_text("连接中…")
+        assert "token" not in page.url, "the token leaves the address either way"
+        stored = page.evaluate("localStorage.getItem('homefin.panel.token')")
+        page.close()
+        return [*asked, stored]
+
+    try:
+        assert open_panel("demo-zhang-panel") == ["demo-zhang-panel"], "nothing stored yet: no question"
+        assert open_panel("demo-zhang-panel") == ["demo-zhang-panel"], "the same token: no question"
+        refused = open_panel("demo-li-speaker", answer="no")
+        assert len(refused) == 2 and "替换" in refused[0] and refused[1] == "demo-zhang-panel"
+        accepted = open_panel("demo-li-speaker", answer="yes")
+        assert len(accepted) == 2 and accepted[1] == "demo-li-speaker"
+        assert errors == [], errors
+    finally:
+        context.close()
+
+
 def test_push_to_talk_streams_the_microphone_and_plays_the_answer(
     playwright: Playwright, stack: RunningStack, tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.conversation.rasa_auth import rasa_headers
 from bot.rasa.serve import REUSED
 from bot.speech.audio import wav_to_pcm16
 from bot.testing.harness import RunningStack, make_stack
@@ -76,7 +77,8 @@ def user_and_bot_events(stack: RunningStack, sender: str) -> tuple[list[dict[str
     actions run and the responses they uttered."""
     token = stack.env["BOT_RASA_TOKEN"]
     rasa = f"http://127.0.0.1:{stack.env['BOT_RASA_PORT']}"
-    with urllib.request.urlopen(f"{rasa}/conversations/{sender}/tracker?token={token}", timeout=30) as resp:
+    request = urllib.request.Request(f"{rasa}/conversations/{sender}/tracker", headers=rasa_headers(token))
+    with urllib.request.urlopen(request, timeout=30) as resp:
         events = json.loads(resp.read())["events"]
     users = []
     for event in (e for e in events if e["event"] == "user"):

@@ -141,10 +141,15 @@ def check_locked(session: Session, source: str, now: datetime) -> None:
             raise PairingLocked((_utc(row.locked_until) - now).total_seconds())
 
 
+def _ascii_digits(text: str) -> bool:
+    """Only 0–9 (``isdigit`` alone also accepts 「²」 and other digits ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def exchange(session: Session, raw: object, source: str, now: datetime) -> Paired | BotError:
     """Trade a code for a token, or return the error to answer with (after the caller commits)."""
     check_locked(session, source, now)
-    if not isinstance(raw, str) or not raw.strip().isdigit() or not 6 <= len(raw.strip()) <= 8:
+    if not isinstance(raw, str) or not _ascii_digits(raw.strip()) or not 6 <= len(raw.strip()) <= 8:
         _failed(session, source, now)
         return InputError("配对码应为 6 到 8 位数字", code="bad_pairing_code")
     code = raw.strip()

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from bot.conversation.rasa_auth import RasaAuth
 from bot.errors import APOLOGY, DialogueError
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class RasaDialogue:
     def __init__(self, http: aiohttp.ClientSession, base_url: str, token: str, timeout_s: float):
         self._http = http
         self._base = base_url.rstrip("/")
-        self._token = token
+        self._auth = RasaAuth(token)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def respond(self, sender: str, text: str) -> list[Reply]:
@@ -88,7 +89,7 @@ class RasaDialogue:
         try:
             async with self._http.post(
                 f"{self._base}/model/parse",
-                params={"token": self._token},
+                headers=self._auth.headers(),
                 json={"text": text},
                 timeout=self._timeout,
             ) as resp:
@@ -104,7 +105,7 @@ class RasaDialogue:
         """Rasa's /status: which model is loaded."""
         try:
             async with self._http.get(
-                f"{self._base}/status", params={"token": self._token}, timeout=self._timeout
+                f"{self._base}/status", headers=self._auth.headers(), timeout=self._timeout
             ) as resp:
                 body = await resp.json() if resp.status == 200 else {}
         except (TimeoutError, aiohttp.ClientError) as err:

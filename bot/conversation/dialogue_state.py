@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.conversation.grammar import GrammarState
+from bot.conversation.rasa_auth import RasaAuth
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,15 +93,15 @@ class RasaStateReader:
     def __init__(self, http: aiohttp.ClientSession, base_url: str, token: str, timeout_s: float = 2.0):
         self._http = http
         self._base = base_url.rstrip("/")
-        self._token = token
+        self._auth = RasaAuth(token)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def read(self, sender: str) -> DialogueState | None:
         """The tracker's latest message and slots; None (logged) when Rasa does not answer."""
         url = f"{self._base}/conversations/{sender}/tracker"
-        params = {"include_events": "NONE", "token": self._token}
+        params, headers = {"include_events": "NONE"}, self._auth.headers()
         try:
-            async with self._http.get(url, params=params, timeout=self._timeout) as resp:
+            async with self._http.get(url, params=params, headers=headers, timeout=self._timeout) as resp:
                 body = await resp.json() if resp.status == 200 else None
         except (TimeoutError, aiohttp.ClientError, ValueError) as err:
             _LOGGER.info("tracker not readable: %s", type(err).__name__)

@@ -2,7 +2,9 @@
 same TurnRunner text turn → TTS → pipeline events.
 
 Engines are synchronous and sit behind ``bot.speech.stt``/``bot.speech.tts``; this is the one async
-layer, every blocking call goes through ``asyncio.to_thread``. The engines are loaded once per gateway process
+layer: decoding runs on the recogniser pool's threads, waiting for the synthesiser on the
+synthesiser pool's, everything else (database work) on the event loop's default executor, which the
+gateway bounds (``bot.gateway.app``). The engines are loaded once per gateway process
 (:func:`load_speech`, from the app's ``cleanup_ctx``); a gateway without a provisioned model still
 serves text turns and reports the STT component down, naming the folder to provision.
 
@@ -45,6 +47,7 @@ from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStre
 from bot.speech.stt.text import clean_transcript
 from bot.speech.stt.vosk_engine import VoskSpeechToText
 from bot.speech.tts.base import NORMAL_PACE, SLOW_PACE, TextToSpeech, TtsError
+from bot.speech.tts.pool import SynthPool, TtsBusy
 from bot.speech.tts.pyttsx3_engine import Pyttsx3TextToSpeech
 from bot.speech.wake import WakeSpotter
 from bot.store.db import session_scope
@@ -75,6 +78,8 @@ class Speech:
     """Component → (error code, monotonic time) of its last use, when that use failed."""
     pool: RecogniserPool | None = None
     """Where utterances are decoded (created from the settings on first use)."""
+    synth: SynthPool | None = None
+    """Where answers are waited for while they are synthesised (created on first use)."""
 
     def recognisers(self) -> RecogniserPool:
         """The bounded recogniser pool of this process."""
@@ -82,6 +87,12 @@ class Speech:
             s = self.settings
             self.pool = RecogniserPool(s.recogniser_pool_size, s.recogniser_nice)
         return self.pool
+
+    def synthesisers(self) -> SynthPool:
+        """The bounded synthesiser pool of this process."""
+        if self.synth is None:
+            self.synth = SynthPool(self.settings.synthesiser_streams)
+        return self.synth
 
     def failed(self, component: str, err: BotError) -> None:
         """A use of the engine failed (crash, hang): the component is red until a use works again."""
@@ -112,6 +123,8 @@ class Speech:
             close()
         if self.pool is not None:
             self.pool.close()
+        if self.synth is not None:
+            self.synth.close()
 
 
 async def load_speech(config: Config) -> Speech:
@@ -375,12 +388,23 @@ class VoicePipeline:
             raise
         return Listener(AsyncUtteranceStream(stream, pool), sample_rate, self._max_audio_s, slot)
 
-    async def audio_turn(self, device: DeviceRef, wav: bytes, turn_id: str | None) -> dict[str, Any]:
-        """A whole WAV → transcript → the text turn; a repeated ``turn_id`` returns the first outcome."""
+    async def audio_turn(
+        self,
+        device: DeviceRef,
+        wav: bytes,
+        turn_id: str | None,
+        heard: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        """A whole WAV → transcript → the text turn; a repeated ``turn_id`` returns the first outcome.
+
+        ``heard`` is called once the audio is decoded (or replayed), before the turn runs.
+        """
         stored = await self.runner.stored(device, turn_id)
         if stored is not None:
             return stored
         text = await self.transcribe(device, wav)
+        if heard is not None:
+            heard()
         log = EventLog()
         log.add(EventType.STT_FINAL, text=text)
         request = TurnRequest(device, text, turn_id, transcript=text, inspect=True)
@@ -446,7 +470,8 @@ class VoicePipeline:
         if tts is None or not text.strip() or not self.speech.settings.speak_ahead:
             return None
         parts = tts.synthesize_stream(text, pace)
-        return FirstSentence(text, pace, parts, asyncio.ensure_future(asyncio.to_thread(next, parts, None)))
+        waiting = self.speech.synthesisers().run(next, parts, None)
+        return FirstSentence(text, pace, parts, asyncio.ensure_future(waiting))
 
     async def fail(self, err: BotError, log: LiveLog) -> None:
         """Error event, then its message spoken (a short apology for component failures), then run-end."""
@@ -473,6 +498,27 @@ class VoicePipeline:
         tts = self.speech.tts
         if tts is None or not text.strip():
             return
+        pool = self.speech.synthesisers()
+        try:
+            slot = pool.acquire()
+        except TtsBusy as err:  # the answer's text is shown; nothing waits for a synthesiser
+            log.add(EventType.ERROR, code=err.code, message=err.message, status=err.status)
+            return
+        try:
+            await self._speak(tts, pool, text, log, pace, barge_in, first)
+        finally:
+            slot.release()
+
+    async def _speak(
+        self,
+        tts: TextToSpeech,
+        pool: SynthPool,
+        text: str,
+        log: LiveLog,
+        pace: float,
+        barge_in: BargeIn | None,
+        first: FirstSentence | None = None,
+    ) -> None:
         log.add(EventType.TTS_START, text=text, pace=pace)
         chunks, audio_s, started = 0, 0.0, time.monotonic()
         stop = barge_in.stop if barge_in is not None else None
@@ -480,9 +526,9 @@ class VoicePipeline:
             if first is not None:
                 parts, pending = first.parts, first.task
             else:
-                parts = await asyncio.to_thread(tts.synthesize_stream, text, pace)
+                parts = await pool.run(tts.synthesize_stream, text, pace)
                 pending = None
-            while (wav := await _unless(stop, pending or asyncio.to_thread(next, parts, None))) is not None:
+            while (wav := await _unless(stop, pending or pool.run(next, parts, None))) is not None:
                 pending = None
                 log.audio(wav)
                 chunks += 1

@@ -17,6 +17,7 @@ import aiohttp
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.conversation.rasa_auth import RasaAuth
 from bot.errors import BotError
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class RasaApiTrackers:
     def __init__(self, http: aiohttp.ClientSession, base_url: str, token: str, timeout_s: float = 10.0):
         self._http = http
         self._base = base_url.rstrip("/")
-        self._token = token
+        self._auth = RasaAuth(token)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def erase(self, conversation_ids: Sequence[str]) -> None:
@@ -51,7 +52,7 @@ class RasaApiTrackers:
             url = f"{self._base}/conversations/{sender}/tracker/events"
             try:
                 async with self._http.put(
-                    url, json=[], params={"token": self._token}, timeout=self._timeout
+                    url, json=[], headers=self._auth.headers(), timeout=self._timeout
                 ) as resp:
                     ok = resp.status == 200
             except (TimeoutError, aiohttp.ClientError) as err:

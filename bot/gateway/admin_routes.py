@@ -18,7 +18,7 @@ from bot.admin import services as admin
 from bot.errors import InputError
 from bot.finance.catalog_parse import CatalogRejected
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import bearer_token, json_body, principal_for_token, read_body
+from bot.gateway.routes import json_body, read_body, request_principal
 from bot.store.db import session_scope, utcnow
 
 table = web.RouteTableDef()
@@ -28,8 +28,7 @@ CSV_TYPES = frozenset({"text/csv", "application/csv"})
 
 
 async def _tenant(request: web.Request) -> str:
-    token = bearer_token(request.headers.get("Authorization", ""))
-    return admin.admin_tenant(await principal_for_token(request.app, token))
+    return admin.admin_tenant(await request_principal(request))
 
 
 async def _in_session(request: web.Request, work: Callable[[Session], T]) -> T:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import aiohttp
@@ -39,17 +40,17 @@ from bot.gateway import (
     studio_routes,
     voice_routes,
 )
+from bot.gateway.caps import Caps, Refusal
 from bot.gateway.events_routes import EVENTS, EventHub
+from bot.gateway.guard import GUARD, Guard
 from bot.gateway.health import HEALTH_CACHE, HealthCache
 from bot.gateway.infra_health import INFRA, InfraHealth
 from bot.gateway.jobs import TRACKERS, make_trackers
-from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
-from bot.gateway.ratelimit import RateLimited, RateLimiter, retry_after_header
+from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, PIPELINE, RUNNER, SETTINGS, SPEECH, UPLOADS
 from bot.gateway.settings import GatewaySettings
 from bot.gateway.store_health import STORE_HEALTH, StoreHealth
 from bot.partners.dispatcher import Dispatcher
 from bot.rasa.store_checks import TrackerGuardedDialogue
-from bot.speech.stt.pool import SttBusy
 from bot.store.db import make_engine, session_scope
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,10 +73,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if isinstance(err, StoreError):
             request.app[STORE_HEALTH].failed(err)
         response = _error_response(request, err.to_json(), err.status)
-        if isinstance(err, RateLimited):
-            response.headers["Retry-After"] = retry_after_header(err)
-        elif isinstance(err, SttBusy):
-            response.headers["Retry-After"] = str(max(1, math.ceil(err.retry_after_s)))
+        retry_after = getattr(err, "retry_after_s", None)  # rate limits, busy pools and caps
+        if isinstance(retry_after, int | float):
+            response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return response
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -121,12 +121,15 @@ def create_app(
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[CONFIG] = config
     app[SETTINGS] = settings
-    app[LIMITER] = RateLimiter(settings.rate_per_s, settings.burst)
+    app[GUARD] = Guard.from_settings(settings)
     app[STORE_HEALTH] = StoreHealth()
     app[INFRA] = InfraHealth(config)
     app[HEALTH_CACHE] = HealthCache(settings.health_cache_s)
+    app[UPLOADS] = upload_caps(settings)
+    voice_routes.setup(app, settings)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
+        bound_default_executor(settings.db_threads)
         app[ENGINE] = engine or make_engine(config.db_url)
         if engine is None:  # a real gateway process (tests inject their database)
             await asyncio.to_thread(refuse_demo_tokens, app[ENGINE], config)
@@ -172,6 +175,24 @@ def create_app(
     app.add_routes(panel_routes.table)
     studio_routes.setup(app)
     return app
+
+
+def bound_default_executor(threads: int) -> None:
+    """The event loop's default executor (``asyncio.to_thread``: token lookups and every database
+    call) becomes a pool of ``threads`` of its own; speech runs on the recogniser and synthesiser
+    pools (``bot.conversation.pipeline``), so a burst of voice cannot take these threads."""
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+    asyncio.get_running_loop().set_default_executor(pool)
+
+
+def upload_caps(settings: GatewaySettings) -> Caps:
+    """Spoken-turn uploads per device and per process."""
+    return Caps(
+        settings.audio_uploads,
+        settings.audio_uploads_per_token,
+        full=Refusal("uploads_busy", "语音上传太多，请稍后再试或用文字输入"),
+        mine=Refusal("too_many_uploads", "这台设备已有一段语音在处理，请等它完成"),
+    )
 
 
 def refuse_demo_tokens(engine: Engine, config: Config) -> None:

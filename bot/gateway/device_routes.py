@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.admin import pairing
 from bot.errors import BotError, InputError
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import bearer_token, json_body, principal_for_token
+from bot.gateway.routes import json_body, request_principal
 from bot.store.db import session_scope, utcnow
 from bot.telemetry.formats import ADAPTERS
 from bot.telemetry.ingest import IngestReport, import_payload
@@ -48,8 +48,7 @@ async def telemetry(request: web.Request) -> web.Response:
     """A hub's readings ``{"format", "payload"}`` (the formats of ``bot telemetry import``), only for
     devices of its own household; 200 with what was accepted and each rejected reading's reason,
     422 when nothing of it could be stored."""
-    token = bearer_token(request.headers.get("Authorization", ""))
-    hub = (await principal_for_token(request.app, token)).hub()
+    hub = (await request_principal(request)).hub()
     body = await json_body(request)
     fmt, payload = body.get("format"), body.get("payload")
     if not isinstance(fmt, str) or fmt not in ADAPTERS:

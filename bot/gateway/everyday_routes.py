@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.admin import services as admin
 from bot.errors import NotFoundError
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import bearer_token, principal_for_token, request_device
+from bot.gateway.routes import request_device, request_principal
 from bot.household import complaints
 from bot.store.db import session_scope, utcnow
 from bot.store.models import Tenant
@@ -34,8 +34,7 @@ async def my_complaints(request: web.Request) -> web.Response:
 @table.get("/api/v1/admin/complaints")
 async def tenant_complaints(request: web.Request) -> web.Response:
     """Every complaint and service ticket of the admin's tenant, newest first."""
-    token = bearer_token(request.headers.get("Authorization", ""))
-    tenant_id = admin.admin_tenant(await principal_for_token(request.app, token))
+    tenant_id = admin.admin_tenant(await request_principal(request))
 
     def run() -> list[dict[str, object]]:
         with session_scope(request.app[ENGINE]) as session:

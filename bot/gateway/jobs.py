@@ -1,15 +1,17 @@
-"""Background work of the gateway: Rasa tracker erasure and the periodic retention sweep."""
+"""Background work of the gateway: Rasa tracker erasure (with the conversations' events still queued
+in the broker) and the periodic retention sweep."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 from aiohttp import web
 
+from bot.analytics.purge import PurgeError, purge_queued
 from bot.config import Config
 from bot.conversation.erasure import sweep
 from bot.conversation.trackers import NoTrackers, RasaApiTrackers, SqlTrackers, TrackerEraser
@@ -23,12 +25,38 @@ TRACKERS = web.AppKey("trackers", TrackerEraser)
 
 
 def make_trackers(app: web.Application, config: Config, real_rasa: bool) -> TrackerEraser:
-    """The SQL tracker store when configured, else Rasa's HTTP API; nothing without a real Rasa."""
+    """The SQL tracker store when configured, else Rasa's HTTP API; nothing without a real Rasa.
+    With an event broker, the conversations' queued events go too."""
+    trackers: TrackerEraser = NoTrackers()
     if config.tracker_store_url:
-        return SqlTrackers(config.tracker_store_url)
-    if real_rasa and config.rasa_token:
-        return RasaApiTrackers(app[HTTP], config.rasa_url, config.rasa_token)
-    return NoTrackers()
+        trackers = SqlTrackers(config.tracker_store_url)
+    elif real_rasa and config.rasa_token:
+        trackers = RasaApiTrackers(app[HTTP], config.rasa_url, config.rasa_token)
+    if config.event_broker_url:
+        return QueuedEventsToo(trackers, config.event_broker_url, config.event_queue)
+    return trackers
+
+
+class QueuedEventsToo:
+    """Erasing trackers also drops those conversations' events still waiting in Rasa's broker queue.
+
+    A broker that cannot be reached does not stop the erasure (the queue's TTL drops them); it is logged.
+    """
+
+    def __init__(self, trackers: TrackerEraser, url: str, queue: str):
+        self._trackers, self._url, self._queue = trackers, url, queue
+        self.dropped = 0
+        """Queued events dropped so far (for tests and logs)."""
+
+    async def erase(self, conversation_ids: Sequence[str]) -> None:
+        """Trackers first (their failure stops everything), then the queued events."""
+        await self._trackers.erase(conversation_ids)
+        try:
+            self.dropped += await purge_queued(self._url, self._queue, conversation_ids)
+        except PurgeError as err:
+            _LOGGER.warning(
+                "erasure: queued events not dropped now (%s); the queue's TTL drops them", err.code
+            )
 
 
 async def _sweep_forever(app: web.Application) -> None:

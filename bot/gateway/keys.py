@@ -10,7 +10,7 @@ from bot.config import Config
 from bot.conversation.dialogue import Dialogue
 from bot.conversation.pipeline import Speech, VoicePipeline
 from bot.conversation.turns import TurnRunner
-from bot.gateway.ratelimit import RateLimiter
+from bot.gateway.caps import Caps
 from bot.gateway.settings import GatewaySettings
 
 CONFIG = web.AppKey("config", Config)
@@ -19,6 +19,7 @@ DIALOGUE = web.AppKey("dialogue", Dialogue)
 RUNNER = web.AppKey("runner", TurnRunner)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SETTINGS = web.AppKey("settings", GatewaySettings)
-LIMITER = web.AppKey("limiter", RateLimiter)
 SPEECH = web.AppKey("speech", Speech)
 PIPELINE = web.AppKey("pipeline", VoicePipeline)
+UPLOADS = web.AppKey("uploads", Caps)
+"""Spoken turns in flight (``/converse/audio``): per device and per process."""

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.errors import BotError
 from bot.gateway.keys import DIALOGUE
-from bot.gateway.routes import json_body, principal_of
+from bot.gateway.routes import json_body, request_principal
 from bot.nlu.normalize import checked_turn_text
 from bot.store.models import TokenRole
 
@@ -21,7 +21,7 @@ PARSE_KEYS = ("text", "intent", "entities", "intent_ranking")
 @table.post("/api/v1/nlu/parse")
 async def nlu_parse(request: web.Request) -> web.Response:
     """``{"text"}`` → intent with confidence, normalised entities and ranking (designer token only)."""
-    principal = await principal_of(request)
+    principal = await request_principal(request)
     if principal.role != TokenRole.DESIGNER:
         raise BotError("只有对话设计人员可以调试语义解析", code="forbidden", status=403)
     body = await json_body(request)

@@ -38,10 +38,14 @@ def _errors(*statuses: int) -> dict[str, Schema]:
         410: "expired, or a link already used",
         415: "unsupported media type or audio format",
         422: "nothing understood",
-        429: "rate limit exceeded (see Retry-After)",
+        429: (
+            "rate limit exceeded (`rate_limited`), too many failed authentications from this "
+            "address (`auth_throttled`), or this device's share is taken (`too_many_uploads`, "
+            "`too_many_connections`, `too_many_pending`); see Retry-After"
+        ),
         503: (
-            "a component is down (the message is a short apology), "
-            "or every recogniser is busy (`stt_busy`, see Retry-After)"
+            "a component is down (the message is a short apology), or the process is full "
+            "(`stt_busy`, `uploads_busy`, `voice_busy`; see Retry-After)"
         ),
     }
     return {str(s): _json(_ref("Error"), texts[s]) for s in statuses}
@@ -91,13 +95,19 @@ def _paths() -> dict[str, Any]:
         "/api/v1/voice": {
             "get": _op(
                 "Voice websocket: start message and PCM16 frames in; pipeline events and WAV out",
-                {"101": {"description": "switching to the websocket protocol"}, **_errors(401, 403, 429)},
+                {
+                    "101": {"description": "switching to the websocket protocol"},
+                    **_errors(400, 401, 403, 429, 503),
+                },
                 description=(
                     'Client → {"type":"start","sample_rate":16000,"format":"pcm16","turn_id"?,"token"?}, '
                     'binary PCM16 mono frames, {"type":"end"}. Server → PipelineEvent JSON messages '
                     "(stt-partial, stt-final, intent, dialogue, card, tts-start, tts-end, error, run-end) "
                     "and binary WAV chunks between tts-start and tts-end. The run-end event's data "
-                    'carries "handled" (and "reason" when false) like a converse outcome.'
+                    'carries "handled" (and "reason" when false) like a converse outcome. Without an '
+                    'Authorization header the first message must be {"type":"auth","token"} (or a start '
+                    "with its token) within ws_auth_timeout_s, else the socket closes (1008). Limits: "
+                    "docs/security.md, 'The edge'."
                 ),
             )
         },

@@ -12,7 +12,7 @@ from aiohttp import web
 from bot.admin import services as admin
 from bot.errors import InputError
 from bot.gateway.keys import ENGINE
-from bot.gateway.routes import bearer_token, principal_for_token, read_body
+from bot.gateway.routes import read_body, request_principal
 from bot.partners import callback, outbox, signing
 from bot.store.db import session_scope, utcnow
 
@@ -42,8 +42,7 @@ async def partner_decision(request: web.Request) -> web.Response:
 @table.get("/api/v1/admin/applications")
 async def admin_applications(request: web.Request) -> web.Response:
     """The tenant's applications and deliveries per state, and the deliveries with their last error."""
-    token = bearer_token(request.headers.get("Authorization", ""))
-    tenant_id = admin.admin_tenant(await principal_for_token(request.app, token))
+    tenant_id = admin.admin_tenant(await request_principal(request))
 
     def view() -> dict[str, Any]:
         with session_scope(request.app[ENGINE]) as session:

@@ -1,7 +1,8 @@
 """Per-key token buckets: a burst is allowed, then requests refill at a steady rate.
 
-The gateway keys them on the hash of the presented bearer token, so every device (and every forged
-token) has its own budget and a flood is refused before any database or dialogue work.
+The gateway keeps two kinds (``bot.gateway.guard``): one bucket per bearer token (every route that
+takes a token), and one per *source* (client address) for failed authentications, so a flood of
+made-up tokens is refused before it costs a database lookup.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ class RateLimited(BotError):
     code = "rate_limited"
     status = 429
 
-    def __init__(self, retry_after_s: float):
-        super().__init__("请求太频繁了，请稍后再试", code=self.code, status=self.status)
+    def __init__(
+        self, retry_after_s: float, message: str = "请求太频繁了，请稍后再试", code: str | None = None
+    ):
+        super().__init__(message, code=code or self.code, status=self.status)
         self.retry_after_s = retry_after_s
 
 
@@ -47,12 +50,29 @@ class RateLimiter:
         """Take one token for ``key``; RateLimited when its bucket is empty."""
         now = self._clock()
         with self._lock:
-            tokens, last = self._buckets.pop(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate_per_s)
+            tokens = self._tokens(key, now)
             if tokens < 1.0:
                 self._remember(key, tokens, now)
                 raise RateLimited((1.0 - tokens) / self.rate_per_s)
             self._remember(key, tokens - 1.0, now)
+
+    def wait_s(self, key: str) -> float:
+        """Seconds until ``key`` may take a token (0: now); nothing is taken."""
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate_per_s)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate_per_s
+
+    def charge(self, key: str) -> None:
+        """Take one token for ``key`` without refusing (an attempt that already happened)."""
+        now = self._clock()
+        with self._lock:
+            self._remember(key, max(0.0, self._tokens(key, now) - 1.0), now)
+
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, last = self._buckets.pop(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - last) * self.rate_per_s)
 
     def _remember(self, key: str, tokens: float, now: float) -> None:
         self._buckets[key] = (tokens, now)

@@ -11,9 +11,10 @@ from aiohttp import web
 from bot.bundle.active import bundle_health
 from bot.conversation.turns import TurnRequest
 from bot.errors import AuthError, BotError, InputError, StoreError
+from bot.gateway.guard import GUARD, MAX_TOKEN_CHARS, AuthThrottled, Guard
 from bot.gateway.health import HEALTH_CACHE, view
 from bot.gateway.infra_health import INFRA, infra_components
-from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, LIMITER, PIPELINE, RUNNER, SETTINGS, SPEECH
+from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, PIPELINE, RUNNER, SETTINGS, SPEECH, UPLOADS
 from bot.gateway.store_health import STORE_HEALTH
 from bot.nlu.normalize import checked_turn_text
 from bot.rasa.probe import probe
@@ -37,32 +38,78 @@ def bearer_token(header: str) -> str:
     return token.strip()
 
 
-async def principal_for_token(app: web.Application, token: str) -> Principal:
-    """Rate-limit the token (before any database work), then resolve it."""
-    app[LIMITER].check(hash_token(token))
-
-    def lookup() -> Principal:
-        with session_scope(app[ENGINE]) as session:
-            return authenticate(session, token)
-
-    return await asyncio.to_thread(lookup)
+async def principal_for_token(request: web.Request, token: str) -> Principal:
+    """The caller behind ``token``, within its token's and its source's limits (``bot.gateway.guard``)."""
+    return await authenticate_token(request.app, token, request.app[GUARD].source(request))
 
 
-async def principal_of(request: web.Request) -> Principal:
-    """The caller behind the bearer token."""
+async def authenticate_token(app: web.Application, token: str, source: str) -> Principal:
+    """Rate-limit, then resolve ``token``: 401 unknown, 429 over the token's or the source's budget.
+
+    A token that authenticated lately is looked up as it comes (revocation is immediate). Any other
+    is refused at once while its source has no failure tries left, and otherwise looked up in one of
+    its source's few lanes; a failure takes one of the source's tries. Concurrent requests with the
+    same unproven token share one lookup.
+    """
+    guard, key = app[GUARD], hash_token(token)
+    if key in guard.known:
+        guard.tokens.check(key)
+        try:
+            return await asyncio.to_thread(_lookup, app, token)
+        except AuthError:
+            guard.known.forget(key)
+            guard.failures.charge(source)
+            raise
+    if len(token) > MAX_TOKEN_CHARS:
+        guard.failures.charge(source)
+        raise AuthError("设备凭证无效", code="invalid_token")
+    _throttle(guard, source)
+    guard.tokens.check(key)
+    flight = guard.flights.get(key)
+    if flight is None:
+        flight = guard.flights[key] = asyncio.ensure_future(_prove(app, guard, token, source))
+        flight.add_done_callback(lambda done: _landed(guard, key, done))
+    return await asyncio.shield(flight)
+
+
+def _throttle(guard: Guard, source: str) -> None:
+    """AuthThrottled (429) while ``source`` has no failed authentication left."""
+    wait_s = guard.failures.wait_s(source)
+    if wait_s > 0:
+        raise AuthThrottled(wait_s)
+
+
+async def _prove(app: web.Application, guard: Guard, token: str, source: str) -> Principal:
+    """The lookup of an unproven token, in one of its source's lanes; a failure costs a try."""
+    async with guard.lanes.lane(source):
+        _throttle(guard, source)  # again: the tries may have run out while this waited
+        try:
+            return await asyncio.to_thread(_lookup, app, token)
+        except AuthError:
+            guard.failures.charge(source)
+            raise
+
+
+def _landed(guard: Guard, key: str, done: asyncio.Future[Principal]) -> None:
+    guard.flights.pop(key, None)
+    if not done.cancelled() and done.exception() is None:
+        guard.known.add(key)
+
+
+def _lookup(app: web.Application, token: str) -> Principal:
+    with session_scope(app[ENGINE]) as session:
+        return authenticate(session, token)
+
+
+async def request_principal(request: web.Request) -> Principal:
+    """The caller behind the ``Authorization: Bearer`` header, within its limits; 401/429 otherwise."""
     token = bearer_token(request.headers.get("Authorization", ""))
-
-    def lookup() -> Principal:
-        with session_scope(request.app[ENGINE]) as session:
-            return authenticate(session, token)
-
-    return await asyncio.to_thread(lookup)
+    return await principal_for_token(request, token)
 
 
 async def request_device(request: web.Request) -> DeviceRef:
     """The device behind the bearer token, within its rate limit; 401/403/429 otherwise."""
-    token = bearer_token(request.headers.get("Authorization", ""))
-    return (await principal_for_token(request.app, token)).device()
+    return (await request_principal(request)).device()
 
 
 def check_turn_id(turn_id: object) -> str | None:
@@ -133,8 +180,10 @@ async def converse_audio(request: web.Request) -> web.Response:
             "请发送 WAV 音频（Content-Type: audio/wav）", code="unsupported_media_type", status=415
         )
     turn_id = check_turn_id(request.headers.get("Idempotency-Key") or request.query.get("turn_id"))
-    wav = await read_body(request, request.app[SETTINGS].max_audio_bytes)
-    outcome = await request.app[PIPELINE].audio_turn(device, wav, turn_id)
+    # claimed before the body (refusing costs nothing), held while it arrives and is decoded
+    with request.app[UPLOADS].claim(str(device.device_id)) as upload:
+        wav = await read_body(request, request.app[SETTINGS].max_audio_bytes)
+        outcome = await request.app[PIPELINE].audio_turn(device, wav, turn_id, heard=upload.release)
     return web.json_response(outcome)
 
 
@@ -147,7 +196,7 @@ async def healthz(request: web.Request) -> web.Response:
     if "Authorization" in request.headers:
         token = bearer_token(request.headers["Authorization"])
         try:
-            role = (await principal_for_token(request.app, token)).role
+            role = (await principal_for_token(request, token)).role
             cache.roles.remember(hash_token(token), role)
         except StoreError:  # the database is down: a token seen lately keeps its view of the outage
             role = cache.roles.recall(hash_token(token))

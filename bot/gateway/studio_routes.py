@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, select
 
+from bot.conversation.rasa_auth import rasa_headers
 from bot.conversation.turns import TurnRequest
 from bot.errors import BotError, InputError, NotFoundError
 from bot.gateway import studio_checks as checks
@@ -30,7 +31,7 @@ from bot.gateway.jobs import TRACKERS
 from bot.gateway.keys import CONFIG, ENGINE, HTTP, PIPELINE, SETTINGS
 from bot.gateway.nlu_routes import designer_view
 from bot.gateway.panel_routes import serve_asset
-from bot.gateway.routes import WAV_TYPES, json_body, principal_of, read_body
+from bot.gateway.routes import WAV_TYPES, json_body, read_body, request_principal
 from bot.gateway.studio_sandbox import forgetter
 from bot.nlu.evaluate import read_examples
 from bot.nlu.normalize import checked_turn_text
@@ -317,7 +318,7 @@ async def check_status(request: web.Request) -> web.Response:
 
 
 async def _designer(request: web.Request) -> tuple[Principal, Designer]:
-    principal = await principal_of(request)
+    principal = await request_principal(request)
     if principal.role != TokenRole.DESIGNER:
         raise BotError("只有对话设计人员可以使用设计工作台", code="forbidden", status=403)
     token = request.headers["Authorization"].split(None, 1)[1].strip()
@@ -416,9 +417,9 @@ async def _path(app: web.Application, box: sandbox.Sandbox, rasa: studio_sandbox
     if conversation is None or not rasa.token:
         return []
     url = f"{rasa.url}/conversations/{conversation}/tracker"
-    params = {"include_events": "AFTER_RESTART", "token": rasa.token}
+    params = {"include_events": "AFTER_RESTART"}
     try:
-        async with app[HTTP].get(url, params=params) as resp:
+        async with app[HTTP].get(url, params=params, headers=rasa_headers(rasa.token)) as resp:
             body = await resp.json() if resp.status == 200 else {}
     except (OSError, ValueError, TimeoutError):
         return []

@@ -22,8 +22,12 @@ Speculative NLU: the recogniser's final result is decoded while the endpointer s
 silence (an ``stt-partial`` with ``"stable": true``); the NLU runs on it then, and the turn reuses
 that parse when the final is the same text (``bot.conversation.speculation``).
 
-Speakers authenticate with the ``Authorization`` header; browsers cannot set it on a websocket, so
-the panel sends its token in the ``start`` message instead (never in the URL, which ends up in logs).
+Speakers authenticate with the ``Authorization`` header, checked before the upgrade; browsers cannot
+set it on a websocket, so the panel sends ``{"type": "auth", "token": "..."}`` (or the token in its
+first ``start``) right after opening, within ``ws_auth_timeout_s`` (never in the URL, which ends up
+in logs). Until then nothing else is accepted. Places, deadlines and the output budget:
+``bot.gateway.voice_limits``. Listening in one run lasts at most ``ws_max_run_s`` (waiting for the
+wake phrase ``ws_max_wake_s``); pings do not keep an idle socket open.
 """
 
 from __future__ import annotations
@@ -43,9 +47,12 @@ from bot.conversation.pipeline import Listener, LiveLog, VoicePipeline, WakeList
 from bot.conversation.turns import TurnRequest
 from bot.errors import APOLOGY, AuthError, BotError, InputError
 from bot.events import EventType
+from bot.gateway.caps import Claim, Saturated
+from bot.gateway.guard import GUARD
 from bot.gateway.keys import PIPELINE, SETTINGS
-from bot.gateway.routes import bearer_token, check_turn_id, principal_for_token
+from bot.gateway.routes import authenticate_token, bearer_token, check_turn_id
 from bot.gateway.settings import GatewaySettings
+from bot.gateway.voice_limits import CLOSE_POLICY, VOICE, Outbox, VoiceLimits
 from bot.nlu.normalize import checked_turn_text
 from bot.speech.stt.pool import SttBusy
 from bot.speech.stt.stream import SttUpdate
@@ -61,21 +68,28 @@ MIC_LIVE_S = 1.0
 """A client that sent audio this recently still streams its microphone (barge-in is possible)."""
 
 
+def setup(app: web.Application, settings: GatewaySettings) -> None:
+    """The voice websockets' places."""
+    app[VOICE] = VoiceLimits.from_settings(settings)
+
+
 @table.get("/api/v1/voice")
 async def voice(request: web.Request) -> web.WebSocketResponse:
-    """Upgrade to the voice websocket (header auth is checked before the upgrade)."""
+    """Upgrade to the voice websocket: header auth and every place are checked before the upgrade."""
     _check_origin(request)
-    token = None
+    app, limits = request.app, request.app[VOICE]
+    source = app[GUARD].source(request)
+    token, device = None, None
     if "Authorization" in request.headers:
         token = bearer_token(request.headers["Authorization"])
-        (await principal_for_token(request.app, token)).device()
-    settings = request.app[SETTINGS]
-    ws = web.WebSocketResponse(max_msg_size=settings.ws_max_frame_bytes * 4)
+        device = (await authenticate_token(app, token, source)).device()
+    ws = web.WebSocketResponse(max_msg_size=app[SETTINGS].ws_max_frame_bytes * 4)
     if not ws.can_prepare(request).ok:
         raise InputError("请使用 WebSocket 连接", code="websocket_required")
-    await ws.prepare(request)
-    session = VoiceSession(request.app, ws, token)
+    place = limits.open.claim(str(device.device_id)) if device else limits.pending.claim(source)
+    session = VoiceSession(request, ws, token, source, place)
     try:
+        await ws.prepare(request)
         await session.serve()
     finally:
         await session.close()
@@ -92,21 +106,34 @@ def _check_origin(request: web.Request) -> None:
 class VoiceSession:
     """One websocket: at most one run at a time, output sent in order by a single writer."""
 
-    def __init__(self, app: web.Application, ws: web.WebSocketResponse, token: str | None):
-        self._app = app
+    def __init__(
+        self, request: web.Request, ws: web.WebSocketResponse, token: str | None, source: str, place: Claim
+    ):
+        self._app = request.app
+        self._request = request
         self._ws = ws
         self._token = token
+        self._source = source
+        self._place = place
+        """The socket's place: its device's once authenticated, its source's until then."""
+        self._authenticated = token is not None
         self._device: DeviceRef | None = None
-        self._settings: GatewaySettings = app[SETTINGS]
-        self._pipeline: VoicePipeline = app[PIPELINE]
-        self._out: asyncio.Queue[dict[str, Any] | bytes | None] = asyncio.Queue()
+        self._settings: GatewaySettings = request.app[SETTINGS]
+        self._pipeline: VoicePipeline = request.app[PIPELINE]
+        self._out = Outbox(self._settings.ws_send_buffer_bytes)
         self._writer = asyncio.create_task(self._write())
+        self._dropping: asyncio.Task[None] | None = None
         self._log: LiveLog | None = None
         self._listener: Listener | None = None
         self._turn_id: str | None = None
         self._responding: asyncio.Task[None] | None = None
         self._rate = 16000
         self._last_audio = 0.0
+        now = time.monotonic()
+        self._auth_deadline = now + self._settings.ws_auth_timeout_s
+        self._last_message = now
+        self._run_deadline: float | None = None
+        """When the listening of the current run must have ended (None: not listening)."""
         self._barge: _BargeIn | None = None
         """Listening for the next utterance while the answer is spoken."""
         self._wake: WakeListener | None = None
@@ -114,43 +141,89 @@ class VoiceSession:
         self._speculation = self._pipeline.speculation()
 
     async def serve(self) -> None:
-        """Read messages until the client closes, goes idle or breaks the protocol."""
+        """Read messages until the client closes, goes idle, breaks the protocol or a limit."""
         while not self._ws.closed:
             try:
-                msg = await self._ws.receive(timeout=self._settings.ws_idle_timeout_s)
+                async with asyncio.timeout(max(0.0, self._deadline() - time.monotonic())):
+                    msg = await self._ws.receive()  # pings are answered inside and move no deadline
             except TimeoutError:
-                if self._responding is not None and not self._responding.done():
-                    continue
-                await self._fail(
-                    InputError("长时间没有收到音频，连接已关闭", code="idle_timeout", status=408)
-                )
-                return
+                if await self._expired():
+                    return
+                continue
             if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 return
+            self._last_message = time.monotonic()
             try:
                 await self._handle(msg.type, msg.data)
             except AuthError as err:
-                self._error(err)
+                await self._refuse(err)
                 return
+            except Saturated as err:
+                if not self._authenticated:
+                    await self._refuse(err)
+                    return
+                await self._fail(err)
             except BotError as err:
                 await self._fail(err)
             except Exception:
                 _LOGGER.exception("voice websocket failed")
                 await self._fail(BotError(APOLOGY))
 
+    def _deadline(self) -> float:
+        """The next moment something must have happened."""
+        due = [self._last_message + self._settings.ws_idle_timeout_s]
+        if not self._authenticated:
+            due.append(self._auth_deadline)
+        if self._run_deadline is not None:
+            due.append(self._run_deadline)
+        return min(due)
+
+    async def _expired(self) -> bool:
+        """A deadline passed: True when the socket is to be closed."""
+        now = time.monotonic()
+        if not self._authenticated and now >= self._auth_deadline:
+            await self._refuse(AuthError("没有及时收到设备凭证，连接已关闭", code="auth_timeout"))
+            return True
+        if self._run_deadline is not None and now >= self._run_deadline:
+            self._run_deadline = None
+            await self._fail(InputError("这一轮说话时间太长了，已经结束", code="run_too_long", status=408))
+            return False
+        if now < self._last_message + self._settings.ws_idle_timeout_s:
+            return False
+        if self._responding is not None and not self._responding.done():
+            self._last_message = now  # the answer is still coming: not idle
+            return False
+        await self._fail(InputError("长时间没有收到音频，连接已关闭", code="idle_timeout", status=408))
+        return True
+
+    async def _refuse(self, err: BotError) -> None:
+        """An error event, then the socket closes (policy violation, the error code as reason)."""
+        self._error(err)
+        self._out.end()
+        await asyncio.wait({self._writer}, timeout=self._settings.ws_send_timeout_s)
+        await self._ws.close(code=CLOSE_POLICY, message=err.code.encode()[:120])
+
     async def close(self) -> None:
-        """Let a running turn finish (nothing half-done), then flush the writer and close."""
-        if self._responding is not None:
-            with contextlib.suppress(Exception):
-                await self._responding
-        self._drop_listener()
-        if self._speculation is not None:
-            self._speculation.drop()
-        self._out.put_nowait(None)
-        await self._writer
-        await self._ws.close()
+        """Let a running turn finish (nothing half-done), then flush the writer, close, free the place."""
+        try:
+            if self._responding is not None:
+                with contextlib.suppress(Exception):
+                    await self._responding
+            self._drop_listener()
+            if self._speculation is not None:
+                self._speculation.drop()
+            self._out.end()
+            await asyncio.wait({self._writer})  # ends after the last item (or was cancelled)
+            if self._dropping is not None:
+                await self._dropping
+            if not self._ws.closed and self._ws.prepared:
+                await self._ws.close()
+        finally:
+            self._place.release()
 
     async def _handle(self, kind: WSMsgType, data: Any) -> None:
+        if kind == WSMsgType.BINARY and not self._authenticated:
+            raise AuthError("请先发送设备凭证", code="not_authenticated")
         if kind == WSMsgType.TEXT:
             await self._control(_message(data))
         elif kind == WSMsgType.BINARY:
@@ -160,7 +233,11 @@ class VoiceSession:
 
     async def _control(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "start":
+        if not self._authenticated and kind not in ("auth", "start"):
+            raise AuthError("请先发送设备凭证", code="not_authenticated")
+        if kind == "auth":
+            await self._authenticate(message)
+        elif kind == "start":
             await self._start(message)
         elif kind in ("end", "stop"):
             await self._end_of_audio()
@@ -177,7 +254,7 @@ class VoiceSession:
         if not isinstance(rate, int) or not MIN_RATE <= rate <= MAX_RATE:
             raise InputError(f"采样率必须在 {MIN_RATE}–{MAX_RATE} Hz 之间", code="bad_sample_rate")
         turn_id = check_turn_id(message.get("turn_id"))
-        self._log = LiveLog(self._out.put_nowait)
+        self._log = LiveLog(self._send)
         stored = await self._pipeline.runner.stored(device, turn_id)
         if stored is not None:
             self._replay(stored)
@@ -187,18 +264,28 @@ class VoiceSession:
             self._speculation.drop()
         if message.get("wake") is True:
             self._wake = await self._pipeline.wake_listener(device, rate)
+            self._run_deadline = time.monotonic() + self._settings.ws_max_wake_s
             return
         self._listener = await self._pipeline.listen(device, rate)
+        self._run_deadline = time.monotonic() + self._settings.ws_max_run_s
 
     async def _authenticate(self, message: dict[str, Any]) -> DeviceRef:
-        """Every run is authenticated (and rate-limited) again: a revoked token stops at once."""
+        """Every run is authenticated (and rate-limited) again: a revoked token stops at once.
+
+        The first time, the socket leaves its source's pending places for one of its device's.
+        """
         if self._token is None:
             token = message.get("token")
             if not isinstance(token, str) or not token.strip():
                 raise AuthError("缺少设备凭证", code="missing_token")
             self._token = token.strip()
-        self._device = (await principal_for_token(self._app, self._token)).device()
-        return self._device
+        device = (await authenticate_token(self._app, self._token, self._source)).device()
+        if not self._authenticated:
+            place = self._app[VOICE].open.claim(str(device.device_id))
+            self._place.release()
+            self._place, self._authenticated = place, True
+        self._device = device
+        return device
 
     async def _audio(self, pcm: bytes) -> None:
         if self._log is None:
@@ -223,6 +310,7 @@ class VoiceSession:
         self._wake = None
         self._log.add(EventType.WAKE, phrase=wake.spotter.phrase)
         self._listener = await self._pipeline.listen(self._device, self._rate)
+        self._run_deadline = time.monotonic() + self._settings.ws_max_run_s
 
     async def _end_of_audio(self) -> None:
         if self._log is None:
@@ -252,6 +340,7 @@ class VoiceSession:
             return False  # noise: keep listening
         self._log.add(EventType.STT_FINAL, text=text)
         self._drop_listener()
+        self._run_deadline = None
         self._responding = asyncio.create_task(self._respond(text, self._log))
         return True
 
@@ -289,8 +378,9 @@ class VoiceSession:
             barge.close()
             self._error(err)
             return
-        self._log, self._barge = LiveLog(self._out.put_nowait), None
+        self._log, self._barge = LiveLog(self._send), None
         self._listener = barge.listener
+        self._run_deadline = time.monotonic() + self._settings.ws_max_run_s
         for update in barge.heard:
             if self._utterance(update):
                 return
@@ -299,9 +389,9 @@ class VoiceSession:
         """A repeated turn_id: the first outcome's events again, nothing re-run."""
         for event in stored.get("events", []):
             if event.get("type") != EventType.RUN_END:
-                self._out.put_nowait(event)
+                self._send(event)
         data = {"replayed": True, **verdict_of(stored).to_json()}
-        self._out.put_nowait({"type": EventType.RUN_END.value, "at_ms": 0.0, "data": data})
+        self._send({"type": EventType.RUN_END.value, "at_ms": 0.0, "data": data})
         self._log = None
 
     async def _fail(self, err: BotError) -> None:
@@ -311,6 +401,7 @@ class VoiceSession:
             return
         self._drop_listener()
         log, self._log, self._turn_id, self._wake = self._log, None, None, None
+        self._run_deadline = None
         if log is None:
             self._error(err)
             return
@@ -323,7 +414,7 @@ class VoiceSession:
             self._listener = None
 
     def _error(self, err: BotError) -> None:
-        self._out.put_nowait(
+        self._send(
             {
                 "type": EventType.ERROR.value,
                 "at_ms": 0.0,
@@ -331,15 +422,42 @@ class VoiceSession:
             }
         )
 
+    def _send(self, item: dict[str, Any] | bytes) -> None:
+        """Queue output for the client; a client that lets too much pile up is dropped."""
+        if self._dropping is None and not self._out.put(item):
+            self._drop("output piled up")
+
+    def _drop(self, why: str) -> None:
+        """Close a client that does not keep up with its output (once)."""
+        if self._dropping is None:
+            _LOGGER.info("voice websocket closed: slow consumer (%s)", why)
+            self._dropping = asyncio.create_task(self._close_slow())
+
+    async def _close_slow(self) -> None:
+        if asyncio.current_task() is not self._writer:
+            self._writer.cancel()
+        try:
+            async with asyncio.timeout(1.0):  # a client that reads nothing never takes the close frame
+                await self._ws.close(code=CLOSE_POLICY, message=b"slow_consumer", drain=False)
+        except TimeoutError:
+            pass
+        transport = self._request.transport
+        if transport is not None:
+            transport.abort()
+
     async def _write(self) -> None:
         while (item := await self._out.get()) is not None:
             if self._ws.closed:
                 continue
             try:
-                if isinstance(item, bytes):
-                    await self._ws.send_bytes(item)
-                else:
-                    await self._ws.send_str(json.dumps(item, ensure_ascii=False))
+                async with asyncio.timeout(self._settings.ws_send_timeout_s):
+                    if isinstance(item, bytes):
+                        await self._ws.send_bytes(item)
+                    else:
+                        await self._ws.send_str(json.dumps(item, ensure_ascii=False))
+            except TimeoutError:
+                self._drop("a message took too long")
+                return
             except (ConnectionError, RuntimeError):
                 continue
 

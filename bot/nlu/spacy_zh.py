@@ -68,7 +68,8 @@ def parse_user_dict(text: str) -> Iterable[tuple[str, int]]:
     for line in text.splitlines():
         parts = line.split()
         if parts:
-            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else DEFAULT_FREQ
+            digits = len(parts) > 1 and parts[1].isascii() and parts[1].isdigit()
+            freq = int(parts[1]) if digits else DEFAULT_FREQ
             yield parts[0], freq
 
 

@@ -27,8 +27,10 @@ def _key(row: Application) -> str:
 def points_price(session: Session, row: Application) -> int | None:
     """The points an application costs (None: paid in money)."""
     offer = session.get(OfferAudit, row.offer_id)
-    raw = None if offer is None else offer.terms.get("points_price")
-    return int(raw) if raw and raw.isdigit() and int(raw) > 0 else None
+    raw: object = None if offer is None else offer.terms.get("points_price")
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():  # not 「²」, which int() refuses
+        raw = int(raw)
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0 else None
 
 
 def debit_on_confirm(session: Session, row: Application, now: datetime) -> None:

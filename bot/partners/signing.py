@@ -27,7 +27,7 @@ def verify(secret: str, header: str, body: bytes, now: float) -> None:
     """Raise AuthError (401) unless ``header`` signs ``body`` with ``secret`` recently."""
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     raw_t, given = parts.get("t", ""), parts.get("v1", "")
-    if not raw_t.isdigit() or not given:
+    if not (raw_t.isascii() and raw_t.isdigit()) or len(raw_t) > 12 or not given:  # not 「²」
         raise AuthError("缺少或无法解析签名", code="signature_missing")
     timestamp = int(raw_t)
     if abs(now - timestamp) > TOLERANCE_S:

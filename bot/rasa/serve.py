@@ -2,8 +2,9 @@
 
 Run from the engine environment through :func:`isolated_command` (``bot.stack.up`` does): Python in
 isolated mode (``-I``: neither the working folder nor ``PYTHONPATH`` on ``sys.path``) with only the
-project folder added, so the folder Rasa runs in (an installed bundle) cannot shadow a module; Rasa's
-API token comes from the environment (``BOT_RASA_AUTH_TOKEN``), not the command line.
+project folder added, so the folder Rasa runs in (an installed bundle) cannot shadow a module; the
+secret of Rasa's HTTP API comes from the environment (``BOT_RASA_AUTH_TOKEN``), not the command line,
+and is checked as a JWT in the ``Authorization`` header, never as a query parameter.
 The first two were found with py-spy on the Rasa server under load (issue 9, ``bench/RESULTS.md``);
 all change no result, only its cost:
 
@@ -50,7 +51,9 @@ _LOGGER = logging.getLogger(__name__)
 
 MEASURED_ON = "3.6.21"
 TOKEN_ENV = "BOT_RASA_AUTH_TOKEN"
-"""Rasa's ``--auth-token``, passed in the environment so ``ps`` does not show it."""
+"""The secret of Rasa's HTTP API, passed in the environment so ``ps`` does not show it. It becomes
+Rasa's ``--jwt-secret`` (callers send a JWT in a header: ``bot.conversation.rasa_auth``), never its
+``--auth-token``, which Rasa 3.6 would accept only in a query string."""
 PARSE_MEMO_SIZE = 256
 """Parse results kept for a turn to reuse (the oldest go first)."""
 PARSE_MEMO_TTL_S = 30.0
@@ -222,8 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     reuse_parses()
     args = list(sys.argv[1:] if argv is None else argv)
     token = os.environ.pop(TOKEN_ENV, "")
-    if token:
-        args.append(f"--auth-token={token}")  # one item: a token may start with "-"
+    if token:  # one item each: a secret may start with "-"
+        args += [f"--jwt-secret={token}", "--jwt-method=HS256"]
     sys.argv = ["rasa", *args]
     rasa_main()
 

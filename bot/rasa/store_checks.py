@@ -23,6 +23,7 @@ import aiohttp
 
 from bot.config import Config
 from bot.conversation.dialogue import Dialogue, Reply
+from bot.conversation.rasa_auth import rasa_headers
 from bot.errors import APOLOGY, BotError, StackError
 from bot.rasa.endpoints import redact
 from bot.store.repo import PROBE_PREFIX
@@ -126,7 +127,7 @@ async def verify_tracker_writes(http: aiohttp.ClientSession, config: Config) -> 
     where = f"tracker store at {redact(config.tracker_store_url)}"
     url = f"{config.rasa_url}/conversations/{sender}/tracker/events"
     event = {"event": "action", "name": "action_listen"}
-    async with http.post(url, json=event, params={"token": config.rasa_token}) as resp:
+    async with http.post(url, json=event, headers=rasa_headers(config.rasa_token)) as resp:
         if resp.status != 200:
             raise StackError(
                 f"Rasa refused the {where} probe (HTTP {resp.status})", code="tracker_store_unavailable"

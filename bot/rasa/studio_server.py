@@ -24,6 +24,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import Config
+from bot.conversation.rasa_auth import rasa_headers
 from bot.errors import StackError
 from bot.rasa.serve import TOKEN_ENV, isolated_command
 from bot.rasa.training import engine_env, rasa_executable
@@ -132,9 +133,8 @@ class StudioServers:
         """Rasa's ``PUT /model`` on the studio server (the production server is never asked)."""
         url = f"{server.url}/model"
         timeout = aiohttp.ClientTimeout(total=START_TIMEOUT_S)
-        params = {"token": server.token}
         async with self._http.put(
-            url, params=params, json={"model_file": str(model)}, timeout=timeout
+            url, headers=rasa_headers(server.token), json={"model_file": str(model)}, timeout=timeout
         ) as resp:
             if resp.status != 204:
                 raise StackError(f"studio Rasa refused the model {model.name}: HTTP {resp.status}")
@@ -157,7 +157,9 @@ class StudioServers:
     async def _serving(self, server: StudioRasa) -> str | None:
         try:
             async with self._http.get(
-                f"{server.url}/status", params={"token": server.token}, timeout=aiohttp.ClientTimeout(total=5)
+                f"{server.url}/status",
+                headers=rasa_headers(server.token),
+                timeout=aiohttp.ClientTimeout(total=5),
             ) as resp:
                 body = await resp.json() if resp.status == 200 else {}
         except (TimeoutError, aiohttp.ClientError, ValueError):

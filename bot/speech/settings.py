@@ -39,6 +39,8 @@ class SpeechSettings:
     """Utterances decoded at once per gateway process; more get ``stt_busy`` (503, Retry-After)."""
     recogniser_wait_s: float = 3.0
     """How long an uploaded recording waits for a free recogniser before ``stt_busy``."""
+    synthesiser_streams: int = 4
+    """Answers spoken at once per gateway process; more are shown as text only (``tts_busy``)."""
     recogniser_nice: int = 5
     """Nice value of the decoding threads (higher = lower priority than text turns)."""
     vad_engine: str = "silero"
@@ -91,6 +93,8 @@ class SpeechSettings:
             raise ConfigError("speech.recogniser_pool_size must be 1–256")
         if not 0 <= self.recogniser_wait_s <= 30:
             raise ConfigError("speech.recogniser_wait_s must be 0–30")
+        if not 1 <= self.synthesiser_streams <= 256:
+            raise ConfigError("speech.synthesiser_streams must be 1–256")
         if not 0 <= self.recogniser_nice <= 19:
             raise ConfigError("speech.recogniser_nice must be 0–19")
         if self.grammar_snap_threshold is not None and not 0 <= self.grammar_snap_threshold <= 1:

@@ -218,7 +218,7 @@ class WyomingHandler(AsyncEventHandler):
             raise TtsError("语音合成暂时不可用", code="tts_unavailable")
         if not isinstance(request.text, str):
             raise InputError("synthesize 需要文字 text", code="text_required")
-        async for event in synthesize(tts, request.text):
+        async for event in synthesize(tts, request.text, self._service.engines.synthesisers()):
             await self.write_event(event)
 
     async def _error(self, err: BotError) -> None:
@@ -229,7 +229,9 @@ class WyomingHandler(AsyncEventHandler):
             await self.write_event(Error(text=text, code=err.code).event())
 
 
-_SPOKEN_CODES = frozenset({"stt_unavailable", "tts_unavailable", "stt_busy", "tts_timeout", "tts_failed"})
+_SPOKEN_CODES = frozenset(
+    {"stt_unavailable", "tts_unavailable", "stt_busy", "tts_busy", "tts_timeout", "tts_failed"}
+)
 """Server-side failures whose own (Chinese) message is clearer than the apology."""
 
 

@@ -2,8 +2,11 @@
 
 import { ApiError, client } from '/shared/api.js';
 
+export const REPLACE_TOKEN_QUESTION =
+  '这个链接带有另一台设备的凭证。要用它替换这台面板已保存的凭证吗？（不确定请选“取消”）';
+
 export { ApiError };
-export const { api, forgetToken, loadToken, saveToken } = client('homefin.panel.token');
+export const { api, forgetToken, loadToken, saveToken } = client('homefin.panel.token', REPLACE_TOKEN_QUESTION);
 
 /** A text turn; a lost connection is retried once with the same turn_id (the gateway deduplicates).
  *  debug: also ask for the intent event (the debug drawer is open). */

@@ -76,9 +76,12 @@ export class PushToTalk {
         ws.onopen = resolve;
         ws.onerror = () => reject(new Error('无法连接语音服务'));
       });
+      // the token goes first: the gateway closes a socket that has not sent it within a few seconds,
+      // and the microphone permission prompt may take longer than that
+      ws.send(JSON.stringify({ type: 'auth', token: this.token }));
       this.capture = await openMic();
       ws.send(JSON.stringify({
-        type: 'start', token: this.token, format: 'pcm16',
+        type: 'start', format: 'pcm16',
         sample_rate: this.capture.sampleRate, turn_id: crypto.randomUUID(),
       }));
       this.capture.onFrame = (frame) => {

@@ -9,15 +9,26 @@ export class ApiError extends Error {
   }
 }
 
-/** A page's token and API calls, the token stored under `key`. */
-export function client(key) {
+/** A page's token and API calls, the token stored under `key`; `replaceQuestion` is asked before a
+ *  token in a link replaces a different stored one. */
+export function client(key, replaceQuestion) {
   return {
-    /** The token: from the URL fragment once (#token=…), then storage. */
+    /** The token: from the URL fragment once (#token=…, out of the address either way), then storage.
+     *  A fragment token never silently replaces a different stored one: the user is asked first. */
     loadToken() {
       const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
       if (match) {
-        localStorage.setItem(key, decodeURIComponent(match[1]));
         history.replaceState(null, '', location.pathname + location.search);
+        let offered = '';
+        try {
+          offered = decodeURIComponent(match[1]);
+        } catch (err) {
+          offered = '';
+        }
+        const stored = localStorage.getItem(key);
+        if (offered && (!stored || stored === offered || window.confirm(replaceQuestion))) {
+          localStorage.setItem(key, offered);
+        }
       }
       return localStorage.getItem(key);
     },
