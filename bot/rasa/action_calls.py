@@ -9,7 +9,8 @@ every message. Three changes, each equal to stock Rasa in what actions and polic
 1. **The domain once.** Every call carries the domain's digest; the domain itself only until the
    action server has answered a call that carried it. rasa-sdk 3.21 keeps the last domain it
    received with its digest and answers 449 to a digest it does not hold (a restarted or another
-   worker): the call is then sent again with the domain, as newer Rasa versions do.
+   worker): the call is then sent again with the domain, as newer Rasa versions do. Rasa's own
+   ``enable_selective_domain`` no longer matters: every action can read the domain it holds.
 2. **Recent events only.** The tracker's slots, latest message, active loop and latest action are
    sent as before; its event list starts at the user message before the latest one
    (``USER_TURNS_SENT``): no action reads further back (``tests/test_action_reads.py``).
