@@ -54,7 +54,7 @@ SOAK_SAMPLE_S = 30.0
 REQUEST_TIMEOUT_S = 60.0
 RETRIED_CODES = frozenset({"stt_busy", "uploads_busy"})
 """Refusals a well-behaved device answers by waiting ``Retry-After`` and sending the turn again."""
-MAX_RETRIES = 3
+MAX_RETRIES = 5
 
 FLOWS_CONSENTED: tuple[tuple[str, ...], ...] = (
     ("我家空调这个月用了多少电", "换个一级能效的空调能省多少钱", "分十二期每个月多少钱", "好的", "确认"),
