@@ -120,14 +120,9 @@ class SileroClassifier:
         return self._voiced
 
 
-def silero_classifier(threshold: float = 0.5) -> IsSpeech:
-    """Silero VAD as a frame classifier (its model ships in the package)."""
-    return SileroClassifier(threshold)
-
-
 CLASSIFIERS: dict[str, Callable[[VadSettings], IsSpeech]] = {
     "webrtc": lambda s: webrtc_classifier(s.aggressiveness),
-    "silero": lambda s: silero_classifier(s.silero_threshold),
+    "silero": lambda s: SileroClassifier(s.silero_threshold),
 }
 """Frame classifier of each ``VadSettings.engine``, made once per stream."""
 
