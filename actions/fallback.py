@@ -29,7 +29,8 @@ def previous_intent(tracker: Tracker) -> str | None:
 class ActionFallback(Action):
     """Low NLU confidence: rephrase once; twice in a row, a short list of what it can do. With nothing
     asked and no form open the turn is not handled (the host assistant may know it): as a device
-    command, a question about the world or chatter when its words say so, else not understood. An unclear
+    command, a question about the world or chatter when its words say so, else not understood. A clear
+    device command is handed back even while a question waits (「恢复TV」 at a read-back). An unclear
     request to withdraw something (「我不想分期了 帮我撤销」) asks which: an application or the consent."""
 
     def name(self) -> str:
@@ -44,10 +45,10 @@ class ActionFallback(Action):
             return []
         response = "utter_default" if previous_intent(tracker) == FALLBACK_INTENT else "utter_ask_rephrase"
         idle = tracker.get_slot("awaiting") is None and not (tracker.active_loop or {}).get("name")
+        reason = unheard_reason(text)
+        if reason == Reason.DEVICE_CONTROL or (idle and reason is not None):
+            return decline_not_ours(dispatcher, tracker, reason)  # a pending question stays pending
         if idle:
-            reason = unheard_reason(text)
-            if reason is not None:
-                return decline_not_ours(dispatcher, tracker, reason)
             return decline(dispatcher, tracker, Reason.NOT_UNDERSTOOD, response)
         say(dispatcher, response)
         return []

@@ -176,6 +176,20 @@ def test_a_device_command_during_a_confirmation_leaves_it_pending(actions_db: En
     assert chat.slots["awaiting"] == "confirm" and application_count(actions_db) == 0
 
 
+def test_an_unsure_device_command_during_a_confirmation_is_handed_back_and_it_stays_pending(
+    actions_db: Engine,
+) -> None:
+    chat = talk(actions_db, "李家")
+    chat.slots.update(product="HAIER-XF-FA350", periods="12")
+    chat.run(ActionInstallmentQuote(), "ask_installment")
+    chat.run(ActionReadBack(), "affirm")
+    said = chat.run(ActionFallback(), "nlu_fallback", text="恢复TV")
+    assert said[0].card == marker("device_control")
+    assert chat.slots["awaiting"] == "confirm" and application_count(actions_db) == 0
+    unclear = chat.run(ActionFallback(), "nlu_fallback", text="嗯那个什么")
+    assert names(unclear) == ["utter_default"] and unclear[0].card is None, "unclear: asked, still ours"
+
+
 def test_a_binding_yes_needs_certainty_and_a_device_command_is_no_yes(actions_db: Engine) -> None:
     chat = talk(actions_db, "李家")
     chat.slots.update(product="HAIER-XF-FA350", periods="12")
