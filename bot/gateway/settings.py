@@ -23,8 +23,9 @@ class GatewaySettings:
     """A request body must arrive within this (slow clients get a 408)."""
     rate_per_s: float = 5.0
     """Steady requests per second allowed per bearer token."""
-    burst: int = 20
-    """Requests a token may send at once before the steady rate applies."""
+    burst: int = 60
+    """Requests a token may send at once before the steady rate applies (a panel opening its home
+    screen makes about eight calls: a few reloads in a row must not be refused)."""
     ws_idle_timeout_s: float = 15.0
     """A voice websocket that sends nothing for this long is closed."""
     ws_max_frame_bytes: int = 64 * 1024
