@@ -40,9 +40,10 @@ from bot.events import EventLog, EventType
 from bot.nlu.normalize import checked_turn_text, normalize
 from bot.speech import registry
 from bot.speech.audio import SAMPLE_RATE, Resampler, decode, pcm16_chunks
+from bot.speech.places import Slot
 from bot.speech.settings import SpeechSettings
 from bot.speech.stt.base import SpeechToText, SttError, SttInfo, SttSession
-from bot.speech.stt.pool import RecogniserPool, Slot, SttBusy
+from bot.speech.stt.pool import RecogniserPool, SttBusy
 from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStream
 from bot.speech.stt.text import clean_transcript
 from bot.speech.stt.vosk_engine import VoskSpeechToText

@@ -14,14 +14,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
+from bot.speech.places import Places, Slot
 from bot.speech.stt.base import SttError
 
 _LOGGER = logging.getLogger(__name__)
-T = TypeVar("T")
 _POLL_S = 0.05
 """How often a waiting upload looks for a free slot."""
 
@@ -46,44 +44,20 @@ def _lower_priority(nice: int) -> None:
         _LOGGER.info("recogniser threads keep normal priority: %s", err)
 
 
-class Slot:
-    """One utterance's claim on the pool; released once (further calls do nothing)."""
-
-    def __init__(self, pool: RecogniserPool):
-        self._pool: RecogniserPool | None = pool
-
-    def release(self) -> None:
-        """Give the slot back."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool._release()
-
-
-class RecogniserPool:
+class RecogniserPool(Places):
     """``size`` concurrent utterances; their blocking recogniser calls run on reniced threads."""
 
     def __init__(self, size: int, nice: int = 5, retry_after_s: float = 2.0):
-        self.size = size
-        self._retry_after_s = retry_after_s
-        self._executor = ThreadPoolExecutor(
+        executor = ThreadPoolExecutor(
             max_workers=size, thread_name_prefix="stt", initializer=_lower_priority, initargs=(nice,)
         )
-        self._lock = threading.Lock()
-        self._in_use = 0
+        super().__init__(size, executor)
+        self._retry_after_s = retry_after_s
         self._waiting = 0
 
-    @property
-    def in_use(self) -> int:
-        """Slots held now."""
-        return self._in_use
-
-    def acquire(self) -> Slot:
-        """A slot for one utterance, or SttBusy (503, with ``retry_after_s``) when all are taken."""
-        with self._lock:
-            if self._in_use >= self.size:
-                raise SttBusy("语音识别正忙，请稍后再说或用文字输入", self._retry_after_s)
-            self._in_use += 1
-        return Slot(self)
+    def busy(self) -> SttBusy:
+        """Every recogniser is in use: try again after ``retry_after_s``."""
+        return SttBusy("语音识别正忙，请稍后再说或用文字输入", self._retry_after_s)
 
     async def claim(self, wait_s: float) -> Slot:
         """A slot, waiting up to ``wait_s`` for one (at most ``size`` callers wait); else SttBusy."""
@@ -104,14 +78,6 @@ class RecogniserPool:
                         raise
         finally:
             self._waiting -= 1
-
-    def _release(self) -> None:
-        with self._lock:
-            self._in_use = max(0, self._in_use - 1)
-
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """``fn(*args)`` on a pool thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def close(self) -> None:
         """Stop the threads (after the calls in flight)."""
