@@ -156,12 +156,13 @@ async def measure(
     rounds: int = ROUNDS,
     finals: list[float] | None = None,
     stages: dict[str, list[float]] | None = None,
+    token: str = TOKEN,
 ) -> tuple[list[float], int]:
     """Latencies of every run with audio, and how many runs gave none (``finals``: eos → stt-final,
-    ``stages``: where the time after the final goes)."""
+    ``stages``: where the time after the final goes); ``token``: the device that speaks."""
     latencies: list[float] = []
     missing = 0
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession() as http, http.ws_connect(f"{url}/api/v1/voice", headers=headers) as ws:
         await one_run(ws, *samples[0])  # warm-up
         for _ in range(rounds):

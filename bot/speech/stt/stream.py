@@ -73,10 +73,7 @@ class UtteranceStream:
         self._grammar = grammar
         self._endpointer = Endpointer(vad, is_speech)
         self._session: SttSession | None = None
-        self._spare: SttSession | None = None
         self._held: list[bytes] = []
-        self._heard = 0
-        """Utterances finished so far."""
         self._partial = ""
         self._partial_at = 0
         """Stream time of the last change of the open utterance's partial."""
@@ -105,10 +102,6 @@ class UtteranceStream:
 
     def feed(self, pcm: bytes) -> list[SttUpdate]:
         """Consume 16 kHz mono PCM16; returns the hypotheses it produced."""
-        if self._session is None and self._spare is None and self._heard == 0:
-            # A recogniser takes a while to create: have it ready before the (first) speech starts.
-            # Not again after an utterance: most streams end there and it would be wasted work.
-            self._spare = self._engine.start(self._grammar)
         updates: list[SttUpdate] = []
         for offset in range(0, len(pcm), FRAME_BYTES):  # frame by frame: the end may come mid-chunk
             updates += self._handle(self._endpointer.feed(pcm[offset : offset + FRAME_BYTES]))
@@ -143,8 +136,10 @@ class UtteranceStream:
         updates: list[SttUpdate] = []
         for event in events:
             if event.type is VadEventType.START:
-                self._session = self._spare or self._engine.start(self._grammar)
-                self._spare, self._held, self._early, self._fed = None, [], None, []
+                # Taken only now: a stream that hears no speech holds no recogniser (the engine
+                # keeps finished ones, so this is quick; ``VoskSpeechToText.warm`` readies the first).
+                self._session = self._engine.start(self._grammar)
+                self._held, self._early, self._fed = [], None, []
                 self._partial, self._partial_at = "", event.at_ms
             if self._session is None:
                 continue
@@ -152,7 +147,6 @@ class UtteranceStream:
                 # the held trailing silence is never decoded (nor was it when the final came early)
                 raw = self._session.finish() if self._early is None else self._early
                 self._session, self._held, self._early, self._fed = None, [], None, []
-                self._heard += 1
                 updates.append(SttUpdate(True, clean_transcript(raw), raw, event.at_ms))
             elif event.silence_ms > self._decoded_silence_ms:
                 self._held.append(event.audio)  # likely the trailing silence: decode only if speech resumes

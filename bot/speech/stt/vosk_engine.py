@@ -152,6 +152,9 @@ class Recognisers:
                 self.reused += 1
                 return idle.pop()
             self.created += 1
+            _LOGGER.info(
+                "new recogniser (%s; %d made so far)", "free" if graph is None else "grammar", self.created
+            )
         return create()
 
     def give_back(self, graph: str | None, recogniser: Any) -> None:
