@@ -23,8 +23,8 @@ from bench.voice import measure, stack_language
 from bot.testing.harness import RunningStack
 
 VOICE_CLIENTS = 3
-WINDOWS = 2
-"""Idle/loaded window pairs."""
+WINDOWS = 4
+"""Idle/loaded window pairs (two gave p95s that moved by half between runs: 80 turns per side)."""
 TURNS_PER_WINDOW = 40
 TEXT_TOKENS = ("demo-zhang-panel", "demo-zhang-speaker")
 """Text turns come from other devices than the voice load's."""

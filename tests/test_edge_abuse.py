@@ -452,7 +452,8 @@ async def test_a_run_that_trickles_audio_past_its_wall_clock_limit_ends_and_the_
     aiohttp_client: Any, demo_db: Engine
 ) -> None:
     dialogue = FakeDialogue()
-    speech = Speech(SpeechSettings(), stt=FakeStt(["不该听到", "你好"]), tts=FakeTts())
+    stt = FakeStt(["你好"])
+    speech = Speech(SpeechSettings(), stt=stt, tts=FakeTts())
     client = await make_client(
         aiohttp_client, demo_db, dialogue, speech=speech, gateway={"ws_max_run_s": 1, "ws_idle_timeout_s": 5}
     )
@@ -472,7 +473,7 @@ async def test_a_run_that_trickles_audio_past_its_wall_clock_limit_ends_and_the_
                 received.append(json.loads(msg.data))
         sending.cancel()
         assert codes(received) == ["run_too_long"] and received[-1]["data"] == {}
-        assert dialogue.calls == []
+        assert dialogue.calls == [] and stt.grammars == [], "silence took no recogniser"
         await ws.send_json({"type": "barrier"})  # frames still in flight were refused before its error
         while codes(received)[-1:] != ["bad_message"]:
             received.append(json.loads((await asyncio.wait_for(ws.receive(), GUARD_S)).data))
