@@ -6,15 +6,12 @@ leaves the tracker's slots and every policy state exactly as stock; errors surfa
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import pytest
 
-from bot.config import load_config
 from bot.rasa.action_calls import USER_TURNS_SENT, window_start
-from bot.rasa.training import engine_env
+from tests.engine_kit import run_engine
 
 SCRIPT = r"""
 import asyncio, copy, json
@@ -148,18 +145,7 @@ asyncio.run(main())
 @pytest.fixture(scope="module")
 def findings() -> dict[str, Any]:
     """SCRIPT's findings, from the engine environment (one run: importing Rasa takes seconds)."""
-    config = load_config()
-    result = subprocess.run(
-        [str(config.engine_venv / "bin" / "python"), "-c", SCRIPT],
-        cwd=config.project_dir,
-        env=engine_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return run_engine(SCRIPT)
 
 
 def without_events(state: dict[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-
-import pytest
-
-from bot.config import load_config
 from bot.conversation.rasa_auth import RENEW_S, RasaAuth, rasa_jwt
+from tests.engine_kit import run_engine
 
 DECODE = """
 import json, sys, jwt
@@ -21,12 +16,7 @@ except jwt.exceptions.PyJWTError as err:
 
 
 def pyjwt_decode(token: str, secret: str) -> dict[str, object]:
-    python = load_config().engine_venv / "bin" / "python"
-    if not python.exists():
-        pytest.fail(f"the engine environment is missing: {python}")
-    command = [str(python), "-c", DECODE, token, secret]
-    out = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    return run_engine(DECODE, token, secret)
 
 
 def test_pyjwt_accepts_our_token_as_admin_and_refuses_it_expired_or_under_another_secret() -> None:

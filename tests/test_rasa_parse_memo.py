@@ -5,14 +5,11 @@ a second message and a model whose NLU reads the tracker are parsed as stock."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import pytest
 
-from bot.config import load_config
-from bot.rasa.training import engine_env, model_path
+from tests.engine_kit import run_engine, trained_model
 
 SCRIPT = r"""
 import asyncio, json, logging, sys
@@ -80,21 +77,7 @@ asyncio.run(main())
 @pytest.fixture(scope="module")
 def findings() -> dict[str, Any]:
     """SCRIPT's findings with the trained model (one run: loading it takes a while)."""
-    config = load_config()
-    model = model_path(config)
-    if not model.is_file():
-        pytest.fail(f"no trained model at {model}: run `bot train` first")
-    result = subprocess.run(
-        [str(config.engine_venv / "bin" / "python"), "-c", SCRIPT, str(model)],
-        cwd=config.project_dir,
-        env=engine_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return run_engine(SCRIPT, str(trained_model()), timeout=600)
 
 
 def test_a_turn_reuses_a_parse_of_its_text_and_records_what_stock_rasa_records(

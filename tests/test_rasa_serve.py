@@ -5,13 +5,11 @@ messages; the indexed event-type lookup resolves every name as Rasa's own loop d
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Any
 
 import pytest
 
-from bot.config import load_config
-from bot.rasa.training import engine_env
+from tests.engine_kit import run_engine
 
 SCRIPT = r"""
 import json, sys
@@ -72,18 +70,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def findings() -> dict[str, Any]:
     """SCRIPT's findings, from the engine environment (one run: importing Rasa takes seconds)."""
-    config = load_config()
-    result = subprocess.run(
-        [str(config.engine_venv / "bin" / "python"), "-c", SCRIPT],
-        input=json.dumps(CASES, ensure_ascii=False),
-        cwd=config.project_dir,
-        env=engine_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return run_engine(SCRIPT, stdin=json.dumps(CASES, ensure_ascii=False))
 
 
 def test_reused_validator_accepts_and_rejects_as_stock_rasa(findings: dict[str, Any]) -> None:

@@ -5,14 +5,11 @@ what they predict without it, on every story and rule of ``data/``."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import pytest
 
-from bot.config import load_config
-from bot.rasa.training import engine_env, model_path
+from tests.engine_kit import run_engine, trained_model
 
 SCRIPT = r"""
 import copy, json, sys
@@ -94,21 +91,7 @@ print(json.dumps({"applied": applied, "histories": len(histories), "steps": step
 @pytest.fixture(scope="module")
 def findings() -> dict[str, Any]:
     """SCRIPT's findings, from the engine environment (loads the trained model once)."""
-    config = load_config()
-    model = model_path(config)
-    if not model.exists():
-        pytest.skip(f"no trained model {model.name}: run `make train`")
-    result = subprocess.run(
-        [str(config.engine_venv / "bin" / "python"), "-c", SCRIPT, str(model)],
-        cwd=config.project_dir,
-        env=engine_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return run_engine(SCRIPT, str(trained_model()), timeout=900)
 
 
 def test_states_and_predictions_equal_stock_rasa(findings: dict[str, Any]) -> None:
