@@ -22,17 +22,19 @@ TOKENS = ("demo-zhang-speaker", "demo-zhang-panel", "demo-li-speaker")
 WARMUP, TURNS = 12, 300
 
 
+def turn(stack: RunningStack, i: int) -> float:
+    """The ``i``-th turn of the sequence (device and question by rotation); its wall time in ms."""
+    started = time.perf_counter()
+    status, body = stack.converse(TOKENS[i % len(TOKENS)], QUESTIONS[i % len(QUESTIONS)])
+    elapsed = (time.perf_counter() - started) * 1000
+    if status != 200:
+        raise RuntimeError(f"turn failed: {status} {body}")
+    return elapsed
+
+
 def run(stack: RunningStack) -> dict[str, Any]:
     """Sequential text turns over three devices of two households, after a warm-up."""
-    latencies: list[float] = []
-    for i in range(WARMUP + TURNS):
-        started = time.perf_counter()
-        status, body = stack.converse(TOKENS[i % len(TOKENS)], QUESTIONS[i % len(QUESTIONS)])
-        elapsed = (time.perf_counter() - started) * 1000
-        if status != 200:
-            raise RuntimeError(f"turn failed: {status} {body}")
-        if i >= WARMUP:
-            latencies.append(elapsed)
+    latencies = [turn(stack, i) for i in range(WARMUP + TURNS)][WARMUP:]
     pids = stack_pids(stack)  # the whole tree: the action server's Sanic workers are grandchildren
     return {
         "turn_p50_ms": round(statistics.median(latencies), 1),

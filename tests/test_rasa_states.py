@@ -69,7 +69,7 @@ def grown(events):
         prediction = agent.processor._predict_next_with_tracker(tracker)
         step.append([prediction.policy_name, list(map(float, prediction.probabilities))])
         out.append(step)
-    fresh = DialogueStateTracker.from_events("s", events, domain.slots)  # a new object: full replay
+    fresh = DialogueStateTracker.from_events("s", events, domain.slots)  # a new object, same events
     out.append([text(domain.states_for_tracker_history(fresh, *combo)) for combo in COMBOS])
     return out
 

@@ -29,6 +29,9 @@ all change no result, only its cost:
    only when the loaded model's NLU reads nothing but the message (no node of it needs the
    tracker), for the same text and metadata, by the same model (a reloaded model starts afresh),
    once, within ``PARSE_MEMO_TTL_S``; otherwise the message is parsed as stock.
+6. Recent conversations kept as event objects in the in-memory tracker store (issue 23,
+   ``bot.rasa.kept_trackers``): a turn no longer dumps and reloads the whole conversation as JSON,
+   and the dialogue states of fix 4 continue from the previous turn's replay.
 
 The fixes apply only to the Rasa version they were measured on; any other version runs unchanged
 (and says so in its log).
@@ -216,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     from rasa.__main__ import main as rasa_main
 
     from bot.rasa.action_calls import smaller_action_calls
+    from bot.rasa.kept_trackers import keep_recent_conversations
     from bot.rasa.states import replay_once_per_turn
 
     reuse_action_result_validator()
@@ -223,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     smaller_action_calls()
     replay_once_per_turn()
     reuse_parses()
+    keep_recent_conversations()
     args = list(sys.argv[1:] if argv is None else argv)
     token = os.environ.pop(TOKEN_ENV, "")
     if token:  # one item each: a secret may start with "-"

@@ -6,13 +6,16 @@ conversation's whole event history to build the states it matches on
 after the user's message and again for the one after that: four full replays of a tracker that
 grows by some ten events a turn, about a quarter of Rasa's time for a turn.
 
-Here the replay of a tracker is kept while its events only grow (the same event objects, in the
-same order): the next call replays only the new events. What each prior tracker contributes — the
-state, the previous action, whether the turn is hidden or keeps the hidden flag — is recorded once
-and every call rebuilds its states from the records with Rasa's own loop, handing out fresh copies
-(callers edit the states they get). Any other history (a new tracker object, an event removed or
-replaced, a rewind) is replayed from the start, as before. Results are equal to stock Rasa's for
-every argument (``tests/test_rasa_states.py``).
+Here the replay of a conversation is kept while its events only grow (the same event objects, in
+the same order): the next call replays only the new events. What each prior tracker contributes —
+the state, the previous action, whether the turn is hidden or keeps the hidden flag — is recorded
+once and every call rebuilds its states from the records with Rasa's own loop, handing out fresh
+copies (callers edit the states they get). A new tracker object continues the replay when it is
+built like the replayed one (conversation, slot definitions, event history limit, rule tracker or
+not) and starts with the same event objects: the next turn's tracker, read from the store that
+keeps recent conversations as event objects (``bot.rasa.kept_trackers``). Any other history (an
+event removed or replaced, a rewind, another conversation) is replayed from the start, as before.
+Results are equal to stock Rasa's for every argument (``tests/test_rasa_states.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 MEASURED_ON = "3.6.21"
 KEPT_TRACKERS = 32
-"""Replays kept at once (one per tracker in a prediction; a turn needs one)."""
+"""Replays kept at once (one per conversation; a turn needs one)."""
 
 
 @dataclass(frozen=True)
@@ -44,23 +47,37 @@ def _record(domain: Any, tracker: Any, hidden: bool, omit_unset_slots: bool) -> 
     return Record(hidden, keeps, domain._get_prev_action_sub_state(tracker), state)
 
 
-class Replay:
-    """The replay of one tracker's applied events so far, and the record before each action."""
+def built_like(tracker: Any) -> tuple[Any, ...]:
+    """What a tracker's replay depends on besides its events: how it was constructed."""
+    slots = [(name, type(slot), slot.persistence_info()) for name, slot in tracker.slots.items()]
+    return tracker.sender_id, tracker._max_event_history, tracker.is_rule_tracker, slots
 
-    def __init__(self, tracker: Any, omit_unset_slots: bool) -> None:
+
+class Replay:
+    """The replay of one conversation's applied events so far, and the record before each action."""
+
+    def __init__(self, domain: Any, tracker: Any, omit_unset_slots: bool) -> None:
+        self.domain = weakref.ref(domain)
         self.owner = weakref.ref(tracker)
+        self.built_like = built_like(tracker)
         self.omit_unset_slots = omit_unset_slots
         self.events: list[Any] = []
         self.tracker = tracker.init_copy()
         self.records: list[Record] = []
 
-    def extends(self, tracker: Any, events: list[Any], omit_unset_slots: bool) -> bool:
-        """Whether ``events`` of ``tracker`` continue what was replayed."""
-        if self.owner() is not tracker or omit_unset_slots != self.omit_unset_slots:
+    def extends(self, domain: Any, tracker: Any, events: list[Any], omit_unset_slots: bool) -> bool:
+        """Whether ``events`` of ``tracker`` continue what was replayed with ``domain`` (then
+        ``tracker`` owns the replay)."""
+        if self.domain() is not domain or omit_unset_slots != self.omit_unset_slots:
             return False
         if len(events) < len(self.events):
             return False
-        return all(new is old for new, old in zip(events, self.events, strict=False))
+        if self.owner() is not tracker and built_like(tracker) != self.built_like:
+            return False
+        if not all(new is old for new, old in zip(events, self.events, strict=False)):
+            return False
+        self.owner = weakref.ref(tracker)
+        return True
 
     def advance(self, domain: Any, events: list[Any]) -> list[Record]:
         """Replay the events not seen yet; the records of every action, then the current one."""
@@ -121,7 +138,7 @@ def replay_once_per_turn() -> bool:
 
     if rasa.__version__ != MEASURED_ON:
         return False
-    replays: dict[int, Replay] = {}
+    replays: dict[str, Replay] = {}
 
     def states_for_tracker_history(
         self: Domain,
@@ -131,11 +148,11 @@ def replay_once_per_turn() -> bool:
         rule_only_data: Any = None,
     ) -> list[Any]:
         events = tracker.applied_events()
-        replay = replays.pop(id(tracker), None)
-        if replay is None or not replay.extends(tracker, events, omit_unset_slots):
-            replay = Replay(tracker, omit_unset_slots)
+        replay = replays.pop(tracker.sender_id, None)
+        if replay is None or not replay.extends(self, tracker, events, omit_unset_slots):
+            replay = Replay(self, tracker, omit_unset_slots)
         records = replay.advance(self, events)
-        replays[id(tracker)] = replay
+        replays[tracker.sender_id] = replay
         while len(replays) > KEPT_TRACKERS:
             del replays[next(iter(replays))]
         return states_from(self, records, ignore_rule_only_turns, rule_only_data)

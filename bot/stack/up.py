@@ -42,6 +42,13 @@ Say = Callable[[str], None]
 RASA = "Rasa server"
 
 
+SERVING_THREADS = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+"""TensorFlow's thread pools in the serving Rasa (an operator's own setting wins): a turn's NLU is a
+few small matrix products, run one turn at a time in Rasa's event loop, and concurrency comes from the
+stack's processes. Splitting them over threads cost ~2 ms more CPU per turn on 2 cores, no faster
+(``bench/RESULTS.md``, issue 23)."""
+
+
 def check_ports(config: Config) -> None:
     """Fail fast, naming the port, when something already listens where a component must bind."""
     wanted = [
@@ -92,7 +99,7 @@ def components(config: Config, model: Path) -> list[Component]:
     rasa_argv = serving_command(
         model, config.project_dir, isolated_command(python, config.project_dir, rasa_args)
     )
-    rasa_env = {**engine_env(), TOKEN_ENV: config.rasa_token}  # not on the command line
+    rasa_env = {**SERVING_THREADS, **engine_env(), TOKEN_ENV: config.rasa_token}  # not on the command line
     comps = [Component(RASA, rasa_argv, rasa_env, f"{config.rasa_url}/version", log_dir / "rasa.log")]
     app_env = dict(
         os.environ,
