@@ -1,30 +1,49 @@
 """Local-day totals: readings within one local day are added whole (the fast path), exactly as the
-general pro-rata spreading adds them, in zones with and without daylight saving; a period's series
-points add up exactly as visiting every day of the period did."""
+general pro-rata spreading adds them, in zones with and without daylight saving, whatever form the
+driver returns starts in; totals read from the database equal those of the ORM-loaded readings; a
+period's series points add up exactly as visiting every day of the period did."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlmodel import Session, col, select
 
 from bot.energy.usage import SeriesPoint, _kwh, _series
 from bot.periods import Granularity, Period, local_midnight
+from bot.store.models import Device, EnergyReading
 from bot.telemetry.records import MAX_INTERVAL_SECONDS
-from bot.telemetry.series import _add_up, _spread, _Sums
+from bot.telemetry.series import DayTotal, _add_up, _spread, _Sums, daily_totals
+from tests.factories import add_household
 
 ZONES = ("Asia/Shanghai", "Europe/Berlin", "America/Santiago", "Asia/Beirut")
 FIRST = date(2025, 3, 20)
 END = date(2025, 4, 12)
+Row = tuple[int, datetime, int, Decimal]
+Drawn = tuple[int, datetime, int, Decimal, str]
+"""A row and the form its start is stored in (see ``stored``)."""
 
 
-def reference(rows: list[tuple[int, datetime, int, Decimal]], zi: ZoneInfo) -> dict[int, _Sums]:
+def stored(start: datetime, form: str) -> str | datetime:
+    """``start`` as a driver returns it: SQLite's text (UTC, no offset), or a datetime in UTC or in
+    the connection's zone (PostgreSQL)."""
+    if form == "text":
+        return start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return start.astimezone(ZoneInfo("America/New_York")) if form == "zoned" else start
+
+
+def reference(
+    rows: list[Row], zi: ZoneInfo, first: date = FIRST, end: date = END, devices: tuple[int, ...] = (1, 2)
+) -> dict[int, _Sums]:
     """Every reading spread pro rata at local midnights (the general path for all rows)."""
-    sums: dict[int, _Sums] = {1: {}, 2: {}}
-    lo, hi = local_midnight(FIRST, zi), local_midnight(END, zi)
+    sums: dict[int, _Sums] = {d: {} for d in devices}
+    lo, hi = local_midnight(first, zi), local_midnight(end, zi)
     midnights: dict[date, datetime] = {}
     for device_id, start, seconds, kwh in rows:
         if seconds > 0:
@@ -33,13 +52,20 @@ def reference(rows: list[tuple[int, datetime, int, Decimal]], zi: ZoneInfo) -> d
 
 
 @st.composite
-def readings(draw: st.DrawFn, zi: ZoneInfo) -> list[tuple[int, datetime, int, Decimal]]:
-    """Daily readings at local midnight, hourly ones, odd lengths, some across midnight or the ends."""
-    rows = []
+def readings(draw: st.DrawFn, zi: ZoneInfo) -> list[Drawn]:
+    """Daily readings at local midnight, hourly ones, odd lengths (and odd microseconds), some across
+    midnight or the ends, some starting with an earlier one (of the other device, or of this one
+    again: a start has no single length); each with the form its start is stored in."""
+    rows: list[Drawn] = []
     base = local_midnight(FIRST - timedelta(days=1), zi).astimezone(UTC)
     for _ in range(draw(st.integers(0, 40))):
-        kind = draw(st.sampled_from(("daily", "hourly", "odd")))
-        if kind == "daily":
+        kind = draw(
+            st.sampled_from(("daily", "hourly", "odd", "again") if rows else ("daily", "hourly", "odd"))
+        )
+        if kind == "again":
+            start = draw(st.sampled_from(rows))[1]
+            seconds = draw(st.sampled_from((3600, 86_400, draw(st.integers(-5, MAX_INTERVAL_SECONDS)))))
+        elif kind == "daily":
             day = FIRST + timedelta(days=draw(st.integers(-1, 23)))
             start = local_midnight(day, zi).astimezone(UTC)
             length = local_midnight(day + timedelta(days=1), zi) - local_midnight(day, zi)
@@ -47,24 +73,70 @@ def readings(draw: st.DrawFn, zi: ZoneInfo) -> list[tuple[int, datetime, int, De
         else:
             start = base + timedelta(seconds=draw(st.integers(0, 25 * 86_400)))
             seconds = 3600 if kind == "hourly" else draw(st.integers(-5, MAX_INTERVAL_SECONDS))
+            if kind == "odd":
+                start += timedelta(microseconds=draw(st.sampled_from((0, 1, 999_999))))
         kwh = Decimal(draw(st.integers(0, 99_999))) / 1000
-        rows.append((draw(st.sampled_from((1, 2))), start, seconds, kwh))
+        form = draw(st.sampled_from(("datetime", "text", "zoned")))
+        rows.append((draw(st.sampled_from((1, 2))), start, seconds, kwh, form))
     return rows
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(ZONES).flatmap(lambda name: st.tuples(st.just(name), readings(ZoneInfo(name)))))
-def test_added_up_exactly_as_spread(case: tuple[str, list[tuple[int, datetime, int, Decimal]]]) -> None:
-    name, rows = case
+def test_added_up_exactly_as_spread(case: tuple[str, list[Drawn]]) -> None:
+    name, drawn = case
     zi = ZoneInfo(name)
     fast: dict[int, _Sums] = {1: {}, 2: {}}
-    _add_up(rows, FIRST, END, zi, fast)
-    expected = reference(rows, zi)
+    _add_up([(d, stored(start, form), s, k) for d, start, s, k, form in drawn], FIRST, END, zi, fast)
+    expected = reference([(d, start.astimezone(UTC), s, k) for d, start, s, k, _ in drawn], zi)
     assert fast.keys() == expected.keys()
     for device in fast:
         assert {d: (k, s) for d, (k, s) in fast[device].items()} == {
             d: (k, s) for d, (k, s) in expected[device].items()
         }
+
+
+@pytest.mark.parametrize("name", ZONES)
+def test_totals_read_from_the_database_as_from_the_orm(session: Session, name: str) -> None:
+    zi = ZoneInfo(name)
+    household = add_household(session)
+    devices = [
+        Device(
+            household_id=household,
+            category="空调",
+            name=f"空调{i}",
+            brand="Acme",
+            model="A1",
+            room="客厅",
+            purchased_on=date(2024, 1, 1),
+            warranty_until=date(2027, 1, 1),
+        )
+        for i in range(3)
+    ]
+    session.add_all(devices)
+    session.commit()
+    ids = tuple(d.id or 0 for d in devices)
+    rng = random.Random(name)
+    starts: set[tuple[int, datetime]] = set()
+    for day in range(-2, (END - FIRST).days + 2):
+        midnight = local_midnight(FIRST + timedelta(days=day), zi)
+        for device in ids:
+            starts.add((device, midnight))  # daily, stored as the UTC instant of a local midnight
+            odd = midnight + timedelta(seconds=rng.randrange(86_400), microseconds=rng.choice((0, 7)))
+            starts.add((device, odd))
+    for device, start in sorted(starts):
+        seconds = rng.choice((0, 3600, 86_400, rng.randrange(1, MAX_INTERVAL_SECONDS)))
+        kwh = Decimal(rng.randrange(0, 20_000)) / 1000
+        session.add(EnergyReading(device_id=device, start=start, seconds=seconds, kwh=kwh))
+    # Not flushed: the totals see them as a query through the ORM would (autoflush).
+    totals = daily_totals(session, ids, FIRST, END, zi)
+    session.expire_all()  # the readings as the ORM loads them back
+    loaded = session.exec(select(EnergyReading).where(col(EnergyReading.device_id).in_(ids))).all()
+    rows = [(r.device_id, r.start, r.seconds, r.kwh) for r in loaded]
+    expected = reference(rows, zi, FIRST, END, ids)
+    assert totals == {
+        d: {day: DayTotal(k, s) for day, (k, s) in days.items()} for d, days in expected.items()
+    }
 
 
 def series_reference(kwh_by_day: dict[date, Decimal], period: Period) -> tuple[SeriesPoint, ...]:

@@ -142,15 +142,19 @@ def _device_usage(device: Device, days: dict[date, DayTotal], period: Period, pr
 
 def _series(kwh_by_day: dict[date, Decimal], period: Period) -> tuple[SeriesPoint, ...]:
     """One point per day or per month of the period, labelled in Chinese."""
-    first, end, daily = period.first_day, period.end_day, period.granularity is Granularity.DAY
-    buckets = dict.fromkeys(_points(first, end, daily), _ZERO)
+    first, end = period.first_day, period.end_day
+    if period.granularity is Granularity.DAY:
+        days = dict.fromkeys(_points(first, end, True), _ZERO)
+        for day, kwh in kwh_by_day.items():
+            if first <= day < end:
+                days[day] += kwh
+        return tuple(SeriesPoint(f"{d.month}月{d.day}日", _kwh(k)) for d, k in days.items())
+    # Keyed by (year, month), not the month's first day: ``day.replace(day=1)`` costs more per day.
+    months = {(m.year, m.month): _ZERO for m in _points(first, end, False)}
     for day, kwh in kwh_by_day.items():
         if first <= day < end:
-            key = day if daily else day.replace(day=1)
-            buckets[key] += kwh
-    if period.granularity is Granularity.DAY:
-        return tuple(SeriesPoint(f"{d.month}月{d.day}日", _kwh(k)) for d, k in buckets.items())
-    return tuple(SeriesPoint(f"{d.month}月", _kwh(k)) for d, k in buckets.items())
+            months[day.year, day.month] += kwh
+    return tuple(SeriesPoint(f"{month}月", _kwh(k)) for (_, month), k in months.items())
 
 
 def _points(first: date, end: date, daily: bool) -> Iterable[date]:

@@ -32,6 +32,8 @@ all change no result, only its cost:
 6. Recent conversations kept as event objects in the in-memory tracker store (issue 23,
    ``bot.rasa.kept_trackers``): a turn no longer dumps and reloads the whole conversation as JSON,
    and the dialogue states of fix 4 continue from the previous turn's replay.
+7. A tracker's applied events worked out once per turn (issue 23, ``bot.rasa.applied_events``):
+   later calls in the same turn go through the new events only.
 
 The fixes apply only to the Rasa version they were measured on; any other version runs unchanged
 (and says so in its log).
@@ -219,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     from rasa.__main__ import main as rasa_main
 
     from bot.rasa.action_calls import smaller_action_calls
+    from bot.rasa.applied_events import remember_applied_events
     from bot.rasa.kept_trackers import keep_recent_conversations
     from bot.rasa.states import replay_once_per_turn
 
@@ -228,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     replay_once_per_turn()
     reuse_parses()
     keep_recent_conversations()
+    remember_applied_events()
     args = list(sys.argv[1:] if argv is None else argv)
     token = os.environ.pop(TOKEN_ENV, "")
     if token:  # one item each: a secret may start with "-"
