@@ -2,8 +2,8 @@
 stack's action server answering its custom actions, holds three devices' conversations in the adapted
 in-memory tracker store. Every read of a conversation equals stock Rasa's read of the JSON that stock
 would have stored at the last save (the latest session and the whole conversation, across a new
-session, and after conversations are pushed out of the kept ones), and no stored event has changed
-by the time it is read again."""
+session, and after conversations are pushed out of the kept ones), no stored event has changed by
+the time it is read again, and erasing a conversation drops the dialogue-state replay kept for it."""
 
 from __future__ import annotations
 
@@ -32,10 +32,12 @@ from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import EventVerbosity, get_trackers_for_conversation_sessions
 from rasa.utils.endpoints import EndpointConfig
+from bot.rasa import states
 from bot.rasa.kept_trackers import keep_recent_conversations
 
 model, actions_url, senders = sys.argv[1], sys.argv[2], sys.argv[3:]
 applied = keep_recent_conversations(size=2)  # three senders: conversations are pushed out to text
+applied = applied and states.replay_once_per_turn()  # as bot.rasa.serve applies both
 kept_save, kept_retrieve = InMemoryTrackerStore.save, InMemoryTrackerStore._retrieve
 dumped = {}  # sender -> what stock would hold: the JSON of the tracker at its last save
 found = {"answers": 0, "reads": 0, "full_reads": 0, "sessions_split": 0, "from_text": 0,
@@ -89,6 +91,12 @@ async def main():
     for sender in senders:
         await agent.tracker_store.retrieve_full_tracker(sender)
         await agent.tracker_store.retrieve(sender)
+    # Erasure as the gateway does it (PUT .../tracker/events with no events): the replay goes too.
+    erased = senders[1]
+    found["replay_before_erasure"] = erased in states._REPLAYS
+    await agent.tracker_store.save(agent.tracker_store.init_tracker(erased))
+    found["replay_after_erasure"] = erased in states._REPLAYS
+    found["events_after_erasure"] = len((await agent.tracker_store.retrieve(erased)).events)
 
 asyncio.run(main())
 print(json.dumps({"applied": applied, **found}, ensure_ascii=False))
@@ -132,3 +140,9 @@ def test_every_read_equals_stock_and_no_stored_event_changes(findings: dict[str,
     assert findings["reads"] >= 36 and findings["full_reads"] >= 3, findings  # a read per turn, and more
     assert findings["sessions_split"] >= 1 and findings["from_text"] >= 5, findings
     assert findings["differ"] == [] and findings["changed"] == []
+
+
+def test_an_erased_conversation_leaves_no_replay_behind(findings: dict[str, Any]) -> None:
+    assert findings["replay_before_erasure"] is True
+    assert findings["replay_after_erasure"] is False
+    assert findings["events_after_erasure"] == 0

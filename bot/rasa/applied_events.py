@@ -6,8 +6,9 @@ Measured on the running stack (py-spy, ``bench/RESULTS.md``): ``DialogueStateTra
 repeated execution) walks the whole conversation every time it is called, some six times a turn
 (reading the tracker, each policy's states, the action call), about 5 % of Rasa's CPU per turn.
 
-Here a tracker remembers its last answer while its events only grow (the same event objects, in
-the same order) and the forms named in them stay the same: the next call works through the new
+Here a tracker remembers its last answer (in an attribute of its own: it goes when the tracker
+goes) while its events only grow (the same event objects, in the same order) and the forms named
+in them stay the same: the next call works through the new
 events only, with Rasa's own steps, and hands out a new list as stock does. Anything else (an event
 removed or replaced, a form named for the first time in the new events) is worked out from the start
 by stock Rasa's method. Results are the same event objects in the same order as stock's
@@ -17,28 +18,24 @@ by stock Rasa's method. Results are the same event objects in the same order as 
 from __future__ import annotations
 
 import operator
-import weakref
 from typing import Any
 
 MEASURED_ON = "3.6.21"
-KEPT_TRACKERS = 32
-"""Trackers whose applied events are remembered at once (a turn needs one or two)."""
+MEMO = "_bot_applied_events"
+"""The tracker attribute that holds its memo (it lives and dies with the tracker)."""
 
 
 class Applied:
-    """One tracker's events so far, the forms they name, and what stock ``applied_events`` gave."""
+    """A tracker's events so far, the forms they name, and what stock ``applied_events`` gave."""
 
-    def __init__(self, tracker: Any, events: list[Any], loops: frozenset[str], applied: list[Any]) -> None:
-        self.owner = weakref.ref(tracker)
+    def __init__(self, events: list[Any], loops: frozenset[str], applied: list[Any]) -> None:
         self.events = events
         self.loops = loops
         self.applied = applied
 
-    def continued_by(self, tracker: Any, events: list[Any]) -> bool:
-        """Whether ``events`` of ``tracker`` continue the events remembered."""
-        if self.owner() is not tracker or len(events) < len(self.events):
-            return False
-        return all(map(operator.is_, events, self.events))
+    def continued_by(self, events: list[Any]) -> bool:
+        """Whether ``events`` continue the events remembered."""
+        return len(events) >= len(self.events) and all(map(operator.is_, events, self.events))
 
 
 def remember_applied_events() -> bool:
@@ -58,7 +55,6 @@ def remember_applied_events() -> bool:
     if rasa.__version__ != MEASURED_ON:
         return False
     stock = DialogueStateTracker.applied_events
-    kept: dict[int, Applied] = {}
 
     def loops_in(events: list[Any]) -> frozenset[str]:
         return frozenset(e.name for e in events if isinstance(e, ActiveLoop) and e.name)
@@ -85,16 +81,13 @@ def remember_applied_events() -> bool:
 
     def applied_events(self: DialogueStateTracker) -> list[Any]:
         events = list(self.events)
-        memo = kept.pop(id(self), None)
-        new = events[len(memo.events) :] if memo is not None and memo.continued_by(self, events) else None
+        memo: Applied | None = self.__dict__.get(MEMO)
+        new = events[len(memo.events) :] if memo is not None and memo.continued_by(events) else None
         if memo is not None and new is not None and not loops_in(new) - memo.loops:
             memo.applied = apply(self, new, memo.loops, memo.applied)
             memo.events = events
         else:
-            memo = Applied(self, events, loops_in(events), stock(self))
-        kept[id(self)] = memo
-        while len(kept) > KEPT_TRACKERS:
-            del kept[next(iter(kept))]
+            memo = self.__dict__[MEMO] = Applied(events, loops_in(events), stock(self))
         return list(memo.applied)
 
     DialogueStateTracker.applied_events = applied_events

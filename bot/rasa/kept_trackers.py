@@ -12,7 +12,10 @@ event objects it was last given (a copy of the list: the same events). A read bu
 from them exactly as stock builds it from the decoded events: ``init_tracker``, then
 ``recreate_from_dialogue``, then the latest session only (unless the whole conversation is asked
 for). A conversation pushed out of the recent ones is dumped to text, as stock stores it, and read
-as stock reads it. Nothing else changes: the event broker still hears every new event, ``keys()``
+as stock reads it. A conversation whose history is replaced (the gateway erases a household's
+conversations by saving them empty) also drops the dialogue-state replay kept for it
+(``bot.rasa.states.forget``), so no old event outlives the erasure in Rasa's memory. Nothing else
+changes: the event broker still hears every new event, ``keys()``
 still lists every conversation.
 
 This holds because Rasa treats a stored event as a value: a turn appends new events and never
@@ -25,8 +28,11 @@ The tracker store of the production profile (SQL) is untouched.
 from __future__ import annotations
 
 import json
+import operator
 from collections import OrderedDict
 from typing import Any
+
+from bot.rasa.states import forget
 
 MEASURED_ON = "3.6.21"
 KEPT_CONVERSATIONS = 128
@@ -57,6 +63,11 @@ class Kept:
         return events
 
 
+def continues(events: list[Any], before: list[Any]) -> bool:
+    """Whether ``events`` start with the very events of ``before``."""
+    return len(events) >= len(before) and all(map(operator.is_, events, before))
+
+
 def keep_recent_conversations(size: int = KEPT_CONVERSATIONS) -> bool:
     """Adapt ``InMemoryTrackerStore`` as described above; False on another Rasa version."""
     import rasa
@@ -79,8 +90,12 @@ def keep_recent_conversations(size: int = KEPT_CONVERSATIONS) -> bool:
 
     async def save(self: Any, tracker: Any) -> None:
         await self.stream_events(tracker)
-        for sender_id, events in kept_of(self).put(tracker.sender_id, list(tracker.events)):
-            self.store[sender_id] = json.dumps(Dialogue(sender_id, events).as_dict())
+        events = list(tracker.events)
+        before = kept_of(self).get(tracker.sender_id)
+        if before is None or not continues(events, before):
+            forget(tracker.sender_id)  # replaced (erased), or not kept: no replay holds old events
+        for sender_id, pushed in kept_of(self).put(tracker.sender_id, events):
+            self.store[sender_id] = json.dumps(Dialogue(sender_id, pushed).as_dict())
         self.store[tracker.sender_id] = ""  # listed by keys(); read from the kept events
 
     async def _retrieve(self: Any, sender_id: str, fetch_all_sessions: bool) -> Any:

@@ -131,6 +131,15 @@ def states_from(
     return states
 
 
+_REPLAYS: dict[str, Replay] = {}
+"""The kept replays by conversation (filled only once ``replay_once_per_turn`` is applied)."""
+
+
+def forget(sender_id: str) -> None:
+    """Drop the replay kept for a conversation (its history was replaced, e.g. erased)."""
+    _REPLAYS.pop(sender_id, None)
+
+
 def replay_once_per_turn() -> bool:
     """Adapt ``Domain.states_for_tracker_history`` as described above; False on another Rasa version."""
     import rasa
@@ -138,7 +147,7 @@ def replay_once_per_turn() -> bool:
 
     if rasa.__version__ != MEASURED_ON:
         return False
-    replays: dict[str, Replay] = {}
+    replays = _REPLAYS
 
     def states_for_tracker_history(
         self: Domain,
