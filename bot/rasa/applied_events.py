@@ -17,8 +17,9 @@ by stock Rasa's method. Results are the same event objects in the same order as 
 
 from __future__ import annotations
 
-import operator
 from typing import Any
+
+from bot.rasa.states import continues
 
 MEASURED_ON = "3.6.21"
 MEMO = "_bot_applied_events"
@@ -32,10 +33,6 @@ class Applied:
         self.events = events
         self.loops = loops
         self.applied = applied
-
-    def continued_by(self, events: list[Any]) -> bool:
-        """Whether ``events`` continue the events remembered."""
-        return len(events) >= len(self.events) and all(map(operator.is_, events, self.events))
 
 
 def remember_applied_events() -> bool:
@@ -82,7 +79,7 @@ def remember_applied_events() -> bool:
     def applied_events(self: DialogueStateTracker) -> list[Any]:
         events = list(self.events)
         memo: Applied | None = self.__dict__.get(MEMO)
-        new = events[len(memo.events) :] if memo is not None and memo.continued_by(events) else None
+        new = events[len(memo.events) :] if memo is not None and continues(events, memo.events) else None
         if memo is not None and new is not None and not loops_in(new) - memo.loops:
             memo.applied = apply(self, new, memo.loops, memo.applied)
             memo.events = events

@@ -28,11 +28,10 @@ The tracker store of the production profile (SQL) is untouched.
 from __future__ import annotations
 
 import json
-import operator
 from collections import OrderedDict
 from typing import Any
 
-from bot.rasa.states import forget
+from bot.rasa.states import continues, forget
 
 MEASURED_ON = "3.6.21"
 KEPT_CONVERSATIONS = 128
@@ -61,11 +60,6 @@ class Kept:
         if events is not None:
             self.events.move_to_end(sender_id)
         return events
-
-
-def continues(events: list[Any], before: list[Any]) -> bool:
-    """Whether ``events`` start with the very events of ``before``."""
-    return len(events) >= len(before) and all(map(operator.is_, events, before))
 
 
 def keep_recent_conversations(size: int = KEPT_CONVERSATIONS) -> bool:

@@ -20,7 +20,9 @@ Results are equal to stock Rasa's for every argument (``tests/test_rasa_states.p
 
 from __future__ import annotations
 
+import operator
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,11 @@ def _record(domain: Any, tracker: Any, hidden: bool, omit_unset_slots: bool) -> 
     return Record(hidden, keeps, domain._get_prev_action_sub_state(tracker), state)
 
 
+def continues(events: Sequence[Any], before: Sequence[Any]) -> bool:
+    """Whether ``events`` start with the very event objects of ``before`` (same objects, same order)."""
+    return len(events) >= len(before) and all(map(operator.is_, events, before))
+
+
 def built_like(tracker: Any) -> tuple[Any, ...]:
     """What a tracker's replay depends on besides its events: how it was constructed."""
     slots = [(name, type(slot), slot.persistence_info()) for name, slot in tracker.slots.items()]
@@ -70,11 +77,9 @@ class Replay:
         ``tracker`` owns the replay)."""
         if self.domain() is not domain or omit_unset_slots != self.omit_unset_slots:
             return False
-        if len(events) < len(self.events):
-            return False
         if self.owner() is not tracker and built_like(tracker) != self.built_like:
             return False
-        if not all(new is old for new, old in zip(events, self.events, strict=False)):
+        if not continues(events, self.events):
             return False
         self.owner = weakref.ref(tracker)
         return True
