@@ -17,10 +17,10 @@ from sqlmodel import Session, col, select
 
 from bot.energy.usage import SeriesPoint, _kwh, _series
 from bot.periods import Granularity, Period, local_midnight
-from bot.store.models import Device, EnergyReading
+from bot.store.models import EnergyReading
 from bot.telemetry.records import MAX_INTERVAL_SECONDS
 from bot.telemetry.series import DayTotal, _add_up, _spread, _Sums, daily_totals
-from tests.factories import add_household
+from tests.factories import add_device, add_household
 
 ZONES = ("Asia/Shanghai", "Europe/Berlin", "America/Santiago", "Asia/Beirut")
 FIRST = date(2025, 3, 20)
@@ -100,22 +100,7 @@ def test_added_up_exactly_as_spread(case: tuple[str, list[Drawn]]) -> None:
 def test_totals_read_from_the_database_as_from_the_orm(session: Session, name: str) -> None:
     zi = ZoneInfo(name)
     household = add_household(session)
-    devices = [
-        Device(
-            household_id=household,
-            category="空调",
-            name=f"空调{i}",
-            brand="Acme",
-            model="A1",
-            room="客厅",
-            purchased_on=date(2024, 1, 1),
-            warranty_until=date(2027, 1, 1),
-        )
-        for i in range(3)
-    ]
-    session.add_all(devices)
-    session.commit()
-    ids = tuple(d.id or 0 for d in devices)
+    ids = tuple(add_device(session, household, f"空调{i}") for i in range(3))
     rng = random.Random(name)
     starts: set[tuple[int, datetime]] = set()
     for day in range(-2, (END - FIRST).days + 2):
