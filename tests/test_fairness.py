@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,14 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.conversation.dialogue import Reply
 from bot.conversation.fairness import HouseholdGate
+from bot.conversation.turns import TurnRequest, TurnRunner
 from bot.errors import ConfigError
 from bot.gateway.app import create_app
 from bot.gateway.settings import GatewaySettings
+from bot.store.db import session_scope
+from bot.store.repo import authenticate
 from tests.fakes import FakeDialogue
 from tests.gateway_kit import LI, ZHANG, ZHANG_PANEL, no_speech
 
@@ -135,3 +140,36 @@ async def test_the_gateway_lets_turn_slots_turns_into_the_dialogue_at_once(
     )
     assert [r.status for r in replies] == [200, 200, 200]
     assert dialogue.max_active == 2 and len(dialogue.calls) == 3
+
+
+def test_a_turn_holds_its_slot_only_for_the_dialogue_not_for_its_database_work(
+    demo_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding the conversation and recording the turn (database work, in a thread) happen outside
+    the slot, so another household's turn can be in the dialogue meanwhile."""
+    gate = HouseholdGate(1)
+    seen: list[tuple[str, int]] = []
+
+    class Watching(FakeDialogue):
+        async def respond(self, sender: str, text: str) -> list[Reply]:
+            seen.append(("respond", gate.busy))
+            return await super().respond(sender, text)
+
+    runner = TurnRunner(demo_db, Watching(), timedelta(minutes=30), gate=gate)
+
+    def watch(name: str) -> None:
+        step = getattr(runner, name)
+
+        def watched(*args: Any) -> Any:
+            seen.append((name, gate.busy))
+            return step(*args)
+
+        monkeypatch.setattr(runner, name, watched)
+
+    watch("_conversation")
+    watch("_finish")
+    with session_scope(demo_db) as session:
+        device = authenticate(session, "demo-zhang-speaker").device()
+    outcome = asyncio.run(runner.run(TurnRequest(device, "你好", "t-slot")))
+    assert outcome["replies"][0]["text"] == "echo:你好"
+    assert seen == [("_conversation", 0), ("respond", 1), ("_finish", 0)]

@@ -2,11 +2,13 @@
 
 Rasa and the action server each answer one turn's work at a time per process, so every turn sent to
 them while others run makes all of them slower. The gate lets ``slots`` turns of this gateway
-process into the dialogue at once; when more are waiting, a freed slot goes to the household that
-has waited its turn: households are served round-robin, each household's turns in arrival order. A
-burst from one household (several devices, or a client retrying) therefore takes one slot after
-another alongside other households instead of ahead of them, and a household's own devices still
-overlap up to ``slots`` at a time.
+process into the dialogue at once; a slot covers the dialogue's own work only (finding the turn's
+conversation and recording the turn, database work, happen outside it, so Rasa is not left idle
+meanwhile). When more are waiting, a freed slot goes to the household that has waited its turn:
+households are served round-robin, each household's turns in arrival order. A burst from one
+household (several devices, or a client retrying) therefore takes one slot after another alongside
+other households instead of ahead of them, and a household's own devices still overlap up to
+``slots`` at a time.
 """
 
 from __future__ import annotations

@@ -149,12 +149,9 @@ class TurnRunner:
                 stored = await asyncio.to_thread(self._stored, device_id, request.turn_id)
                 if stored is not None:
                     return stored
-            async with self._gate.turn(household_id):
-                return await self._run_locked(
-                    request, device_id, household_id, log or EventLog(), end, on_replies
-                )
+            return await self._run(request, device_id, household_id, log or EventLog(), end, on_replies)
 
-    async def _run_locked(
+    async def _run(
         self,
         request: TurnRequest,
         device_id: int,
@@ -164,14 +161,15 @@ class TurnRunner:
         on_replies: Callable[[list[Reply]], None] | None,
     ) -> dict[str, Any]:
         conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id)
-        if await self._worn_out(conversation_id):
-            conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id, True)
-        self._count(conversation_id)
-        replies, verdict = split(await self._dialogue.respond(conversation_id, request.text))
-        if on_replies is not None:
-            on_replies(replies)
-        if request.inspect:
-            state = await self._read_state(conversation_id, replies)
+        async with self._gate.turn(household_id):  # only the dialogue's own work holds a slot
+            if await self._worn_out(conversation_id):
+                conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id, True)
+            self._count(conversation_id)
+            replies, verdict = split(await self._dialogue.respond(conversation_id, request.text))
+            if on_replies is not None:
+                on_replies(replies)
+            state = await self._read_state(conversation_id, replies) if request.inspect else None
+        if state is not None:
             self._remember(device_id, state)
             if state.intent is not None:
                 log.add(EventType.INTENT, **state.intent_event())
