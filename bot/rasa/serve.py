@@ -34,6 +34,9 @@ all change no result, only its cost:
    and the dialogue states of fix 4 continue from the previous turn's replay.
 7. A tracker's applied events worked out once per turn (issue 23, ``bot.rasa.applied_events``):
    later calls in the same turn go through the new events only.
+8. DIET's inference without generic dispatch (issue 23, ``bot.rasa.inference``): two COO matrices
+   of sparse features are joined directly rather than through ``scipy.sparse.bmat``, and the
+   TensorFlow prediction calls its traced graph without ``tf.function``'s dispatch on every parse.
 
 The fixes apply only to the Rasa version they were measured on; any other version runs unchanged
 (and says so in its log).
@@ -222,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from bot.rasa.action_calls import smaller_action_calls
     from bot.rasa.applied_events import remember_applied_events
+    from bot.rasa.inference import combine_sparse_features_directly, predict_through_traced_graph
     from bot.rasa.kept_trackers import keep_recent_conversations
     from bot.rasa.states import replay_once_per_turn
 
@@ -232,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
     reuse_parses()
     keep_recent_conversations()
     remember_applied_events()
+    combine_sparse_features_directly()
+    predict_through_traced_graph()
     args = list(sys.argv[1:] if argv is None else argv)
     token = os.environ.pop(TOKEN_ENV, "")
     if token:  # one item each: a secret may start with "-"
