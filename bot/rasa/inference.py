@@ -9,15 +9,16 @@ matrices' entries side by side as ``bmat`` ends up doing (same dtype, index dtyp
 and shape). Any other pair goes the stock way.
 
 **Prediction.** Rasa 3.6 traces a model's prediction step once, as a ``tf.function`` with an input
-signature (``RasaModel._rasa_predict``), so every later call runs the same concrete graph. Each call still
-goes through ``tf.function``'s generic dispatch: the inputs are canonicalised against the signature,
-the call is hashed into a cache key and the concrete function looked up: ~1.6 ms of CPU per DIET
-prediction, against ~4 ms for the graph of the two-layer DIET and less than the dispatch for the
-DIET without transformer layers that ``config.yml`` now uses (``bench/RESULTS.md``). Here, once the graph
-is traced, a prediction converts its arrays as that dispatch does (``ops.convert_to_tensor`` with
-the signature's dtype as hint), checks them against the signature as it does, and calls the concrete
-graph with its captured inputs, as the dispatch ends up doing. Anything else (no graph traced yet,
-eager mode, inputs the signature does not accept) goes the stock way, which raises what it raises.
+signature (``RasaModel._rasa_predict``), so every later call runs the same concrete graph. Each call
+still goes through ``tf.function``'s generic dispatch: the inputs are canonicalised against the
+signature, the call is hashed into a cache key and the concrete function looked up: ~1.6 ms of CPU
+per DIET prediction, against ~4 ms for the graph of the two-layer DIET and less than the dispatch for
+the DIET without transformer layers that ``config.yml`` now uses (``bench/RESULTS.md``). Here, once
+the graph is traced, a prediction converts its arrays as that dispatch does (``ops.convert_to_tensor``
+with the signature's dtype as hint), checks them against the signature as it does, and calls the
+concrete graph with its captured inputs, as the dispatch ends up doing. Anything else (no graph
+traced yet, eager mode, inputs the signature does not accept) goes the stock way, which raises what
+it raises.
 """
 
 from __future__ import annotations
