@@ -29,8 +29,10 @@ from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
 
-MEASURED_ON = ("3.6.21", "2.12.0")
-"""The Rasa and TensorFlow versions this was measured on and is applied to."""
+MEASURED_ON = "3.6.21"
+"""The Rasa version this was measured on and is applied to (as the other fixes of ``bot.rasa``)."""
+TENSORFLOW = "2.12.0"
+"""The TensorFlow version whose ``tf.function`` dispatch the direct call reproduces."""
 SCIPY = "1.10.1"
 """The SciPy version whose ``bmat`` the direct combination of features reproduces."""
 
@@ -44,7 +46,7 @@ def combine_sparse_features_directly() -> bool:
     from scipy.sparse import coo_matrix
     from scipy.sparse._sputils import get_index_dtype, upcast
 
-    if (rasa.__version__, scipy.__version__) != (MEASURED_ON[0], SCIPY):
+    if (rasa.__version__, scipy.__version__) != (MEASURED_ON, SCIPY):
         return False
     stock = Features._combine_sparse_features
 
@@ -81,7 +83,7 @@ def predict_through_traced_graph() -> bool:
     from rasa.utils.tensorflow.models import RasaModel
     from tensorflow.python.framework import ops
 
-    if (rasa.__version__, tf.__version__) != MEASURED_ON:
+    if (rasa.__version__, tf.__version__) != (MEASURED_ON, TENSORFLOW):
         _LOGGER.warning("Rasa %s, TensorFlow %s: stock prediction dispatch", rasa.__version__, tf.__version__)
         return False
     stock = RasaModel._rasa_predict
