@@ -13,14 +13,17 @@ all change no result, only its cost:
    the JSON-Schema metaschema: ~35 ms of CPU per action call, about half of Rasa's CPU per turn;
    validating the answer takes ~2 ms. Here the schema is checked once and its validator reused:
    every answer is still validated against the same schema and an invalid one raises the same
-   ``ValidationError`` with Rasa's message.
+   ``ValidationError`` with Rasa's message. Since issue 23 a valid answer is recognised event by
+   event (:class:`EventwiseValidator`, ~1.3 → ~0.14 ms for a seven-event answer); any answer it does
+   not find valid goes through the full validator as before.
 2. Reading a tracker deserialises every event, and each one looks up its class by walking all
    subclasses of ``Event`` (~10 % of Rasa's CPU). Here the lookup is a dictionary, rebuilt when a
    name is missing (a class imported later); names Rasa does not know behave as before.
 
 3. Smaller action calls (issue 23, ``bot.rasa.action_calls``): the domain is sent once (then its
    digest), the tracker's events from the user message before the latest one, and a ``SlotSet``
-   that repeats a slot's value is not added to the tracker.
+   that repeats a slot's value is not added to the tracker; calls reuse kept connections instead
+   of opening a new session and connection each.
 4. Dialogue states replayed once per turn (issue 23, ``bot.rasa.states``): the policies' four
    replays of the whole conversation per turn become one, extended by the events added since.
 5. A turn reuses the NLU result of a ``/model/parse`` of the same text made just before (issue 19:
@@ -76,6 +79,43 @@ def isolated_command(python: Path, project_dir: Path, args: list[str]) -> list[s
     return [str(python), "-I", "-W", "ignore", "-c", boot, *args]
 
 
+class EventwiseValidator:
+    """Decides what ``validator.is_valid(result)`` decides for the action-response schema, cheaper.
+
+    Rasa's event schema is a ``oneOf`` over every event type, each alternative pinning ``event`` to a
+    distinct constant. For an event whose ``event`` is a string, at most one alternative can hold, so
+    the event is valid exactly when the schema without its ``oneOf`` holds and the alternative named
+    by ``event`` holds; this checks just those two (jsonschema's ``oneOf`` tries all 23 and builds an
+    error for each that fails). Anything else, and every answer found invalid, is left to the full
+    validator, which also words the error.
+    """
+
+    def __init__(self, validator_class: Any, schema: dict[str, Any]):
+        events = schema["properties"]["events"]
+        event_schema = events["items"]
+        self._answer = validator_class(
+            {**schema, "properties": {**schema["properties"], "events": {"type": events["type"]}}}
+        )
+        self._event = validator_class({k: v for k, v in event_schema.items() if k != "oneOf"})
+        self._kinds: dict[str, Any] = {}
+        for alternative in event_schema["oneOf"]:
+            name = alternative["properties"]["event"]["const"]
+            if not isinstance(name, str) or name in self._kinds:
+                raise ValueError(f"event schema alternatives are not told apart by name: {name!r}")
+            self._kinds[name] = validator_class(alternative)
+
+    def valid(self, result: Any) -> bool:
+        """True when the answer certainly satisfies the schema; False: ask the full validator."""
+        if not self._answer.is_valid(result):
+            return False
+        for event in result.get("events", ()) if isinstance(result, dict) else ():
+            name = event.get("event") if isinstance(event, dict) else None
+            kind = self._kinds.get(name) if isinstance(name, str) else None
+            if kind is None or not self._event.is_valid(event) or not kind.is_valid(event):
+                return False
+        return True
+
+
 def reuse_action_result_validator() -> bool:
     """Make ``RemoteAction._validate_action_result`` reuse one validator; False when not applied."""
     import rasa
@@ -91,8 +131,11 @@ def reuse_action_result_validator() -> bool:
     validator_class = validators.validator_for(schema)
     validator_class.check_schema(schema)
     validator = validator_class(schema)
+    eventwise = EventwiseValidator(validator_class, schema)
 
     def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+        if eventwise.valid(result):
+            return True
         error = best_match(validator.iter_errors(result))
         if error is None:
             return True
@@ -223,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     """``rasa`` with the fixes applied."""
     from rasa.__main__ import main as rasa_main
 
-    from bot.rasa.action_calls import smaller_action_calls
+    from bot.rasa.action_calls import kept_connections, smaller_action_calls
     from bot.rasa.applied_events import remember_applied_events
     from bot.rasa.inference import combine_sparse_features_directly, predict_through_traced_graph
     from bot.rasa.kept_trackers import keep_recent_conversations
@@ -232,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     reuse_action_result_validator()
     index_event_types()
     smaller_action_calls()
+    kept_connections()
     replay_once_per_turn()
     reuse_parses()
     keep_recent_conversations()
