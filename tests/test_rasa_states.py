@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.engine_kit import run_engine, trained_model
+from tests.engine_kit import STORY_HISTORIES, run_engine, trained_model
 
-SCRIPT = r"""
+SCRIPT = (
+    r"""
 import copy, json, sys
 from rasa.core.agent import Agent
-from rasa.core.training import load_data
 from rasa.shared.core.constants import USER
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (ActionExecuted, ActionReverted, Restarted, UserUttered,
@@ -27,23 +27,9 @@ from bot.rasa.states import replay_once_per_turn
 model = sys.argv[1]
 agent = Agent.load(model)
 domain = agent.domain
-stories = [t for folder in ("data/stories", "data/rules")
-           for t in load_data(folder, domain, augmentation_factor=0, use_story_concatenation=False)]
-def as_predicted(events, hide):
-    # Stories' events as a live conversation has them: the user's words with each intent and (for
-    # rules) rule-only turns marked hidden, as RulePolicy marks them.
-    out = []
-    for n, event in enumerate(events):
-        event = copy.copy(event)
-        if isinstance(event, UserUttered) and event.intent_name and not event.text:
-            event.text = "说" + event.intent_name
-            event.use_text_for_featurization = None  # undecided, as for a message just parsed
-        if hide and isinstance(event, ActionExecuted) and event.action_name != "action_listen":
-            event.hide_rule_turn = n % 3 != 0
-        out.append(event)
-    return out
-
-histories = [as_predicted(list(t.events), t.is_rule_tracker) for t in stories if len(t.events) > 2]
+"""
+    + STORY_HISTORIES
+    + r"""
 RULE_ONLY = {"slots": ["awaiting", "topic"], "loops": ["installment_form"]}
 COMBOS = [(omit, ignore, data)
           for omit in (False, True) for ignore in (False, True) for data in (None, RULE_ONLY)]
@@ -77,17 +63,6 @@ def grown(events):
     out.append([text(domain.states_for_tracker_history(fresh, *combo)) for combo in COMBOS])
     return out
 
-def rewound(events, n):
-    # The history with a rewind, an undone action or a restart after each user message.
-    out, users = [], 0
-    for event in events:
-        out.append(event)
-        if isinstance(event, UserUttered):
-            users += 1
-            out.append([UserUtteranceReverted, ActionReverted, Restarted][(users + n) % 3]())
-    return out
-
-histories += [rewound(events, n) for n, events in enumerate(histories)]
 stock = [grown(events) for events in histories]
 applied = replay_once_per_turn() and remember_applied_events()
 adapted = [grown(events) for events in histories]
@@ -102,6 +77,7 @@ print(json.dumps({"applied": applied, "histories": len(histories), "steps": step
                   "hidden_turns": hidden, "user_texts": texts, "rewinds": rewinds,
                   "first_diff": first_diff}, ensure_ascii=False))
 """
+)
 
 
 @pytest.fixture(scope="module")

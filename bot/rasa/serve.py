@@ -40,6 +40,8 @@ all change no result, only its cost:
 8. DIET's inference without generic dispatch (issue 23, ``bot.rasa.inference``): two COO matrices
    of sparse features are joined directly rather than through ``scipy.sparse.bmat``, and the
    TensorFlow prediction calls its traced graph without ``tf.function``'s dispatch on every parse.
+9. Rasa's graphs run without dask's scheduler (issue 23, ``bot.rasa.graph_runs``): the components of
+   a parse or a prediction are called in order, each once, instead of through ``dask.get``.
 
 The fixes apply only to the Rasa version they were measured on; any other version runs unchanged
 (and says so in its log).
@@ -268,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from bot.rasa.action_calls import kept_connections, smaller_action_calls
     from bot.rasa.applied_events import remember_applied_events
+    from bot.rasa.graph_runs import run_graphs_in_order
     from bot.rasa.inference import combine_sparse_features_directly, predict_through_traced_graph
     from bot.rasa.kept_trackers import keep_recent_conversations
     from bot.rasa.states import replay_once_per_turn
@@ -282,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     remember_applied_events()
     combine_sparse_features_directly()
     predict_through_traced_graph()
+    run_graphs_in_order()
     args = list(sys.argv[1:] if argv is None else argv)
     token = os.environ.pop(TOKEN_ENV, "")
     if token:  # one item each: a secret may start with "-"
