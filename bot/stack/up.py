@@ -62,6 +62,8 @@ def check_ports(config: Config) -> None:
         )
     for name, host, port, var in wanted:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # as the servers bind: connections of a stopped stack still closing (TIME_WAIT) don't count
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, port))
             except OSError as err:
