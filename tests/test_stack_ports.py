@@ -30,9 +30,8 @@ def closed_by_the_server(port: int) -> None:
             accepted, _ = server.accept()
             accepted.close()  # the server closes first
             assert client.recv(1) == b""
-    with socket.socket() as probe:  # a bind without SO_REUSEADDR is refused while it waits
-        with pytest.raises(OSError):
-            probe.bind(("127.0.0.1", port))
+    with socket.socket() as probe, pytest.raises(OSError):  # refused without SO_REUSEADDR while it waits
+        probe.bind(("127.0.0.1", port))
 
 
 def test_a_port_still_closing_connections_is_free(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ Measured on the running stack (``bench/RESULTS.md``): every custom action call c
 tracker (~120 KB of JSON at the median of a 50-turn conversation) and the whole domain (~35 KB),
 encoded by Rasa and decoded by the action server each time, and every answer's routine ``SlotSet``
 events (most of them repeating a value the slot already held) grew the tracker that Rasa replays on
-every message. Three changes, each equal to stock Rasa in what actions and policies see:
+every message; and every call opened a new connection. Four changes, each equal to stock Rasa in
+what actions and policies see:
 
 1. **The domain once.** Every call carries the domain's digest; the domain itself only until the
    action server has answered a call that carried it. rasa-sdk 3.21 keeps the last domain it
@@ -24,10 +25,10 @@ every message. Three changes, each equal to stock Rasa in what actions and polic
    it after the answer; here ``session()`` hands out one session per endpoint and event loop, made
    by stock's ``session()`` (same headers, authentication and timeout), that ``async with`` does
    not close, so calls reuse idle connections. The request and the handling of the answer are
-   stock's code. aiohttp closes a connection idle for
-   15 s (its default), well before rasa-sdk's server does (120 s), so a kept connection is not
-   closed under a call by an idle server; a restarted server's connections are dropped when they
-   close. The sessions close when Rasa's server stops.
+   stock's code. aiohttp closes a connection idle for 15 s (its default), well before rasa-sdk's
+   server does (120 s), so a kept connection is not closed under a call by an idle server; a
+   restarted server's connections are dropped when they close. The sessions close when Rasa's
+   server stops.
 
 Like the fixes in ``bot.rasa.serve``, they apply only to the Rasa version they were measured on.
 """

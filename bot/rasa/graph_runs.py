@@ -18,11 +18,8 @@ the components' calls and errors are stock's (``tests/test_rasa_graph_runs.py``)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-
-_LOGGER = logging.getLogger(__name__)
 
 MEASURED_ON = "3.6.21"
 SCHEDULES_KEPT = 64
