@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.conversation.dialogue import Reply
 from bot.conversation.dialogue_state import DialogueState
+from bot.conversation.trackers import TrackerEraseError
 from bot.errors import DialogueError
 from bot.speech.audio import pcm16_to_wav
 from bot.speech.stt.base import SttInfo
@@ -124,3 +125,16 @@ class FakeStates:
     async def read(self, sender: str) -> DialogueState | None:
         self.read_for.append(sender)
         return self.state
+
+
+class RecordingTrackers:
+    """A TrackerEraser that records what it was asked to erase (or fails, as Rasa down would)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.erased: list[str] = []
+        self.fail = fail
+
+    async def erase(self, conversation_ids: Sequence[str]) -> None:
+        if self.fail:
+            raise TrackerEraseError("对话记录暂时无法删除，请稍后再试")
+        self.erased += list(conversation_ids)

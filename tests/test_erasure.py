@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,22 +19,12 @@ from bot.store.db import utcnow
 from bot.store.ledger import Application
 from bot.store.models import Conversation, Turn
 from bot.store.tables import metadata
-from tests.fakes import FakeDialogue
+from tests.fakes import FakeDialogue, RecordingTrackers
 from tests.gateway_kit import LI, ZHANG, ZHANG_PANEL, Client, make_client
 from tests.test_gateway_rights import household_of, make_offer, readings
 
 MARKER = "我家保险柜密码是紫色长颈鹿七号"
 OTHER = "李家的备忘录是蓝色企鹅九号"
-
-
-class RecordingTrackers:
-    """A TrackerEraser that records what it was asked to erase."""
-
-    def __init__(self) -> None:
-        self.erased: list[str] = []
-
-    async def erase(self, conversation_ids: Sequence[str]) -> None:
-        self.erased += list(conversation_ids)
 
 
 @pytest.fixture

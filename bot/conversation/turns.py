@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -25,11 +26,13 @@ from bot.conversation.dialogue_state import DialogueState, NoStateReader, StateR
 from bot.conversation.erasure import ERASED_CARD, complete_erasure
 from bot.conversation.fairness import HouseholdGate
 from bot.conversation.locks import DeviceLocks, LocalLocks
-from bot.conversation.trackers import NoTrackers, TrackerEraser
+from bot.conversation.trackers import NoTrackers, TrackerEraseError, TrackerEraser
 from bot.events import EventLog, EventType
 from bot.store.db import session_scope, utcnow
 from bot.store.models import Turn
 from bot.store.repo import DeviceRef, current_conversation, find_turn, touch_conversation
+
+_LOGGER = logging.getLogger(__name__)
 
 MAX_TRACKED_DEVICES = 10_000
 """Dialogue states kept in memory (least recently used devices are forgotten first)."""
@@ -86,10 +89,15 @@ class TurnRunner:
         locks: DeviceLocks | None = None,
         trackers: TrackerEraser | None = None,
         gate: HouseholdGate | None = None,
+        finished: TrackerEraser | None = None,
     ):
+        """``finished`` releases Rasa's copy of a conversation a device has left for a new one
+        (after ``idle`` or ``MAX_CONVERSATION_TURNS``): nothing reads it again. Given where Rasa
+        keeps conversations in memory (``bot.gateway.jobs.finished_conversations``)."""
         self._engine = engine
         self._gate = gate or HouseholdGate(0)
         self._trackers = trackers or NoTrackers()
+        self._finished = finished or NoTrackers()
         self._dialogue = dialogue
         self._idle = idle
         self._states_reader = states or NoStateReader()
@@ -160,10 +168,12 @@ class TurnRunner:
         end: bool,
         on_replies: Callable[[list[Reply]], None] | None,
     ) -> dict[str, Any]:
-        conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id)
+        conversation_id, left = await asyncio.to_thread(self._conversation, device_id, household_id)
         async with self._gate.turn(household_id):  # only the dialogue's own work holds a slot
             if await self._worn_out(conversation_id):
-                conversation_id = await asyncio.to_thread(self._conversation, device_id, household_id, True)
+                conversation_id, left = await asyncio.to_thread(
+                    self._conversation, device_id, household_id, True
+                )
             self._count(conversation_id)
             replies, verdict = split(await self._dialogue.respond(conversation_id, request.text))
             if on_replies is not None:
@@ -193,7 +203,17 @@ class TurnRunner:
         if any(r.card is not None and r.card.get("type") == ERASED_CARD for r in replies):
             await complete_erasure(self._engine, self._trackers, household_id)  # Rasa is done with it
             self._states.pop(device_id, None)
+        if left is not None:
+            await self._finish_conversation(left)
         return outcome
+
+    async def _finish_conversation(self, conversation_id: str) -> None:
+        """Release Rasa's copy of a conversation the device has left (no other work depends on it)."""
+        self._turns.pop(conversation_id, None)
+        try:
+            await self._finished.erase([conversation_id])
+        except TrackerEraseError:
+            _LOGGER.warning("a finished conversation stays in Rasa's memory: Rasa did not release it")
 
     async def _read_state(self, conversation_id: str, replies: list[Reply]) -> DialogueState:
         return with_card(await self._states_reader.read(conversation_id) or DialogueState(), replies)
@@ -227,10 +247,12 @@ class TurnRunner:
         while len(self._turns) > MAX_TRACKED_DEVICES:
             self._turns.popitem(last=False)
 
-    def _conversation(self, device_id: int, household_id: int, renew: bool = False) -> str:
+    def _conversation(self, device_id: int, household_id: int, renew: bool = False) -> tuple[str, str | None]:
+        """The conversation for the turn, and the one it replaces (None when it goes on)."""
         idle = timedelta(0) if renew else self._idle  # renew: the last turn is always "too old"
         with session_scope(self._engine) as session:
-            return current_conversation(session, device_id, household_id, utcnow(), idle).id
+            conversation, left = current_conversation(session, device_id, household_id, utcnow(), idle)
+            return conversation.id, left
 
     def _finish(
         self, device_id: int, conversation_id: str, turn_id: str | None, outcome: dict[str, Any]

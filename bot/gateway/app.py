@@ -45,7 +45,7 @@ from bot.gateway.events_routes import EVENTS, EventHub
 from bot.gateway.guard import GUARD, Guard
 from bot.gateway.health import HEALTH_CACHE, HealthCache
 from bot.gateway.infra_health import INFRA, InfraHealth
-from bot.gateway.jobs import TRACKERS, make_trackers
+from bot.gateway.jobs import TRACKERS, finished_conversations, make_trackers
 from bot.gateway.keys import CONFIG, DIALOGUE, ENGINE, HTTP, PIPELINE, RUNNER, SETTINGS, SPEECH, UPLOADS
 from bot.gateway.settings import GatewaySettings
 from bot.gateway.store_health import STORE_HEALTH, StoreHealth
@@ -143,8 +143,11 @@ def create_app(
         reader = states or _state_reader(app, config, dialogue, settings.read_dialogue_state)
         locks = make_locks(config.lock_store_url, config.lock_key_prefix)
         app[TRACKERS] = make_trackers(app, config, real_rasa=dialogue is None)
+        finished = finished_conversations(app, config, real_rasa=dialogue is None)
         gate = HouseholdGate(settings.turn_slots)
-        app[RUNNER] = TurnRunner(app[ENGINE], app[DIALOGUE], idle, reader, locks, app[TRACKERS], gate)
+        app[RUNNER] = TurnRunner(
+            app[ENGINE], app[DIALOGUE], idle, reader, locks, app[TRACKERS], gate, finished
+        )
         app[SPEECH] = speech or await load_speech(config)
         app[PIPELINE] = VoicePipeline(app[RUNNER], app[SPEECH], app[ENGINE], settings.max_audio_s)
         app[EVENTS] = EventHub(app[ENGINE])

@@ -37,6 +37,16 @@ def make_trackers(app: web.Application, config: Config, real_rasa: bool) -> Trac
     return trackers
 
 
+def finished_conversations(app: web.Application, config: Config, real_rasa: bool) -> TrackerEraser | None:
+    """Where the turns release Rasa's copy of a conversation a device has left: Rasa's in-memory
+    tracker store (the embedded profile), which would otherwise keep every conversation, as event
+    objects or JSON, for as long as Rasa runs. Not the SQL tracker store of the production profile
+    (rows on disk, for its operators to keep or prune), nor events still queued for analytics."""
+    if real_rasa and config.rasa_token and not config.tracker_store_url:
+        return RasaApiTrackers(app[HTTP], config.rasa_url, config.rasa_token)
+    return None
+
+
 class QueuedEventsToo:
     """Erasing trackers also drops those conversations' events still waiting in Rasa's broker queue.
 

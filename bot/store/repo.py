@@ -108,8 +108,9 @@ PROBE_PREFIX = "bot-store-probe-"
 
 def current_conversation(
     session: Session, device_id: int, household_id: int, now: datetime, idle: timedelta
-) -> Conversation:
-    """The device's live conversation, or a new one when the last turn is older than ``idle``."""
+) -> tuple[Conversation, str | None]:
+    """The device's live conversation, or a new one when the last turn is older than ``idle``; and
+    the id of the conversation the new one replaces (None when there was none or it goes on)."""
     latest = session.exec(
         select(Conversation)
         .where(Conversation.device_id == device_id)
@@ -117,7 +118,7 @@ def current_conversation(
         .limit(1)
     ).first()
     if latest is not None and now - latest.last_turn_at <= idle:
-        return latest
+        return latest, None
     conv = Conversation(
         id=secrets.token_hex(16),
         household_id=household_id,
@@ -127,7 +128,7 @@ def current_conversation(
     )
     session.add(conv)
     session.flush()
-    return conv
+    return conv, latest.id if latest is not None else None
 
 
 def touch_conversation(session: Session, conversation_id: str, now: datetime) -> None:
