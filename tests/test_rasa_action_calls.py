@@ -2,9 +2,7 @@
 keeps the domain as rasa-sdk 3.21 does): every call gives the action the domain and the tracker
 stock Rasa 3.6.21 gives it, except that the events start at the user message before the latest one;
 the domain travels once per endpoint (again after a 449); a ``SlotSet`` that repeats a slot's value
-leaves the tracker's slots and every policy state exactly as stock; errors surface as stock. Kept
-connections carry a series of calls on one connection with the same results, and a stopped or
-restarted action server and Rasa's own shutdown behave as with a new connection per call."""
+leaves the tracker's slots and every policy state exactly as stock; errors surface as stock."""
 
 from __future__ import annotations
 
@@ -16,7 +14,7 @@ from bot.rasa.action_calls import USER_TURNS_SENT, window_start
 from tests.engine_kit import run_engine
 
 SCRIPT = r"""
-import asyncio, copy, json, types
+import asyncio, copy, json
 from aiohttp import web
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
@@ -27,8 +25,7 @@ from rasa.shared.core.events import (ActionExecuted, BotUttered, FollowupAction,
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
-from bot.rasa.action_calls import kept_connections, smaller_action_calls
-import rasa.core.run
+from bot.rasa.action_calls import smaller_action_calls
 
 domain = Domain.load("domain.yml")
 
@@ -58,11 +55,10 @@ def tracker(events=EVENTS):
 class Endpoint:
     '''Keeps (domain, digest) as rasa-sdk 3.21's executor does; records what each action received.'''
     def __init__(self):
-        self.domain, self.digest, self.received, self.status, self.peers = None, None, [], 200, []
+        self.domain, self.digest, self.received, self.status = None, None, [], 200
         self.answer = {"events": [], "responses": []}
     async def webhook(self, request):
         call = await request.json()
-        self.peers.append(request.transport.get_extra_info("peername")[1])
         if self.status != 200:
             return web.json_response({"error": "x", "action_name": call["next_action"]}, status=self.status)
         digest, sent = call.get("domain_digest"), call.get("domain")
@@ -107,7 +103,6 @@ async def series(endpoint):
     '''The same calls, in order: what the actions received and what came back.'''
     out = []
     server.received.clear()
-    server.peers.clear()
     t = tracker()
     out.append(await call(endpoint, "action_repeat", t, ANSWER))
     out.append(await call(endpoint, "action_energy_usage", t, ANSWER))
@@ -121,50 +116,27 @@ async def series(endpoint):
     server.status = 500
     out.append(await call(endpoint, "action_energy_usage", t, ANSWER))
     server.status = 200
-    return out, [dict(r) for r in server.received], list(server.peers)
-
-async def serve(port=0):
-    app = web.Application()
-    app.router.add_post("/webhook", server.webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]
-
-async def greet(endpoint):
-    '''One call on a short conversation: its outcome and the connection it came on.'''
-    outcome = await call(endpoint, "action_greet", tracker(EVENTS[:9]), {"events": [], "responses": []})
-    return outcome, server.peers[-1] if server.peers else None
+    return out, [dict(r) for r in server.received]
 
 async def main():
     global server
     server = Endpoint()
-    runner, port = await serve()
+    app = web.Application()
+    app.router.add_post("/webhook", server.webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
     endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
-    stock, stock_received, stock_peers = await series(endpoint)
+    stock, stock_received = await series(endpoint)
     applied = smaller_action_calls()
-    adapted, adapted_received, adapted_peers = await series(endpoint)
-    kept_applied = kept_connections()
-    kept, kept_received, kept_peers = await series(endpoint)
-    again, again_peer = await greet(endpoint)
-    await runner.cleanup()  # the action server stops: its connections close
-    down, _ = await greet(endpoint)
-    runner, _ = await serve(port)  # and starts again
-    restarted, restarted_peer = await greet(endpoint)
-    rasa_app = types.SimpleNamespace(ctx=types.SimpleNamespace())  # a Sanic app without an agent
-    await rasa.core.run.close_resources(rasa_app, asyncio.get_running_loop())  # Rasa stops
-    closed, closed_peer = await greet(endpoint)
-    await rasa.core.run.close_resources(rasa_app, asyncio.get_running_loop())
+    adapted, adapted_received = await series(endpoint)
     await runner.cleanup()
     full_events = [e.as_dict() for e in tracker().events]
     print(json.dumps({"applied": applied, "stock": stock, "adapted": adapted,
                       "stock_received": stock_received, "adapted_received": adapted_received,
-                      "full_events": full_events, "stock_peers": stock_peers,
-                      "kept_applied": kept_applied, "kept": kept, "kept_received": kept_received,
-                      "kept_peers": kept_peers, "again": [again, again_peer], "down": down,
-                      "restarted": [restarted, restarted_peer], "closed": [closed, closed_peer]},
-                     ensure_ascii=False, default=str))
+                      "full_events": full_events}, ensure_ascii=False, default=str))
 
 asyncio.run(main())
 """
@@ -240,38 +212,3 @@ def test_rejections_and_failures_surface_as_stock(findings: dict[str, Any]) -> N
     assert findings["adapted"][5:] == findings["stock"][5:]
     assert findings["stock"][5] == {"rejected": "action_energy_usage"}
     assert findings["stock"][6] == {"error": "RasaException"}
-
-
-def timeless_outcomes(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**o, "events": timeless(o["events"])} if "events" in o else o for o in outcomes]
-
-
-def timeless_received(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What each action received, without event times and whether the domain travelled (the kept
-    series runs after the adapted one: the endpoint holds the domain from the start)."""
-    return [
-        {**r, "tracker": {**r["tracker"], "events": timeless(r["tracker"]["events"])}, "carried_domain": None}
-        for r in received
-    ]
-
-
-def test_kept_connections_change_nothing_but_the_connection(findings: dict[str, Any]) -> None:
-    assert findings["kept_applied"] is True
-    assert timeless_outcomes(findings["kept"]) == timeless_outcomes(findings["adapted"])
-    assert timeless_received(findings["kept_received"]) == timeless_received(findings["adapted_received"])
-    stock_peers, kept_peers = findings["stock_peers"], findings["kept_peers"]
-    assert len(set(stock_peers)) == len(stock_peers) == 7  # a new connection for every call
-    assert len(kept_peers) == 8  # the same seven calls, and one sent again with the domain after a 449
-    assert set(kept_peers) == {findings["again"][1]}  # one connection for all, the 400 and 500 included
-
-
-def test_kept_connections_after_the_action_server_stopped_and_rasa_closed(findings: dict[str, Any]) -> None:
-    ok = timeless_outcomes([findings["again"][0]])[0]
-    assert ok == timeless_outcomes([findings["kept"][3]])[0]
-    assert findings["down"] == {"error": "RasaException"}  # as stock: cannot connect
-    restarted, peer = findings["restarted"]
-    assert timeless_outcomes([restarted])[0] == ok
-    assert peer != findings["again"][1]  # a new connection to the new server
-    closed, closed_peer = findings["closed"]
-    assert timeless_outcomes([closed])[0] == ok
-    assert closed_peer != peer  # Rasa's shutdown closed the kept session

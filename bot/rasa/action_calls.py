@@ -4,8 +4,7 @@ Measured on the running stack (``bench/RESULTS.md``): every custom action call c
 tracker (~120 KB of JSON at the median of a 50-turn conversation) and the whole domain (~35 KB),
 encoded by Rasa and decoded by the action server each time, and every answer's routine ``SlotSet``
 events (most of them repeating a value the slot already held) grew the tracker that Rasa replays on
-every message; and every call opened a new connection. Four changes, each equal to stock Rasa in
-what actions and policies see:
+every message. Three changes, each equal to stock Rasa in what actions and policies see:
 
 1. **The domain once.** Every call carries the domain's digest; the domain itself only until the
    action server has answered a call that carried it. rasa-sdk 3.21 keeps the last domain it
@@ -20,22 +19,12 @@ what actions and policies see:
    "has been set" flags and hence every policy state stay as they were. Kept: slots set after
    another kind of event in the same answer, ``requested_slot``, and every event of a form's
    validation action (``validate_*``, which Rasa's form reads event by event).
-4. **One session, kept connections.** Rasa 3.6's ``EndpointConfig.request`` opens a new aiohttp
-   session (``EndpointConfig.session()``), and so a new TCP connection, for every call and closes
-   it after the answer; here ``session()`` hands out one session per endpoint and event loop, made
-   by stock's ``session()`` (same headers, authentication and timeout), that ``async with`` does
-   not close, so calls reuse idle connections. The request and the handling of the answer are
-   stock's code. aiohttp closes a connection idle for 15 s (its default), well before rasa-sdk's
-   server does (120 s), so a kept connection is not closed under a call by an idle server; a
-   restarted server's connections are dropped when they close. The sessions close when Rasa's
-   server stops.
 
 Like the fixes in ``bot.rasa.serve``, they apply only to the Rasa version they were measured on.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -172,70 +161,4 @@ def smaller_action_calls() -> bool:
 
     RemoteAction._action_call_format = action_call_format
     RemoteAction.run = run
-    return True
-
-
-class KeptSession:
-    """A kept aiohttp session as ``async with`` hands it out, without closing it on the way out."""
-
-    def __init__(self, session: Any) -> None:
-        self._session = session
-
-    async def __aenter__(self) -> Any:
-        return self._session
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-class KeptSessions:
-    """One aiohttp session per endpoint configuration and event loop, closed together."""
-
-    def __init__(self, make: Any) -> None:
-        self._make = make
-        self._sessions: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
-
-    def session(self, endpoint: Any) -> Any:
-        """The kept session of ``endpoint`` on the running loop (made by ``make(endpoint)``)."""
-        loop = asyncio.get_running_loop()
-        key = (id(endpoint), id(loop))
-        kept = self._sessions.get(key)
-        if kept is None or kept[0] is not endpoint or kept[1] is not loop or kept[2].closed:
-            kept = (endpoint, loop, self._make(endpoint))
-            self._sessions[key] = kept
-        return kept[2]
-
-    async def close(self) -> None:
-        """Close the sessions made on the running loop."""
-        loop = asyncio.get_running_loop()
-        for key, (_, owner, session) in list(self._sessions.items()):
-            if owner is loop:
-                del self._sessions[key]
-                await session.close()
-
-
-def kept_connections() -> bool:
-    """Make ``EndpointConfig.session`` hand out a kept session (change 4); False on another Rasa version."""
-    import rasa
-    import rasa.core.run
-    from rasa.utils.endpoints import EndpointConfig
-
-    if rasa.__version__ != MEASURED_ON:
-        _LOGGER.warning("Rasa %s is not %s: a new connection per call", rasa.__version__, MEASURED_ON)
-        return False
-    stock_session, stock_close = EndpointConfig.session, rasa.core.run.close_resources
-    sessions = KeptSessions(stock_session)
-
-    def session(self: EndpointConfig) -> Any:
-        try:
-            return KeptSession(sessions.session(self))
-        except RuntimeError:  # no running event loop: a session of its own, as stock
-            return stock_session(self)
-
-    async def close_resources(app: Any, loop: Any) -> None:
-        await stock_close(app, loop)
-        await sessions.close()
-
-    EndpointConfig.session = session
-    rasa.core.run.close_resources = close_resources
     return True

@@ -22,8 +22,7 @@ all change no result, only its cost:
 
 3. Smaller action calls (issue 23, ``bot.rasa.action_calls``): the domain is sent once (then its
    digest), the tracker's events from the user message before the latest one, and a ``SlotSet``
-   that repeats a slot's value is not added to the tracker; calls reuse kept connections instead
-   of opening a new session and connection each.
+   that repeats a slot's value is not added to the tracker.
 4. Dialogue states replayed once per turn (issue 23, ``bot.rasa.states``): the policies' four
    replays of the whole conversation per turn become one, extended by the events added since.
 5. A turn reuses the NLU result of a ``/model/parse`` of the same text made just before (issue 19:
@@ -268,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     """``rasa`` with the fixes applied."""
     from rasa.__main__ import main as rasa_main
 
-    from bot.rasa.action_calls import kept_connections, smaller_action_calls
+    from bot.rasa.action_calls import smaller_action_calls
     from bot.rasa.applied_events import remember_applied_events
     from bot.rasa.graph_runs import run_graphs_in_order
     from bot.rasa.inference import combine_sparse_features_directly, predict_through_traced_graph
@@ -278,7 +277,6 @@ def main(argv: list[str] | None = None) -> None:
     reuse_action_result_validator()
     index_event_types()
     smaller_action_calls()
-    kept_connections()
     replay_once_per_turn()
     reuse_parses()
     keep_recent_conversations()
