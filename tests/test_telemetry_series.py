@@ -1,7 +1,8 @@
 """Local-day totals: readings within one local day are added whole (the fast path), exactly as the
 general pro-rata spreading adds them, in zones with and without daylight saving, whatever form the
 driver returns starts in; totals read from the database equal those of the ORM-loaded readings; a
-period's series points add up exactly as visiting every day of the period did."""
+period's series points add up exactly as visiting every day of the period did; totals remembered across
+sessions are used only while the window's readings are the same."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.energy.usage import SeriesPoint, _kwh, _series
 from bot.periods import Granularity, Period, local_midnight
+from bot.store.db import make_engine
 from bot.store.models import EnergyReading
+from bot.store.tables import metadata
 from bot.telemetry.records import MAX_INTERVAL_SECONDS
-from bot.telemetry.series import DayTotal, _add_up, _spread, _Sums, daily_totals
+from bot.telemetry.series import DayTotal, Totals, TotalsCache, _add_up, _spread, _Sums, daily_totals
 from tests.factories import add_device, add_household
 
 ZONES = ("Asia/Shanghai", "Europe/Berlin", "America/Santiago", "Asia/Beirut")
@@ -122,6 +126,111 @@ def test_totals_read_from_the_database_as_from_the_orm(session: Session, name: s
     assert totals == {
         d: {day: DayTotal(k, s) for day, (k, s) in days.items()} for d, days in expected.items()
     }
+
+
+def fresh_totals(engine: Engine, ids: tuple[int, ...], zi: ZoneInfo) -> tuple[Totals, Totals]:
+    """``daily_totals`` in a new session, and the totals of the readings the ORM loads there."""
+    with Session(engine) as session:
+        totals = daily_totals(session, ids, FIRST, END, zi)
+        loaded = session.exec(select(EnergyReading).where(col(EnergyReading.device_id).in_(ids))).all()
+        rows = [(r.device_id, r.start, r.seconds, r.kwh) for r in loaded]
+    expected = reference(rows, zi, FIRST, END, ids)
+    return totals, {d: {day: DayTotal(k, s) for day, (k, s) in days.items()} for d, days in expected.items()}
+
+
+Change = tuple[str, int, int, int, int]
+"""What is done to the readings between two reads: (kind, device, day, hour, kWh in Wh)."""
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(ZONES),
+    st.lists(
+        st.tuples(
+            st.sampled_from(("add", "add", "drop_newest", "drop_oldest", "moved", "scale", "none")),
+            st.integers(0, 1),
+            st.integers(-2, 24),
+            st.integers(0, 23),
+            st.integers(0, 9_999),
+        ),
+        max_size=12,
+    ),
+)
+def test_remembered_totals_follow_every_change_of_the_readings(name: str, changes: list[Change]) -> None:
+    """Backfilled days, deleted readings, the newest moved (deleted, and one like it added at another
+    start: SQLite gives it the same id), energy scaled: each read equals the totals read afresh."""
+    zi = ZoneInfo(name)
+    engine = make_engine("sqlite://")
+    metadata.create_all(engine)
+    with Session(engine) as session:
+        household = add_household(session)
+        ids = (add_device(session, household, "空调"), add_device(session, household, "冰箱"))
+        for day in range(0, (END - FIRST).days, 3):
+            for device in ids:
+                start = local_midnight(FIRST + timedelta(days=day), zi)
+                session.add(EnergyReading(device_id=device, start=start, seconds=3600, kwh=Decimal("1.5")))
+        session.commit()
+    previous, expected = fresh_totals(engine, ids, zi)
+    assert previous == expected
+    for kind, device, day, hour, wh in changes:
+        with Session(engine) as session:
+            readings = session.exec(select(EnergyReading).order_by(col(EnergyReading.id))).all()
+            start = local_midnight(FIRST + timedelta(days=day), zi) + timedelta(hours=hour, seconds=wh % 7)
+            new = EnergyReading(device_id=ids[device], start=start, seconds=3600, kwh=Decimal(wh) / 1000)
+            if kind == "moved" and readings:  # the newest deleted, one like it added at another start
+                newest = readings[-1]
+                session.delete(newest)
+                session.flush()
+                new.device_id, new.seconds, new.kwh = newest.device_id, newest.seconds, newest.kwh
+            elif kind.startswith("drop") and readings:
+                session.delete(readings[-1] if kind == "drop_newest" else readings[0])
+            elif kind == "scale" and readings:
+                readings[wh % len(readings)].kwh += Decimal("0.001")
+            taken = {(r.device_id, r.start) for r in readings}
+            if kind in ("add", "moved") and (new.device_id, start) not in taken:
+                session.add(new)
+            session.commit()
+        totals, expected = fresh_totals(engine, ids, zi)
+        assert totals == expected
+        if kind == "none":
+            assert totals is previous  # nothing changed: the remembered totals were used
+        previous = totals
+    engine.dispose()
+
+
+def test_each_database_remembers_its_own_totals() -> None:
+    """Two databases with the same device ids and as many readings, on different days."""
+    zi = ZoneInfo("Asia/Shanghai")
+    engines = [make_engine("sqlite://") for _ in range(2)]
+    for n, engine in enumerate(engines):
+        metadata.create_all(engine)
+        with Session(engine) as session:
+            household = add_household(session)
+            device = add_device(session, household)
+            start = local_midnight(FIRST + timedelta(days=n), zi)
+            session.add(EnergyReading(device_id=device, start=start, seconds=3600, kwh=Decimal(1)))
+            session.commit()
+    for _ in range(2):
+        for n, engine in enumerate(engines):
+            totals, expected = fresh_totals(engine, (1,), zi)
+            assert totals == expected
+            assert list(totals[1]) == [FIRST + timedelta(days=n)]
+    for engine in engines:
+        engine.dispose()
+
+
+def test_the_least_recently_used_window_is_forgotten() -> None:
+    cache = TotalsCache(size=2)
+    keys = [((1,), FIRST + timedelta(days=n), END, "Asia/Shanghai") for n in range(3)]
+    tables: list[Totals] = [{1: {}}, {2: {}}, {3: {}}]
+    cache.put(keys[0], (1,), tables[0])
+    cache.put(keys[1], (1,), tables[1])
+    assert cache.get(keys[0], (1,)) is tables[0]  # now the most recently used
+    assert cache.get(keys[0], (2,)) is None  # its rows changed
+    cache.put(keys[2], (1,), tables[2])
+    assert cache.get(keys[1], (1,)) is None
+    assert cache.get(keys[0], (1,)) is tables[0]
+    assert cache.get(keys[2], (1,)) is tables[2]
 
 
 def series_reference(kwh_by_day: dict[date, Decimal], period: Period) -> tuple[SeriesPoint, ...]:
