@@ -64,6 +64,43 @@ async def test_a_burst_of_one_household_does_not_go_ahead_of_another_households_
     assert recorder.gate.busy == 0 and recorder.gate.waiting == 0
 
 
+async def test_a_household_holds_at_most_its_share_and_others_find_a_slot_free() -> None:
+    recorder = Recorder(HouseholdGate(4, per_household=2))
+    tasks = await started(recorder, 1, ["a1", "a2", "a3", "a4"])
+    tasks += await started(recorder, 2, ["b1"])
+    tasks += await started(recorder, 3, ["c1", "c2", "c3"])
+    assert recorder.admitted == ["a1", "a2", "b1", "c1"], "b1 did not wait for the burst of household 1"
+    assert recorder.gate.waiting == 4
+    await recorder.finish("b1")  # a slot free, but households 1 and 3 hold their share
+    assert recorder.admitted == ["a1", "a2", "b1", "c1", "c2"], "household 3 was next in turn and may take it"
+    tasks += await started(recorder, 2, ["b2"])  # a free slot? no: all four are taken
+    assert recorder.gate.busy == 4 and recorder.admitted[-1] == "c2"
+    for name in ["a1", "c1", "a2", "b2", "c2", "a3", "c3", "a4"]:
+        await recorder.finish(name)
+    await asyncio.gather(*tasks)
+    assert recorder.admitted == ["a1", "a2", "b1", "c1", "c2", "a3", "c3", "b2", "a4"], (
+        "in the order households waited"
+    )
+    assert recorder.most == 4
+    assert recorder.gate.busy == 0 and recorder.gate.waiting == 0
+
+
+async def test_a_household_below_its_share_takes_a_free_slot_while_others_wait_for_their_own() -> None:
+    recorder = Recorder(HouseholdGate(3, per_household=1))
+    tasks = await started(recorder, 1, ["a1", "a2"])
+    tasks += await started(recorder, 2, ["b1"])
+    assert recorder.admitted == ["a1", "b1"] and recorder.gate.waiting == 1
+    tasks += await started(recorder, 3, ["c1"])
+    assert recorder.admitted == ["a1", "b1", "c1"], "a2 waits for a1, not for a slot"
+    await recorder.finish("b1")
+    assert recorder.admitted[-1] == "c1", "the freed slot is not household 1's to take"
+    for name in ["a1", "c1", "a2"]:
+        await recorder.finish(name)
+    await asyncio.gather(*tasks)
+    assert recorder.admitted == ["a1", "b1", "c1", "a2"]
+    assert recorder.gate.busy == 0 and recorder.gate.waiting == 0
+
+
 async def test_households_take_turns_in_the_order_they_started_waiting() -> None:
     recorder = Recorder(HouseholdGate(1))
     tasks = await started(recorder, 1, ["a1", "a2", "a3"])
@@ -124,9 +161,10 @@ async def test_no_limit_with_zero_slots() -> None:
     await asyncio.gather(*tasks)
 
 
-def test_negative_slots_are_refused() -> None:
+@pytest.mark.parametrize("name", ["turn_slots", "household_turn_slots"])
+def test_negative_slots_are_refused(name: str) -> None:
     with pytest.raises(ConfigError):
-        GatewaySettings.from_config(Config(extra={"gateway": {"turn_slots": -1}}))
+        GatewaySettings.from_config(Config(extra={"gateway": {name: -1}}))
 
 
 async def test_the_gateway_lets_turn_slots_turns_into_the_dialogue_at_once(

@@ -144,7 +144,7 @@ def create_app(
         locks = make_locks(config.lock_store_url, config.lock_key_prefix)
         app[TRACKERS] = make_trackers(app, config, real_rasa=dialogue is None)
         finished = finished_conversations(app, config, real_rasa=dialogue is None)
-        gate = HouseholdGate(settings.turn_slots)
+        gate = HouseholdGate(settings.turn_slots, settings.household_turn_slots)
         app[RUNNER] = TurnRunner(
             app[ENGINE], app[DIALOGUE], idle, reader, locks, app[TRACKERS], gate, finished
         )

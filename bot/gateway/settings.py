@@ -41,9 +41,13 @@ class GatewaySettings:
     """``/healthz`` computes its report at most once per this many seconds (0: every call)."""
     sweep_interval_s: float = 60.0
     """How often the retention job runs (it also expires due applications)."""
-    turn_slots: int = 2
+    turn_slots: int = 8
     """Turns this process lets into the dialogue at once; more wait, admitted round-robin by
-    household (``bot.conversation.fairness``; 0: no limit)."""
+    household (``bot.conversation.fairness``; 0: no limit). Enough to keep Rasa busy while some
+    turns are at the action server (bench/RESULTS.md, issue 23)."""
+    household_turn_slots: int = 2
+    """Of those, turns of one household at once (0: up to ``turn_slots``): a household's burst
+    leaves the other slots to other households, and its own devices overlap two at a time."""
     auth_failure_burst: int = 10
     """Failed token lookups one source may make before it is refused (``bot.gateway.guard``)."""
     auth_failure_rate_per_s: float = 0.2
@@ -104,8 +108,8 @@ class GatewaySettings:
         for name in _COUNTS:
             if getattr(self, name) < 1:
                 raise ConfigError(f"gateway.{name} must be at least 1")
-        if self.turn_slots < 0:
-            raise ConfigError("gateway.turn_slots must not be negative")
+        if min(self.turn_slots, self.household_turn_slots) < 0:
+            raise ConfigError("gateway.turn_slots and gateway.household_turn_slots must not be negative")
         for part in self.trusted_proxies.split(","):
             if part.strip() and not _is_ip(part.strip()):
                 raise ConfigError(f"gateway.trusted_proxies: {part.strip()!r} is not an IP address")
